@@ -1,0 +1,102 @@
+// The gateway's configuration: what a YAML config file says, validated and typed.
+//
+// LoadConfig/ParseConfig check every key and type; an error names the file, line and column
+// (`FILE:LINE:COL: reason`, 1-based), so `check-config` and `serve` report the same thing.
+// Unknown keys are errors (a typo in a privacy policy must not silently mean "allow").
+// Thread-safety: a Config is an immutable value once loaded.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/status.h"
+
+namespace vg {
+
+enum class VendorKind { kMixpanel };
+
+// What the vendor may learn about the client's network address.
+enum class IpRule {
+  kDrop,      // nothing (default)
+  kTruncate,  // IPv4 /24, IPv6 /48, sent as the event's `ip` property
+};
+
+// Location the gateway computes locally from the client IP and adds to the event.
+enum class LocationRule {
+  kNone,
+  kCountry,  // default: `mp_country_code`
+  kRegion,   // country and, where the database knows it, `$region`
+};
+
+// What happens to URL and referrer properties that the allow-list lets through.
+enum class UrlRule {
+  kOrigin,  // scheme://host[:port] only (default)
+  kKeep,
+};
+
+// What happens to user-agent style properties ($browser, $os, user_agent...) that are allowed.
+enum class UserAgentRule {
+  kFamily,  // browser and OS family only (default)
+  kKeep,
+};
+
+// One vendor's policy as written in the config (globs uncompiled). Absent lists take the strict defaults.
+struct PolicyConfig {
+  std::vector<std::string> allow;         // property globs that may leave; everything else is dropped
+  std::vector<std::string> drop;          // globs always dropped, even if allowed
+  std::vector<std::string> pseudonymize;  // globs whose values are replaced by keyed pseudonyms
+  std::vector<std::string> url_properties;  // globs of properties that hold URLs or referrers
+  IpRule ip = IpRule::kDrop;
+  LocationRule location = LocationRule::kCountry;
+  UrlRule urls = UrlRule::kOrigin;
+  UserAgentRule user_agent = UserAgentRule::kFamily;
+  bool is_default = true;  // true when the vendor named no policy (the strict default)
+};
+
+// How a live vendor is sent to. Absent `endpoint` means shadow mode.
+struct VendorConfig {
+  std::string name;
+  VendorKind kind = VendorKind::kMixpanel;
+  std::optional<std::string> endpoint;  // base URL, e.g. https://api.mixpanel.com
+  std::string api = "track";            // mixpanel: "track" or "import"
+  std::optional<std::string> token;     // project token to set on every event (overrides the SDK's)
+  std::optional<std::string> api_secret_env;  // env var holding the /import secret (never in the file)
+  std::optional<uint32_t> key_epoch;    // pseudonym key epoch; absent = the key file's current epoch
+  bool gzip = true;                     // gzip request bodies to the vendor
+  PolicyConfig policy;
+};
+
+struct Config {
+  std::string source;            // file name, or "<default>" for the embedded config
+  std::string listen_host = "127.0.0.1";
+  uint16_t listen_port = 8080;
+  std::string data_dir = "./vendorguard-data";
+  std::vector<std::string> trusted_proxies;  // CIDRs, validated
+  std::optional<std::string> geoip_db;       // path to an mmdb file (country or city)
+  size_t max_body_bytes = 1 << 20;           // request bodies above this get 413 (after decompression too)
+  int max_json_depth = 32;
+  int threads = 0;                           // 0 = hardware concurrency
+  std::vector<VendorConfig> vendors;
+};
+
+// The YAML of the embedded default config (shadow mode, one `mixpanel` vendor, strict policy).
+std::string_view DefaultConfigYaml();
+
+// Parses and validates YAML text. `source` names it in error messages.
+[[nodiscard]] StatusOr<Config> ParseConfig(std::string_view yaml, std::string_view source);
+
+// Reads and parses a file; a missing or unreadable file is an error naming it.
+[[nodiscard]] StatusOr<Config> LoadConfig(const std::string& path);
+
+// The embedded default config, parsed.
+Config DefaultConfig();
+
+std::string_view ToString(IpRule r);
+std::string_view ToString(LocationRule r);
+std::string_view ToString(UrlRule r);
+std::string_view ToString(UserAgentRule r);
+
+}  // namespace vg
