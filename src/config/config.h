@@ -71,7 +71,7 @@ struct VendorConfig {
 
 struct Config {
   std::string source;            // file name, or "<default>" for the embedded config
-  std::string listen_host = "127.0.0.1";
+  std::string listen_host = "127.0.0.1";  // IPv4, IPv6 (without brackets) or "localhost"
   uint16_t listen_port = 8080;
   std::string data_dir = "./vendorguard-data";
   std::vector<std::string> trusted_proxies;  // CIDRs, validated
@@ -79,7 +79,7 @@ struct Config {
   size_t max_body_bytes = 1 << 20;           // request bodies above this get 413 (after decompression too)
   int max_json_depth = 32;
   int threads = 0;                           // 0 = hardware concurrency
-  std::vector<VendorConfig> vendors;
+  std::vector<VendorConfig> vendors;         // required, non-empty; names are unique
 };
 
 // The YAML of the embedded default config (shadow mode, one `mixpanel` vendor, strict policy).

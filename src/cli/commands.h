@@ -1,0 +1,18 @@
+// The vendorguard command line: one file per command, each registering its subcommand with CLI11.
+// Exit codes: 0 success, 1 the command's negative answer (invalid config, ...), 2 usage or I/O error.
+#pragma once
+
+#include <functional>
+
+namespace CLI {
+class App;
+}
+
+namespace vg::cli {
+
+// Each returns the action to run when its subcommand was chosen; the action returns the exit code.
+std::function<int()> AddServe(CLI::App& app);
+std::function<int()> AddCheckConfig(CLI::App& app);
+std::function<int()> AddExplain(CLI::App& app);
+
+}  // namespace vg::cli

@@ -1,0 +1,329 @@
+#include "policy/vendor_policy.h"
+
+#include <charconv>
+
+#include "geo/geo_locator.h"
+#include "policy/user_agent.h"
+#include "wire/mixpanel.h"
+
+namespace vg {
+
+const GeoLocation* RequestContext::Locate(const IpAddress& ip) const {
+  if (geo_ == nullptr) return nullptr;
+  bool is_client = client_ip_ && client_ip_->v6 == ip.v6 && client_ip_->bytes == ip.bytes;
+  std::shared_ptr<GeoLocation>& slot = is_client ? cached_ : scratch_;
+  if (!is_client || !slot) slot = std::make_shared<GeoLocation>(geo_->Lookup(ip));
+  return slot.get();
+}
+
+namespace {
+
+bool IsTokenKey(std::string_view k) { return k == "token" || k == "$token"; }
+bool IsControlKey(std::string_view k) { return k == "$ignore_time" || k == "$ignore_alias"; }
+bool IsIpKey(std::string_view k) { return k == "ip" || k == "$ip"; }
+
+// Email, name and phone kin: never let through by a glob, only by exact name.
+bool IsContactKey(std::string_view k) {
+  static const GlobSet kContact(std::vector<std::string>{
+      "$email", "email", "*_email", "email_*", "$name", "name", "$first_name", "$last_name", "first_name",
+      "last_name", "full_name", "*_name", "$phone", "phone", "*_phone", "phone_*", "mobile", "address",
+      "*_address", "$avatar"});
+  if (k == "$insert_id" || k == "$group_key") return false;
+  return kContact.Matches(k);
+}
+
+bool IsUserAgentKey(std::string_view k) {
+  return k == "$browser" || k == "$os" || k == "$browser_version" || k == "$os_version" ||
+         GlobMatch("*user_agent*", k) || k == "userAgent" || k == "$user_agent";
+}
+
+// The text a pseudonym is computed over: strings as they are, numbers as their JSON text (Mixpanel
+// treats distinct_id 42 and "42" as the same user).
+bool ScalarText(simdjson::dom::element v, std::string* scratch, std::string_view* text) {
+  using simdjson::dom::element_type;
+  char buf[32];
+  switch (v.type()) {
+    case element_type::STRING:
+      *text = v.get_string().value_unsafe();
+      return true;
+    case element_type::INT64: {
+      auto r = std::to_chars(buf, buf + sizeof buf, v.get_int64().value_unsafe());
+      scratch->assign(buf, r.ptr);
+      *text = *scratch;
+      return true;
+    }
+    case element_type::UINT64: {
+      auto r = std::to_chars(buf, buf + sizeof buf, v.get_uint64().value_unsafe());
+      scratch->assign(buf, r.ptr);
+      *text = *scratch;
+      return true;
+    }
+    default:
+      return false;
+  }
+}
+
+}  // namespace
+
+// The state of one Apply call: the output writer, the trace, and the categories that left.
+struct CompiledPolicy::Writer {
+  const CompiledPolicy& policy;
+  const RequestContext& ctx;
+  const Pseudonymizer& pseudonymizer;
+  JsonWriter json;
+  std::vector<RuleAction>* trace;
+  CategorySet categories = 0;
+  std::optional<IpAddress> event_ip;  // an `ip`/`$ip` the event itself carried
+  bool token_written = false;
+  std::string scratch;
+
+  void Trace(std::string_view rule, std::string_view path, std::string_view key, std::string action) {
+    if (trace == nullptr) return;
+    std::string property(path);
+    if (!property.empty()) property.push_back('.');
+    property.append(key);
+    trace->push_back(RuleAction{std::string(rule), std::move(property), std::move(action)});
+  }
+
+  // Decides one property of a map at `path` and writes what may leave. `names_only` is for list
+  // operations ($unset...), whose entries are property names, not values.
+  void Property(std::string_view path, const vg::Property& p, bool names_only) {
+    const std::string_view k = p.key;
+    const PolicyConfig& cfg = policy.config_;
+    if (!names_only && IsTokenKey(k)) {
+      if (policy.token_) {
+        if (!token_written) {
+          json.Key(k);
+          json.String(*policy.token_);
+          token_written = true;
+        }
+        Trace("vendor-token", path, k, "replaced by the vendor's configured token");
+      } else {
+        json.Key(k);
+        json.Value(p.value);
+        Trace("control", path, k, "kept (project routing)");
+      }
+      return;
+    }
+    if (!names_only && IsControlKey(k)) {
+      json.Key(k);
+      json.Value(p.value);
+      Trace("control", path, k, "kept (update control)");
+      return;
+    }
+    if (!names_only && IsIpKey(k)) {
+      std::string_view text;
+      std::optional<IpAddress> ip;
+      if (p.value.get_string().get(text) == simdjson::SUCCESS) ip = IpAddress::Parse(text);
+      if (ip) event_ip = ip;
+      if (cfg.ip == IpRule::kTruncate && ip) {
+        json.Key(k);
+        json.String(ip->Truncated().ToString());
+        categories |= kCatNetwork;
+        Trace("ip", path, k, ip->v6 ? "truncated to /48" : "truncated to /24");
+      } else {
+        Trace("ip", path, k, "dropped");
+      }
+      return;
+    }
+    if (policy.drop_.Matches(k)) {
+      Trace("drop", path, k, "dropped");
+      return;
+    }
+    if (IsContactKey(k) && !policy.allow_.MatchesExactly(k)) {
+      Trace("contact-fields", path, k, "dropped");
+      return;
+    }
+    if (!policy.allow_.Matches(k)) {
+      Trace("allow-list", path, k, "dropped (not allowed)");
+      return;
+    }
+    if (names_only) {
+      json.String(k);
+      return;
+    }
+    if (policy.pseudonymize_.Matches(k)) {
+      std::string_view text;
+      if (p.value.is_null()) {
+        json.Key(k);
+        json.Null();
+      } else if (ScalarText(p.value, &scratch, &text)) {
+        std::string pseudonym;
+        pseudonymizer.AppendPseudonym(text, &pseudonym);
+        json.Key(k);
+        json.String(pseudonym);
+        categories |= kCatIdentifier;
+        Trace("pseudonymize", path, k, "pseudonymized (key epoch " + std::to_string(pseudonymizer.epoch()) + ")");
+      } else {
+        Trace("pseudonymize", path, k, "dropped (not a string or integer)");
+      }
+      return;
+    }
+    if (cfg.urls == UrlRule::kOrigin && policy.url_properties_.Matches(k)) {
+      std::string_view text;
+      std::string origin;
+      if (p.value.get_string().get(text) != simdjson::SUCCESS) {
+        Trace("url-origin", path, k, "dropped (not a string)");
+      } else if (text == "$direct") {
+        json.Key(k);
+        json.String(text);
+        categories |= kCatReferrer;
+        Trace("url-origin", path, k, "kept ($direct)");
+      } else if (UrlOrigin(text, &origin)) {
+        json.Key(k);
+        json.String(origin);
+        categories |= kCatReferrer;
+        Trace("url-origin", path, k, "cut to origin");
+      } else {
+        Trace("url-origin", path, k, "dropped (not an http(s) URL)");
+      }
+      return;
+    }
+    if (cfg.user_agent == UserAgentRule::kFamily && IsUserAgentKey(k)) {
+      std::string_view text;
+      if (k == "$browser_version" || k == "$os_version") {
+        Trace("user-agent", path, k, "dropped (version)");
+        return;
+      }
+      if (p.value.get_string().get(text) != simdjson::SUCCESS) {
+        Trace("user-agent", path, k, "dropped (not a string)");
+        return;
+      }
+      json.Key(k);
+      if (k == "$browser") {
+        json.String(BrowserFamily(text));
+      } else if (k == "$os") {
+        json.String(OsFamily(text));
+      } else {
+        UserAgentFamily f = ParseUserAgent(text);
+        std::string family(f.browser);
+        family.append(" on ");
+        family.append(f.os);
+        json.String(family);
+      }
+      categories |= kCatDevice;
+      Trace("user-agent", path, k, "cut to family");
+      return;
+    }
+    json.Key(k);
+    json.Value(p.value);
+    categories |= CategoryOfKey(k);
+  }
+
+  // Where the policy adds location, the location it adds (nullptr for none).
+  const GeoLocation* Location(const std::vector<vg::Property>& identity_or_props) {
+    if (policy.config_.location == LocationRule::kNone) return nullptr;
+    std::optional<IpAddress> source;
+    for (const auto& p : identity_or_props) {
+      std::string_view text;
+      if (IsIpKey(p.key) && p.value.get_string().get(text) == simdjson::SUCCESS) source = IpAddress::Parse(text);
+    }
+    if (!source && ctx.geolocate_request_ip()) source = ctx.client_ip();
+    if (!source) return nullptr;
+    const GeoLocation* loc = ctx.Locate(*source);
+    if (loc == nullptr || loc->country_code.empty()) return nullptr;
+    return loc;
+  }
+
+  void AddLocation(std::string_view path, const GeoLocation& loc, std::string_view country_key) {
+    json.Key(country_key);
+    json.String(loc.country_code);
+    categories |= kCatLocation;
+    Trace("location", path, country_key, "added " + loc.country_code + " from the client IP");
+    if (policy.config_.location == LocationRule::kRegion && !loc.region.empty()) {
+      json.Key("$region");
+      json.String(loc.region);
+      Trace("location", path, "$region", "added from the client IP");
+    }
+  }
+
+  bool IsLocationKey(std::string_view k, std::string_view country_key) const {
+    return k == country_key || (policy.config_.location == LocationRule::kRegion && k == "$region");
+  }
+};
+
+CompiledPolicy::CompiledPolicy(const PolicyConfig& config, std::optional<std::string> token)
+    : config_(config),
+      token_(std::move(token)),
+      allow_(config.allow),
+      drop_(config.drop),
+      pseudonymize_(config.pseudonymize),
+      url_properties_(config.url_properties) {}
+
+std::shared_ptr<const CompiledPolicy> CompiledPolicy::Compile(const PolicyConfig& config,
+                                                              std::optional<std::string> token) {
+  return std::shared_ptr<const CompiledPolicy>(new CompiledPolicy(config, std::move(token)));
+}
+
+ApplyResult CompiledPolicy::Apply(const Event& event, const RequestContext& ctx, const Pseudonymizer& pseudonymizer,
+                                  std::string* out, std::vector<RuleAction>* trace) const {
+  const size_t start = out->size();
+  Writer w{*this, ctx, pseudonymizer, JsonWriter(out), trace, 0, std::nullopt, false, {}};
+  ApplyResult result;
+  if (event.kind == EventKind::kTrack) {
+    static constexpr std::string_view kCountryKey = "mp_country_code";
+    const GeoLocation* loc = w.Location(event.properties);
+    w.json.BeginObject();
+    w.json.Key("event");
+    w.json.String(event.name);
+    w.json.Key("properties");
+    w.json.BeginObject();
+    for (const auto& p : event.properties) {
+      if (loc != nullptr && w.IsLocationKey(p.key, kCountryKey)) {
+        w.Trace("location", "properties", p.key, "replaced by the location computed from the client IP");
+        continue;
+      }
+      w.Property("properties", p, false);
+    }
+    if (loc != nullptr) w.AddLocation("properties", *loc, kCountryKey);
+    w.json.EndObject();
+    w.json.EndObject();
+    result.send = true;
+    result.categories = w.categories | kCatActivity;
+    return result;
+  }
+
+  // Profile and group updates: identity fields, then operations; location goes into "$set".
+  static constexpr std::string_view kCountryKey = "$country_code";
+  const GeoLocation* loc = event.kind == EventKind::kProfile ? w.Location(event.properties) : nullptr;
+  w.json.BeginObject();
+  for (const auto& p : event.properties) w.Property("", p, false);
+  bool any_operation = false;
+  for (const auto& op : event.operations) {
+    if (op.op == "$delete") {
+      w.json.Key(op.op);
+      w.json.String("");
+      any_operation = true;
+      continue;
+    }
+    const JsonWriter::Mark before = w.json.GetMark();
+    w.json.Key(op.op);
+    op.is_list ? w.json.BeginArray() : w.json.BeginObject();
+    const size_t body = out->size();
+    bool adds_location = loc != nullptr && op.op == "$set";
+    for (const auto& p : op.properties) {
+      if (adds_location && w.IsLocationKey(p.key, kCountryKey)) continue;
+      w.Property(op.op, p, op.is_list);
+    }
+    if (adds_location) w.AddLocation(op.op, *loc, kCountryKey);
+    const bool empty = out->size() == body;
+    op.is_list ? w.json.EndArray() : w.json.EndObject();
+    if (empty) {
+      w.json.Rewind(before);  // an operation with nothing left is not sent
+      w.Trace("empty-update", "", op.op, "nothing left to send in this operation");
+    } else {
+      any_operation = true;
+    }
+  }
+  w.json.EndObject();
+  if (!any_operation) {
+    out->resize(start);
+    w.Trace("empty-update", "", "", "profile update dropped: nothing left to send");
+    return result;
+  }
+  result.send = true;
+  result.categories = w.categories;
+  return result;
+}
+
+}  // namespace vg

@@ -1,0 +1,290 @@
+#include "server/gateway.h"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <filesystem>
+#include <list>
+#include <mutex>
+#include <thread>
+
+#include "crypto/pseudonymizer.h"
+#include "geo/geo_locator.h"
+#include "server/ingest_handler.h"
+
+namespace vg {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = net::ip::tcp;
+
+namespace {
+
+constexpr auto kIdleTimeout = std::chrono::seconds(60);
+constexpr size_t kHeaderLimit = 16 * 1024;
+
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(tcp::socket&& socket, const IngestHandler& handler, size_t body_limit)
+      : stream_(std::move(socket)), handler_(handler), body_limit_(body_limit) {
+    beast::error_code ec;
+    auto ep = stream_.socket().remote_endpoint(ec);
+    if (!ec) {
+      auto addr = ep.address();
+      if (addr.is_v4()) {
+        auto b = addr.to_v4().to_bytes();
+        std::copy(b.begin(), b.end(), peer_.bytes.begin());
+      } else {
+        peer_.v6 = true;
+        auto b = addr.to_v6().to_bytes();
+        std::copy(b.begin(), b.end(), peer_.bytes.begin());
+        peer_ = peer_.Unmapped();
+      }
+    }
+  }
+
+  void Start() {
+    net::dispatch(stream_.get_executor(), beast::bind_front_handler(&Session::Read, shared_from_this()));
+  }
+
+  // Ends the connection once no request is in flight.
+  void Close() {
+    net::post(stream_.get_executor(), [self = shared_from_this()] {
+      self->closing_ = true;
+      if (!self->writing_) {
+        beast::error_code ec;
+        self->stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
+        self->stream_.close();
+      }
+    });
+  }
+
+ private:
+  void Read() {
+    if (closing_) return DoClose();
+    parser_.emplace();
+    parser_->header_limit(kHeaderLimit);
+    // Read a little past the limit so an oversized body is recognized as such (413), then close.
+    parser_->body_limit(body_limit_);
+    stream_.expires_after(kIdleTimeout);
+    http::async_read(stream_, buffer_, *parser_, beast::bind_front_handler(&Session::OnRead, shared_from_this()));
+  }
+
+  void OnRead(beast::error_code ec, size_t) {
+    if (ec == http::error::end_of_stream || ec == beast::error::timeout || ec == net::error::operation_aborted) {
+      return DoClose();
+    }
+    const auto& req = parser_->get();
+    HttpRequestView view;
+    view.method = std::string_view(req.method_string().data(), req.method_string().size());
+    view.target = std::string_view(req.target().data(), req.target().size());
+    auto header = [&](http::field f) {
+      auto it = req.find(f);
+      return it == req.end() ? std::string_view() : std::string_view(it->value().data(), it->value().size());
+    };
+    view.content_type = header(http::field::content_type);
+    view.content_encoding = header(http::field::content_encoding);
+    view.origin = header(http::field::origin);
+    view.access_control_request_headers = header(http::field::access_control_request_headers);
+    auto named = [&](std::string_view name) {
+      auto it = req.find(beast::string_view(name.data(), name.size()));
+      return it == req.end() ? std::string_view() : std::string_view(it->value().data(), it->value().size());
+    };
+    view.x_forwarded_for = named("X-Forwarded-For");
+    view.x_real_ip = named("X-Real-IP");
+    view.peer = peer_;
+    HttpResponse resp;
+    bool keep_alive = req.keep_alive();
+    if (ec == http::error::body_limit) {
+      resp = handler_.TooLarge(view);
+      keep_alive = false;
+    } else if (ec) {
+      if (ec != net::error::eof && ec != net::error::connection_reset) {
+        spdlog::warn("malformed HTTP request from {}: {}", peer_.ToString(), ec.message());
+        resp.status = 400;
+        resp.body = "0";
+        keep_alive = false;
+      } else {
+        return DoClose();
+      }
+    } else {
+      view.body = std::string_view(req.body().data(), req.body().size());
+      resp = handler_.Handle(view);
+    }
+    Write(std::move(resp), keep_alive && !closing_, req.version());
+  }
+
+  void Write(HttpResponse resp, bool keep_alive, unsigned version) {
+    res_ = {};
+    res_.version(version == 10 ? 10 : 11);
+    res_.result(static_cast<http::status>(resp.status));
+    res_.set(http::field::server, "vendorguard");
+    if (resp.status != 204) res_.set(http::field::content_type, resp.content_type);
+    for (auto& [k, v] : resp.headers) res_.set(k, v);
+    res_.body() = std::move(resp.body);
+    res_.keep_alive(keep_alive);
+    res_.prepare_payload();
+    writing_ = true;
+    http::async_write(stream_, res_, beast::bind_front_handler(&Session::OnWrite, shared_from_this()));
+  }
+
+  void OnWrite(beast::error_code ec, size_t) {
+    writing_ = false;
+    if (ec || !res_.keep_alive()) return DoClose();
+    Read();
+  }
+
+  void DoClose() {
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    stream_.close();
+  }
+
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  http::response<http::string_body> res_;
+  const IngestHandler& handler_;
+  size_t body_limit_;
+  IpAddress peer_;
+  bool writing_ = false;
+  bool closing_ = false;
+};
+
+}  // namespace
+
+struct Gateway::Impl {
+  Config config;
+  std::unique_ptr<GeoLocator> geo;
+  std::vector<VendorRuntime> vendors;
+  std::unique_ptr<IngestHandler> handler;
+  net::io_context ioc;
+  tcp::acceptor acceptor{ioc};
+  std::mutex sessions_mu;
+  std::list<std::weak_ptr<Session>> sessions;
+  std::optional<net::signal_set> signals;
+  bool stopped = false;
+
+  void Accept() {
+    acceptor.async_accept(net::make_strand(ioc), [this](beast::error_code ec, tcp::socket socket) {
+      if (ec) {
+        if (ec != net::error::operation_aborted) spdlog::warn("accept failed: {}", ec.message());
+        if (!acceptor.is_open()) return;
+      } else {
+        auto s = std::make_shared<Session>(std::move(socket), *handler, config.max_body_bytes);
+        {
+          std::lock_guard<std::mutex> lock(sessions_mu);
+          sessions.remove_if([](const std::weak_ptr<Session>& w) { return w.expired(); });
+          sessions.push_back(s);
+        }
+        s->Start();
+      }
+      Accept();
+    });
+  }
+};
+
+Gateway::Gateway() : impl_(std::make_unique<Impl>()) {}
+Gateway::~Gateway() = default;
+
+StatusOr<std::unique_ptr<Gateway>> Gateway::Create(const Config& config) {
+  std::unique_ptr<Gateway> g(new Gateway());
+  Impl& impl = *g->impl_;
+  impl.config = config;
+  std::error_code ec;
+  std::filesystem::create_directories(config.data_dir, ec);
+  if (ec) return Status::IOError(config.data_dir + ": cannot create data directory: " + ec.message());
+  auto keys = PseudonymKeyFile::OpenOrCreate((std::filesystem::path(config.data_dir) / "keys" / "pseudonym.keys").string());
+  if (!keys.ok()) return keys.status();
+  if (config.geoip_db) {
+    auto geo = GeoLocator::Open(*config.geoip_db);
+    if (!geo.ok()) return geo.status();
+    impl.geo = std::move(*geo);
+  } else {
+    spdlog::warn("no geoip_db configured: location will not be added to events");
+  }
+  for (const VendorConfig& v : config.vendors) {
+    VendorRuntime rt;
+    rt.config = v;
+    rt.policy = CompiledPolicy::Compile(v.policy, v.token);
+    uint32_t epoch = v.key_epoch.value_or(keys->current_epoch());
+    if (!keys->has_epoch(epoch)) {
+      return Status::InvalidArgument("vendor '" + v.name + "': key epoch " + std::to_string(epoch) +
+                                     " is not in the key file");
+    }
+    rt.pseudonymizer = std::make_unique<Pseudonymizer>(keys->VendorKey(v.name, epoch), epoch);
+    auto sink = v.endpoint ? MakeHttpForwarder(v, config.data_dir, ForwarderOptions{})
+                           : MakeShadowSink(config.data_dir, v.name);
+    if (!sink.ok()) return sink.status();
+    rt.sink = std::move(*sink);
+    spdlog::info("vendor {}: {} ({} policy, key epoch {})", v.name,
+                 v.endpoint ? "forwarding to " + *v.endpoint : "shadow mode, writing to " + config.data_dir + "/outbox/" + v.name + ".jsonl",
+                 v.policy.is_default ? "strict default" : "custom", epoch);
+    impl.vendors.push_back(std::move(rt));
+  }
+  impl.handler = std::make_unique<IngestHandler>(impl.config, &impl.vendors, impl.geo.get());
+  return g;
+}
+
+Status Gateway::Listen() {
+  Impl& impl = *impl_;
+  beast::error_code ec;
+  std::string host = impl.config.listen_host == "localhost" ? "127.0.0.1" : impl.config.listen_host;
+  auto address = net::ip::make_address(host, ec);
+  if (ec) return Status::InvalidArgument("listen: bad address '" + host + "'");
+  tcp::endpoint ep(address, impl.config.listen_port);
+  impl.acceptor.open(ep.protocol(), ec);
+  if (!ec) impl.acceptor.set_option(net::socket_base::reuse_address(true), ec);
+  if (!ec) impl.acceptor.bind(ep, ec);
+  if (!ec) impl.acceptor.listen(net::socket_base::max_listen_connections, ec);
+  if (ec) {
+    return Status::IOError("cannot listen on " + host + ":" + std::to_string(impl.config.listen_port) + ": " +
+                           ec.message());
+  }
+  return Status::Ok();
+}
+
+uint16_t Gateway::port() const { return impl_->acceptor.local_endpoint().port(); }
+
+void Gateway::Stop() {
+  net::post(impl_->ioc, [impl = impl_.get()] {
+    if (impl->stopped) return;
+    impl->stopped = true;
+    beast::error_code ec;
+    impl->acceptor.close(ec);
+    if (impl->signals) impl->signals->cancel(ec);  // it would keep the io_context running
+    std::lock_guard<std::mutex> lock(impl->sessions_mu);
+    for (auto& w : impl->sessions) {
+      if (auto s = w.lock()) s->Close();
+    }
+  });
+}
+
+void Gateway::Run(bool handle_signals) {
+  Impl& impl = *impl_;
+  if (handle_signals) {
+    impl.signals.emplace(impl.ioc, SIGINT, SIGTERM);
+    impl.signals->async_wait([this](beast::error_code ec, int sig) {
+      if (ec) return;
+      spdlog::info("received signal {}: draining requests and flushing vendors", sig);
+      Stop();
+    });
+  }
+  impl.Accept();
+  spdlog::info("vendorguard listening on {}:{}", impl.config.listen_host, port());
+  int threads = impl.config.threads > 0 ? impl.config.threads
+                                        : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+  std::vector<std::thread> workers;
+  for (int i = 1; i < threads; ++i) workers.emplace_back([&] { impl.ioc.run(); });
+  impl.ioc.run();
+  for (auto& t : workers) t.join();
+  for (auto& v : impl.vendors) v.sink->Shutdown(std::chrono::seconds(10));
+  spdlog::info("vendorguard stopped");
+}
+
+}  // namespace vg

@@ -1,0 +1,206 @@
+#include "server/ingest_handler.h"
+
+#include <spdlog/spdlog.h>
+
+#include "geo/geo_locator.h"
+#include "ingest/mixpanel_request.h"
+#include "wire/mixpanel.h"
+
+namespace vg {
+namespace {
+
+// A transparent 1x1 GIF, what Mixpanel answers to `img=1`.
+constexpr unsigned char kPixelGif[] = {0x47, 0x49, 0x46, 0x38, 0x39, 0x61, 0x01, 0x00, 0x01, 0x00, 0x80, 0x00,
+                                       0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff, 0x21, 0xf9, 0x04, 0x01, 0x00,
+                                       0x00, 0x00, 0x00, 0x2c, 0x00, 0x00, 0x00, 0x00, 0x01, 0x00, 0x01, 0x00,
+                                       0x00, 0x02, 0x02, 0x44, 0x01, 0x00, 0x3b};
+
+std::string JsonError(std::string_view error) {
+  std::string out = "{\"status\":0,\"error\":";
+  AppendJsonString(&out, error);
+  out.push_back('}');
+  return out;
+}
+
+MixpanelParser& ThreadParser(size_t max_depth) {
+  thread_local std::unique_ptr<MixpanelParser> parser;
+  thread_local size_t depth = 0;
+  if (!parser || depth != max_depth) {
+    parser = std::make_unique<MixpanelParser>(max_depth);
+    depth = max_depth;
+  }
+  return *parser;
+}
+
+std::string_view PathOf(std::string_view target) { return target.substr(0, target.find('?')); }
+
+}  // namespace
+
+IngestHandler::IngestHandler(const Config& config, std::vector<VendorRuntime>* vendors, const GeoLocator* geo)
+    : config_(config), vendors_(vendors), geo_(geo) {
+  for (const auto& c : config.trusted_proxies) {
+    if (auto cidr = Cidr::Parse(c)) trusted_proxies_.push_back(*cidr);
+  }
+}
+
+void IngestHandler::AddCors(const HttpRequestView& req, HttpResponse* resp) const {
+  // The browser SDK sends cookies (withCredentials), so the origin is echoed rather than "*".
+  if (!req.origin.empty()) {
+    resp->headers.emplace_back("Access-Control-Allow-Origin", std::string(req.origin));
+    resp->headers.emplace_back("Access-Control-Allow-Credentials", "true");
+    resp->headers.emplace_back("Vary", "Origin");
+  } else {
+    resp->headers.emplace_back("Access-Control-Allow-Origin", "*");
+  }
+  resp->headers.emplace_back("Access-Control-Allow-Methods", "GET, POST, OPTIONS");
+  resp->headers.emplace_back("Access-Control-Allow-Headers", req.access_control_request_headers.empty()
+                                                                 ? std::string("Content-Type, Authorization")
+                                                                 : std::string(req.access_control_request_headers));
+  resp->headers.emplace_back("Access-Control-Max-Age", "86400");
+}
+
+HttpResponse IngestHandler::Answer(const HttpRequestView& req, bool verbose, bool img, const std::string& callback,
+                                   int status, std::string_view error) const {
+  HttpResponse resp;
+  resp.status = status;
+  const bool ok = error.empty();
+  if (img && ok) {
+    resp.content_type = "image/gif";
+    resp.body.assign(reinterpret_cast<const char*>(kPixelGif), sizeof kPixelGif);
+  } else if (verbose) {
+    resp.content_type = "application/json";
+    resp.body = ok ? "{\"status\":1,\"error\":null}" : JsonError(error);
+  } else {
+    resp.body = ok ? "1" : "0";
+  }
+  if (!callback.empty() && !img) {
+    resp.content_type = "application/javascript";
+    resp.body = callback + "(" + resp.body + ");";
+  }
+  resp.headers.emplace_back("Cache-Control", "no-store");
+  AddCors(req, &resp);
+  return resp;
+}
+
+HttpResponse IngestHandler::TooLarge(const HttpRequestView& req) const {
+  std::string reason = "request body exceeds the limit of " + std::to_string(config_.max_body_bytes) + " bytes";
+  spdlog::warn("rejected {} from {}: {}", PathOf(req.target), req.peer.ToString(), reason);
+  bool verbose = req.target.find("verbose=1") != std::string_view::npos;
+  return Answer(req, verbose, false, "", 413, reason);
+}
+
+HttpResponse IngestHandler::Handle(const HttpRequestView& req) const {
+  if (req.method == "OPTIONS") {
+    HttpResponse resp;
+    resp.status = 204;
+    AddCors(req, &resp);
+    return resp;
+  }
+  std::string_view path = PathOf(req.target);
+  if (path == "/healthz") {
+    HttpResponse resp;
+    resp.body = "ok\n";
+    return resp;
+  }
+  if (req.method != "GET" && req.method != "POST") {
+    HttpResponse resp;
+    resp.status = 405;
+    resp.body = "0";
+    resp.headers.emplace_back("Allow", "GET, POST, OPTIONS");
+    return resp;
+  }
+
+  IngestRequest in{req.method, req.target, req.content_type, req.content_encoding, req.body};
+  auto payload = DecodeMixpanelRequest(in, DecodeLimits{config_.max_body_bytes});
+  auto reject = [&](int status, const std::string& reason, bool verbose, bool img, const std::string& callback) {
+    spdlog::warn("rejected {} from {}: {}", path, req.peer.ToString(), reason);
+    return Answer(req, verbose, img, callback, status, reason);
+  };
+  if (!payload.ok()) {
+    bool verbose = req.target.find("verbose=1") != std::string_view::npos;
+    int status = payload.status().code() == Status::Code::kTooLarge ? 413 : 400;
+    return reject(status, payload.status().message(), verbose, false, "");
+  }
+  const MixpanelPayload& p = *payload;
+
+  EventKind kind;
+  switch (p.endpoint) {
+    case MixpanelEndpoint::kTrack:
+    case MixpanelEndpoint::kImport:
+      kind = EventKind::kTrack;
+      break;
+    case MixpanelEndpoint::kEngage:
+      kind = EventKind::kProfile;
+      break;
+    case MixpanelEndpoint::kGroups:
+      kind = EventKind::kGroup;
+      break;
+    case MixpanelEndpoint::kFlags: {
+      // Feature flags are answered locally: fetching them would send the user's identity to the vendor.
+      HttpResponse resp;
+      resp.content_type = "application/json";
+      resp.body = "{\"flags\":{}}";
+      AddCors(req, &resp);
+      return resp;
+    }
+    case MixpanelEndpoint::kDecide: {
+      HttpResponse resp;
+      resp.content_type = "application/json";
+      resp.body = "{\"config\":{\"enable_collect_everything\":false},\"notifications\":[],\"feature_flags\":[]}";
+      AddCors(req, &resp);
+      return resp;
+    }
+    case MixpanelEndpoint::kSettings: {
+      HttpResponse resp;
+      resp.content_type = "application/json";
+      resp.body = "{}";
+      AddCors(req, &resp);
+      return resp;
+    }
+    case MixpanelEndpoint::kRecord:
+      // Session recordings capture everything on screen; they are never forwarded.
+      return Answer(req, p.verbose, p.img, p.callback, 200, "");
+    case MixpanelEndpoint::kUnknown:
+    default: {
+      HttpResponse resp;
+      resp.status = 404;
+      resp.body = "0";
+      AddCors(req, &resp);
+      return resp;
+    }
+  }
+
+  std::vector<Event> events;
+  Status parsed = ThreadParser(static_cast<size_t>(config_.max_json_depth)).Parse(p.json, kind, &events);
+  if (!parsed.ok()) return reject(400, parsed.message(), p.verbose, p.img, p.callback);
+
+  IpAddress client = ResolveClientIp(req.peer, req.x_forwarded_for, req.x_real_ip, trusted_proxies_);
+  // Mixpanel geolocates from the request address unless the SDK says ip=0; /import never does.
+  bool geolocate = p.endpoint != MixpanelEndpoint::kImport && p.ip.value_or(true);
+  RequestContext ctx(client, geolocate, geo_);
+
+  for (VendorRuntime& vendor : *vendors_) {
+    std::vector<std::string> out;
+    out.reserve(events.size());
+    for (const Event& e : events) {
+      std::string json;
+      json.reserve(256);
+      if (vendor.policy->Apply(e, ctx, *vendor.pseudonymizer, &json, nullptr).send) out.push_back(std::move(json));
+    }
+    if (out.empty()) continue;
+    OutboundEndpoint endpoint = kind == EventKind::kProfile ? OutboundEndpoint::kEngage
+                                : kind == EventKind::kGroup ? OutboundEndpoint::kGroups
+                                : vendor.config.api == "import" ? OutboundEndpoint::kImport
+                                                                : OutboundEndpoint::kTrack;
+    Status s = vendor.sink->Enqueue(endpoint, std::move(out));
+    if (!s.ok()) {
+      spdlog::error("cannot accept {} from {}: {}", path, req.peer.ToString(), s.message());
+      HttpResponse resp = Answer(req, p.verbose, false, p.callback, 503, s.message());
+      resp.headers.emplace_back("Retry-After", "5");
+      return resp;
+    }
+  }
+  return Answer(req, p.verbose, p.img, p.callback, 200, "");
+}
+
+}  // namespace vg

@@ -1,0 +1,97 @@
+// The command line as a user runs it: exit codes, error formats and output of check-config and explain.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const BIN = process.env.VG_BIN;
+const run = (args, input) => spawnSync(BIN, args, { input, encoding: 'utf8', timeout: 30000 });
+
+function withDir(fn) {
+  const dir = mkdtempSync(join(tmpdir(), 'vg-cli-'));
+  try { return fn(dir); } finally { rmSync(dir, { recursive: true, force: true }); }
+}
+
+test('every command answers --help', () => {
+  for (const cmd of [[], ['serve'], ['check-config'], ['explain']]) {
+    const r = run([...cmd, '--help']);
+    assert.equal(r.status, 0, `${cmd.join(' ')} --help: ${r.stderr}`);
+    assert.match(r.stdout, /Usage|Options/);
+  }
+});
+
+test('check-config accepts the embedded default and a valid file', () => withDir((dir) => {
+  let r = run(['check-config']);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /<default>: OK, 1 vendor/);
+  const file = join(dir, 'ok.yaml');
+  writeFileSync(file, 'listen: 127.0.0.1:9000\nvendors:\n  - name: mixpanel\n    kind: mixpanel\n    endpoint: https://api.mixpanel.com\n');
+  r = run(['check-config', '--config', file, '--format', 'json']);
+  assert.equal(r.status, 0, r.stderr);
+  const out = JSON.parse(r.stdout);
+  assert.equal(out.ok, true);
+  assert.deepEqual(out.vendors, [{ name: 'mixpanel', mode: 'forward', policy: 'strict-default' }]);
+}));
+
+test('check-config reports FILE:LINE:COL: reason and exits 1', () => withDir((dir) => {
+  const cases = [
+    ['vendors:\n  - name: mixpanel\n    kind: mixpanel\n    polcy: {}\n', /:4:5: .*unknown key 'polcy'/],
+    ['listen: 127.0.0.1:8080\nmax_body_bytes: lots\nvendors:\n  - name: m\n    kind: mixpanel\n', /:2:17: .*max_body_bytes/],
+    ['vendors:\n  - name: m\n    kind: segmint\n', /:3:11: .*kind/],
+    ['vendors: [\n', /:\d+:\d+: /],
+  ];
+  for (const [yaml, re] of cases) {
+    const file = join(dir, 'bad.yaml');
+    writeFileSync(file, yaml);
+    const r = run(['check-config', '--config', file]);
+    assert.equal(r.status, 1, yaml);
+    assert.ok(r.stderr.startsWith(file + ':'), r.stderr);
+    assert.match(r.stderr, re);
+    // serve refuses to start on the same error.
+    const s = run(['serve', '--config', file]);
+    assert.equal(s.status, 1);
+    assert.equal(s.stderr.trim(), r.stderr.trim());
+  }
+  const missing = run(['check-config', '--config', join(dir, 'nope.yaml')]);
+  assert.equal(missing.status, 1);
+  assert.match(missing.stderr, /nope\.yaml/);
+}));
+
+test('explain shows what the vendor receives, which rule did what, and the categories', () => withDir((dir) => {
+  const event = JSON.stringify({
+    event: 'Signed up',
+    properties: { distinct_id: 'user-42', $email: 'jane@example.com', ip: '8.8.8.8', $browser: 'Chrome', plan: 'pro', $insert_id: 'abc' },
+  });
+  const file = join(dir, 'config.yaml');
+  writeFileSync(file, `data_dir: ${dir}/data\nvendors:\n  - name: mixpanel\n    kind: mixpanel\n`);
+  const r = run(['explain', '--config', file, '--vendor', 'mixpanel', '--format', 'json', '-'], event);
+  assert.equal(r.status, 0, r.stderr);
+  const out = JSON.parse(r.stdout);
+  const sends = out.events[0].sends;
+  assert.match(sends.properties.distinct_id, /^vg1-[0-9a-f]{32}$/);
+  assert.equal(sends.properties.$insert_id, 'abc');
+  assert.equal(sends.properties.$email, undefined);
+  assert.equal(sends.properties.ip, undefined);
+  assert.equal(sends.properties.plan, undefined);
+  const rules = Object.fromEntries(out.events[0].rules.map((a) => [a.property, a.rule]));
+  assert.equal(rules['properties.$email'], 'contact-fields');
+  assert.equal(rules['properties.ip'], 'ip');
+  assert.equal(rules['properties.plan'], 'allow-list');
+  assert.equal(rules['properties.distinct_id'], 'pseudonymize');
+  assert.deepEqual(out.categories, ['identifier', 'device', 'activity']);
+  assert.ok(!r.stdout.includes('jane@example.com'));
+
+  const text = run(['explain', '--config', file, '--vendor', 'mixpanel', '-'], event);
+  assert.equal(text.status, 0);
+  assert.match(text.stdout, /contact-fields\s+properties\.\$email\s+dropped/);
+  assert.match(text.stdout, /categories that leave for mixpanel: identifier,device,activity/);
+
+  const unknown = run(['explain', '--config', file, '--vendor', 'amplitude', '-'], event);
+  assert.equal(unknown.status, 1);
+  assert.match(unknown.stderr, /no vendor named 'amplitude'/);
+  const bad = run(['explain', '--config', file, '--vendor', 'mixpanel', '-'], '{"event":');
+  assert.equal(bad.status, 2);
+  assert.match(bad.stderr, /invalid JSON/);
+}));

@@ -1,0 +1,17 @@
+# Runs a libFuzzer target from a freshly generated seed corpus for SECONDS (default 60); fails on any finding.
+if(NOT SECONDS)
+  set(SECONDS 60)
+endif()
+file(REMOVE_RECURSE ${WORKDIR})
+file(MAKE_DIRECTORY ${WORKDIR}/corpus ${WORKDIR}/seeds ${WORKDIR}/artifacts)
+execute_process(COMMAND ${PYTHON} ${SEEDGEN} ${WORKDIR}/seeds RESULT_VARIABLE rc)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "seed corpus generation failed")
+endif()
+execute_process(COMMAND ${FUZZER} -max_total_time=${SECONDS} -print_final_stats=1 -artifact_prefix=${WORKDIR}/artifacts/
+                        ${WORKDIR}/corpus ${WORKDIR}/seeds
+                RESULT_VARIABLE rc)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "fuzzer found a problem (exit ${rc}); see ${WORKDIR}/artifacts")
+endif()
+message(STATUS "fuzzer ran ${SECONDS}s without findings")

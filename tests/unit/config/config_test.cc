@@ -1,0 +1,437 @@
+#include "config/config.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+#include <yaml-cpp/yaml.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+namespace vg {
+namespace {
+
+using Strings = std::vector<std::string>;
+
+const Strings kStrictAllow = {"distinct_id", "$distinct_id", "$user_id", "$device_id", "$insert_id",
+                              "time",        "$time",        "token",    "$token",     "$browser",
+                              "$os",         "mp_country_code",          "$group_key", "$group_id"};
+const Strings kDefaultPseudonymize = {"distinct_id", "$distinct_id", "$user_id", "$device_id"};
+const Strings kDefaultUrlProperties = {"$current_url", "$referrer", "$initial_referrer",
+                                       "url",          "referrer",  "*_url"};
+
+// A file that exists, standing in for an mmdb (the config only checks that it is there).
+class ConfigTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::path(::testing::TempDir()) /
+           ("config_test_" + std::to_string(getpid()) + "_" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::create_directories(dir_);
+    geoip_ = (dir_ / "country.mmdb").string();
+    std::ofstream(geoip_) << "not really an mmdb";
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  std::string WriteFile(const std::string& name, const std::string& text) {
+    const std::string path = (dir_ / name).string();
+    std::ofstream(path) << text;
+    return path;
+  }
+
+  std::filesystem::path dir_;
+  std::string geoip_;
+};
+
+// The message of a config that must fail, or a marker that it parsed.
+std::string ErrorOf(const std::string& yaml) {
+  StatusOr<Config> config = ParseConfig(yaml, "test.yaml");
+  if (config.ok()) return "<parsed ok>";
+  EXPECT_EQ(config.status().code(), Status::Code::kInvalidArgument);
+  return config.status().message();
+}
+
+constexpr char kVendor[] = "vendors:\n  - name: mp\n    kind: mixpanel\n";
+
+void ExpectStrictDefaultPolicy(const PolicyConfig& p) {
+  EXPECT_TRUE(p.is_default);
+  EXPECT_EQ(p.allow, kStrictAllow);
+  EXPECT_EQ(p.drop, Strings{});
+  EXPECT_EQ(p.pseudonymize, kDefaultPseudonymize);
+  EXPECT_EQ(p.url_properties, kDefaultUrlProperties);
+  EXPECT_EQ(p.ip, IpRule::kDrop);
+  EXPECT_EQ(p.location, LocationRule::kCountry);
+  EXPECT_EQ(p.urls, UrlRule::kOrigin);
+  EXPECT_EQ(p.user_agent, UserAgentRule::kFamily);
+}
+
+TEST_F(ConfigTest, DefaultConfigIsShadowModeMixpanelWithStrictPolicy) {
+  const Config config = DefaultConfig();
+  EXPECT_EQ(config.source, "<default>");
+  EXPECT_EQ(config.listen_host, "127.0.0.1");
+  EXPECT_EQ(config.listen_port, 8080);
+  EXPECT_EQ(config.data_dir, "./vendorguard-data");
+  EXPECT_TRUE(config.trusted_proxies.empty());
+  EXPECT_EQ(config.max_body_bytes, size_t{1} << 20);
+  EXPECT_EQ(config.max_json_depth, 32);
+  EXPECT_EQ(config.threads, 0);
+  ASSERT_EQ(config.vendors.size(), 1u);
+  const VendorConfig& v = config.vendors[0];
+  EXPECT_EQ(v.name, "mixpanel");
+  EXPECT_EQ(v.kind, VendorKind::kMixpanel);
+  EXPECT_FALSE(v.endpoint.has_value());  // shadow mode
+  EXPECT_EQ(v.api, "track");
+  EXPECT_FALSE(v.token.has_value());
+  EXPECT_FALSE(v.api_secret_env.has_value());
+  EXPECT_FALSE(v.key_epoch.has_value());
+  EXPECT_TRUE(v.gzip);
+  ExpectStrictDefaultPolicy(v.policy);
+}
+
+TEST_F(ConfigTest, DefaultConfigUsesTheGeoipDbOnlyWhenItExists) {
+  const std::string path = YAML::Load(std::string(DefaultConfigYaml()))["geoip_db"].as<std::string>();
+  EXPECT_TRUE(path.ends_with("dbip-country.mmdb")) << path;
+  const Config config = DefaultConfig();
+  if (std::filesystem::is_regular_file(path)) {
+    EXPECT_EQ(config.geoip_db, path);
+  } else {
+    EXPECT_FALSE(config.geoip_db.has_value());
+  }
+}
+
+TEST_F(ConfigTest, DefaultConfigYamlLoadsAsAFileWhenTheGeoipDbExists) {
+  const std::string path = YAML::Load(std::string(DefaultConfigYaml()))["geoip_db"].as<std::string>();
+  if (!std::filesystem::is_regular_file(path)) GTEST_SKIP() << "default geoip db not installed: " << path;
+  StatusOr<Config> config = LoadConfig(WriteFile("default.yaml", std::string(DefaultConfigYaml())));
+  ASSERT_TRUE(config.ok()) << config.status().message();
+  EXPECT_EQ(config->geoip_db, path);
+  ExpectStrictDefaultPolicy(config->vendors[0].policy);
+}
+
+TEST_F(ConfigTest, FullConfigRoundTripsEveryKey) {
+  const std::string yaml = R"(
+listen: "[::1]:0"
+data_dir: /var/lib/vg
+trusted_proxies: [10.0.0.0/8, 192.0.2.7, "2001:db8::/32", "::1"]
+geoip_db: )" + geoip_ + R"(
+max_body_bytes: 65536
+max_json_depth: 1024
+threads: 3
+vendors:
+  - name: mixpanel-eu
+    kind: mixpanel
+    endpoint: https://api-eu.mixpanel.com/
+    api: import
+    token: abc123
+    api_secret_env: MP_SECRET
+    key_epoch: 7
+    gzip: false
+    policy:
+      allow: [distinct_id, "$*", "utm_?"]
+      drop: [$email]
+      pseudonymize: [distinct_id]
+      url_properties: [page]
+      ip: truncate
+      location: region
+      urls: keep
+      user_agent: keep
+  - name: shadow_2
+    kind: mixpanel
+    endpoint: http://127.0.0.1:9000/mp//
+    policy:
+      allow: []
+      location: none
+)";
+  StatusOr<Config> parsed = ParseConfig(yaml, "full.yaml");
+  ASSERT_TRUE(parsed.ok()) << parsed.status().message();
+  const Config& c = *parsed;
+  EXPECT_EQ(c.source, "full.yaml");
+  EXPECT_EQ(c.listen_host, "::1");
+  EXPECT_EQ(c.listen_port, 0);
+  EXPECT_EQ(c.data_dir, "/var/lib/vg");
+  EXPECT_EQ(c.trusted_proxies, (Strings{"10.0.0.0/8", "192.0.2.7", "2001:db8::/32", "::1"}));
+  EXPECT_EQ(c.geoip_db, geoip_);
+  EXPECT_EQ(c.max_body_bytes, 65536u);
+  EXPECT_EQ(c.max_json_depth, 1024);
+  EXPECT_EQ(c.threads, 3);
+  ASSERT_EQ(c.vendors.size(), 2u);
+
+  const VendorConfig& v = c.vendors[0];
+  EXPECT_EQ(v.name, "mixpanel-eu");
+  EXPECT_EQ(v.kind, VendorKind::kMixpanel);
+  EXPECT_EQ(v.endpoint, "https://api-eu.mixpanel.com");
+  EXPECT_EQ(v.api, "import");
+  EXPECT_EQ(v.token, "abc123");
+  EXPECT_EQ(v.api_secret_env, "MP_SECRET");
+  EXPECT_EQ(v.key_epoch, 7u);
+  EXPECT_FALSE(v.gzip);
+  EXPECT_FALSE(v.policy.is_default);
+  EXPECT_EQ(v.policy.allow, (Strings{"distinct_id", "$*", "utm_?"}));
+  EXPECT_EQ(v.policy.drop, Strings{"$email"});
+  EXPECT_EQ(v.policy.pseudonymize, Strings{"distinct_id"});
+  EXPECT_EQ(v.policy.url_properties, Strings{"page"});
+  EXPECT_EQ(v.policy.ip, IpRule::kTruncate);
+  EXPECT_EQ(v.policy.location, LocationRule::kRegion);
+  EXPECT_EQ(v.policy.urls, UrlRule::kKeep);
+  EXPECT_EQ(v.policy.user_agent, UserAgentRule::kKeep);
+
+  // A policy that leaves lists out: empty, except the identifier and URL lists, which keep their defaults.
+  const VendorConfig& w = c.vendors[1];
+  EXPECT_EQ(w.endpoint, "http://127.0.0.1:9000/mp");
+  EXPECT_EQ(w.api, "track");
+  EXPECT_TRUE(w.gzip);
+  EXPECT_FALSE(w.policy.is_default);
+  EXPECT_TRUE(w.policy.allow.empty());
+  EXPECT_TRUE(w.policy.drop.empty());
+  EXPECT_EQ(w.policy.pseudonymize, kDefaultPseudonymize);
+  EXPECT_EQ(w.policy.url_properties, kDefaultUrlProperties);
+  EXPECT_EQ(w.policy.ip, IpRule::kDrop);
+  EXPECT_EQ(w.policy.location, LocationRule::kNone);
+}
+
+TEST_F(ConfigTest, MinimalConfigTakesDefaults) {
+  StatusOr<Config> c = ParseConfig(kVendor, "min.yaml");
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_EQ(c->listen_host, "127.0.0.1");
+  EXPECT_EQ(c->listen_port, 8080);
+  EXPECT_FALSE(c->geoip_db.has_value());
+  ExpectStrictDefaultPolicy(c->vendors[0].policy);
+}
+
+TEST_F(ConfigTest, ListenAcceptsLocalhostAndIpv4) {
+  StatusOr<Config> c = ParseConfig(std::string("listen: localhost:65535\n") + kVendor, "t");
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_EQ(c->listen_host, "localhost");
+  EXPECT_EQ(c->listen_port, 65535);
+  c = ParseConfig(std::string("listen: 0.0.0.0:80\n") + kVendor, "t");
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_EQ(c->listen_host, "0.0.0.0");
+  EXPECT_EQ(c->listen_port, 80);
+}
+
+TEST_F(ConfigTest, EnumsPrintTheirYamlSpelling) {
+  EXPECT_EQ(ToString(IpRule::kDrop), "drop");
+  EXPECT_EQ(ToString(IpRule::kTruncate), "truncate");
+  EXPECT_EQ(ToString(LocationRule::kNone), "none");
+  EXPECT_EQ(ToString(LocationRule::kCountry), "country");
+  EXPECT_EQ(ToString(LocationRule::kRegion), "region");
+  EXPECT_EQ(ToString(UrlRule::kOrigin), "origin");
+  EXPECT_EQ(ToString(UrlRule::kKeep), "keep");
+  EXPECT_EQ(ToString(UserAgentRule::kFamily), "family");
+  EXPECT_EQ(ToString(UserAgentRule::kKeep), "keep");
+}
+
+// --- One test per class of error, each pinning the position and the reason. ---
+
+TEST_F(ConfigTest, SyntaxErrorGivesParserPosition) {
+  EXPECT_EQ(ErrorOf("vendors:\n  - name: a\n   kind: mixpanel\n"),
+            "test.yaml:3:4: end of sequence not found");
+  EXPECT_EQ(ErrorOf("listen: [1\n"), "test.yaml:2:1: end of sequence flow not found");
+}
+
+TEST_F(ConfigTest, EmptyOrNonMappingTopLevel) {
+  EXPECT_EQ(ErrorOf(""), "test.yaml:1:1: the config is empty");
+  EXPECT_EQ(ErrorOf("# only a comment\n"), "test.yaml:1:1: the config is empty");
+  EXPECT_EQ(ErrorOf("- a\n- b\n"), "test.yaml:1:1: the config must be a YAML mapping of keys to values");
+  EXPECT_EQ(ErrorOf(std::string(kVendor) + "---\nlisten: 1.2.3.4:5\n"),
+            "test.yaml:5:1: the config must be a single YAML document");
+  EXPECT_EQ(ErrorOf("listen: 127.0.0.1:1\n"), "test.yaml:1:1: missing required key 'vendors'");
+}
+
+TEST_F(ConfigTest, UnknownTopLevelKey) {
+  EXPECT_EQ(ErrorOf(std::string(kVendor) + "foo: 1\n"), "test.yaml:4:1: unknown key 'foo'");
+  EXPECT_EQ(ErrorOf(std::string(kVendor) + "lisen: 1.2.3.4:5\n"),
+            "test.yaml:4:1: unknown key 'lisen' (did you mean 'listen'?)");
+}
+
+TEST_F(ConfigTest, DuplicateKey) {
+  EXPECT_EQ(ErrorOf(std::string(kVendor) + "threads: 1\nthreads: 2\n"),
+            "test.yaml:5:1: duplicate key 'threads' (first at line 4)");
+}
+
+TEST_F(ConfigTest, UnknownVendorKey) {
+  EXPECT_EQ(ErrorOf("vendors:\n  - name: x\n    kind: mixpanel\n    foo: 1\n"),
+            "test.yaml:4:5: unknown key 'foo' in vendor 'x'");
+  // Before `name`, and with no usable name: the vendor is named by its position.
+  EXPECT_EQ(ErrorOf("vendors:\n  - name: x\n    kind: mixpanel\n  - endpont: http://a\n"),
+            "test.yaml:4:5: unknown key 'endpont' in vendor #2 (did you mean 'endpoint'?)");
+}
+
+TEST_F(ConfigTest, UnknownPolicyKey) {
+  EXPECT_EQ(ErrorOf("vendors:\n  - name: x\n    kind: mixpanel\n    policy:\n      allow: [a]\n      alow: [b]\n"),
+            "test.yaml:6:7: unknown key 'alow' in policy of vendor 'x' (did you mean 'allow'?)");
+}
+
+TEST_F(ConfigTest, WrongTypes) {
+  EXPECT_EQ(ErrorOf(std::string(kVendor) + "max_body_bytes: 0\n"),
+            "test.yaml:4:17: 'max_body_bytes' must be a positive integer");
+  EXPECT_EQ(ErrorOf(std::string(kVendor) + "max_body_bytes: \"100\"\n"),
+            "test.yaml:4:17: 'max_body_bytes' must be a positive integer");
+  EXPECT_EQ(ErrorOf(std::string(kVendor) + "max_json_depth: 1\n"),
+            "test.yaml:4:17: 'max_json_depth' must be an integer from 2 to 1024");
+  EXPECT_EQ(ErrorOf(std::string(kVendor) + "threads: -1\n"),
+            "test.yaml:4:10: 'threads' must be an integer from 0 to 4096");
+  EXPECT_EQ(ErrorOf(std::string(kVendor) + "data_dir: [a]\n"),
+            "test.yaml:4:11: 'data_dir' must be a non-empty string");
+  // An empty value points at its key: yaml-cpp would place it on the next line.
+  EXPECT_EQ(ErrorOf("data_dir:\n" + std::string(kVendor)), "test.yaml:1:1: 'data_dir' must be a non-empty string");
+  EXPECT_EQ(ErrorOf("vendors:\n  - name: x\n    kind: mixpanel\n    gzip: yes\n"),
+            "test.yaml:4:11: 'gzip' must be true or false");
+  EXPECT_EQ(ErrorOf("vendors:\n  - name: x\n    kind: mixpanel\n    key_epoch: 0\n"),
+            "test.yaml:4:16: 'key_epoch' must be a positive integer");
+  EXPECT_EQ(ErrorOf("vendors:\n  - name: x\n    kind: mixpanel\n    policy: [a]\n"),
+            "test.yaml:4:13: 'policy' must be a mapping");
+  EXPECT_EQ(ErrorOf("vendors:\n  - name: x\n    kind: mixpanel\n    policy:\n      allow: a\n"),
+            "test.yaml:5:14: 'allow' must be a list of strings");
+  EXPECT_EQ(ErrorOf("vendors:\n  - name: x\n    kind: mixpanel\n    policy:\n      drop: [a, {b: c}]\n"),
+            "test.yaml:5:17: 'drop' must be a list of strings");
+  EXPECT_EQ(ErrorOf("vendors:\n  - name: x\n    kind: mixpanel\n    policy:\n      drop: [a, \"\"]\n"),
+            "test.yaml:5:17: 'drop' entries must not be empty");
+  EXPECT_EQ(ErrorOf("vendors:\n  - name: x\n    kind: mixpanel\n    api_secret_env: 1SECRET\n"),
+            "test.yaml:4:21: 'api_secret_env' must name an environment variable (letters, digits and '_', "
+            "not starting with a digit); the secret itself never goes in the config");
+}
+
+TEST_F(ConfigTest, BadListen) {
+  EXPECT_EQ(ErrorOf(std::string("listen: 8080\n") + kVendor),
+            "test.yaml:1:9: 'listen' must be HOST:PORT, e.g. 127.0.0.1:8080 or [::1]:8080 (got '8080')");
+  EXPECT_EQ(ErrorOf(std::string("listen: example.com:80\n") + kVendor),
+            "test.yaml:1:9: 'listen' host 'example.com' is not an IPv4 address, a bracketed IPv6 address or "
+            "localhost");
+  EXPECT_EQ(ErrorOf(std::string("listen: 127.0.0.1:65536\n") + kVendor),
+            "test.yaml:1:9: 'listen' port '65536' must be an integer from 0 to 65535");
+  EXPECT_EQ(ErrorOf(std::string("listen: \"127.0.0.1:\"\n") + kVendor),
+            "test.yaml:1:9: 'listen' port '' must be an integer from 0 to 65535");
+  EXPECT_EQ(ErrorOf(std::string("listen: \"::1:80\"\n") + kVendor),
+            "test.yaml:1:9: 'listen' IPv6 host must be in brackets, e.g. [::1]:8080 (got '::1:80')");
+  EXPECT_EQ(ErrorOf(std::string("listen: \"[::g]:80\"\n") + kVendor),
+            "test.yaml:1:9: 'listen' host '::g' is not an IPv4 address, a bracketed IPv6 address or localhost");
+}
+
+TEST_F(ConfigTest, BadCidr) {
+  EXPECT_EQ(ErrorOf(std::string(kVendor) + "trusted_proxies:\n  - 10.0.0.0/8\n  - 10.0.0.0/33\n"),
+            "test.yaml:6:5: 'trusted_proxies' entry '10.0.0.0/33' is not an IPv4 or IPv6 CIDR (e.g. 10.0.0.0/8, "
+            "2001:db8::/32, 192.0.2.1)");
+  EXPECT_EQ(ErrorOf(std::string(kVendor) + "trusted_proxies: [\"fe80::1%eth0\"]\n"),
+            "test.yaml:4:19: 'trusted_proxies' entry 'fe80::1%eth0' is not an IPv4 or IPv6 CIDR (e.g. "
+            "10.0.0.0/8, 2001:db8::/32, 192.0.2.1)");
+  EXPECT_EQ(ErrorOf(std::string(kVendor) + "trusted_proxies: [\"::/129\"]\n"),
+            "test.yaml:4:19: 'trusted_proxies' entry '::/129' is not an IPv4 or IPv6 CIDR (e.g. "
+            "10.0.0.0/8, 2001:db8::/32, 192.0.2.1)");
+  EXPECT_EQ(ErrorOf(std::string(kVendor) + "trusted_proxies: [10.0.0/8]\n"),
+            "test.yaml:4:19: 'trusted_proxies' entry '10.0.0/8' is not an IPv4 or IPv6 CIDR (e.g. "
+            "10.0.0.0/8, 2001:db8::/32, 192.0.2.1)");
+}
+
+TEST_F(ConfigTest, MissingGeoipFile) {
+  const std::string missing = (dir_ / "nope.mmdb").string();
+  EXPECT_EQ(ErrorOf("geoip_db: " + missing + "\n" + kVendor),
+            "test.yaml:1:11: 'geoip_db' file '" + missing + "': No such file or directory");
+  EXPECT_EQ(ErrorOf("geoip_db: " + dir_.string() + "\n" + kVendor),
+            "test.yaml:1:11: 'geoip_db' file '" + dir_.string() + "': not a regular file");
+}
+
+TEST_F(ConfigTest, BadKind) {
+  EXPECT_EQ(ErrorOf("vendors:\n  - name: x\n    kind: segment\n"),
+            "test.yaml:3:11: unknown vendor kind 'segment' (supported: mixpanel)");
+  EXPECT_EQ(ErrorOf("vendors:\n  - name: x\n"), "test.yaml:2:5: vendor 'x' is missing required key 'kind'");
+}
+
+TEST_F(ConfigTest, DuplicateVendor) {
+  EXPECT_EQ(ErrorOf("vendors:\n  - name: x\n    kind: mixpanel\n  - kind: mixpanel\n    name: x\n"),
+            "test.yaml:5:11: duplicate vendor name 'x' (first defined at line 2)");
+}
+
+TEST_F(ConfigTest, MissingOrBadVendorName) {
+  EXPECT_EQ(ErrorOf("vendors:\n  - kind: mixpanel\n"), "test.yaml:2:5: vendor #1 is missing required key 'name'");
+  EXPECT_EQ(ErrorOf("vendors:\n  - name: Mixpanel\n    kind: mixpanel\n"),
+            "test.yaml:2:11: vendor name 'Mixpanel' must be 1 to 64 characters of a-z, 0-9, '_' and '-'");
+  EXPECT_EQ(ErrorOf("vendors:\n  - name: " + std::string(65, 'a') + "\n    kind: mixpanel\n"),
+            "test.yaml:2:11: vendor name '" + std::string(65, 'a') +
+                "' must be 1 to 64 characters of a-z, 0-9, '_' and '-'");
+  EXPECT_EQ(ErrorOf("vendors:\n  - just-a-string\n"),
+            "test.yaml:2:5: each entry of 'vendors' must be a mapping with 'name' and 'kind'");
+}
+
+TEST_F(ConfigTest, BadEndpointUrl) {
+  auto with_endpoint = [](const std::string& url) {
+    return ErrorOf("vendors:\n  - name: x\n    kind: mixpanel\n    endpoint: " + url + "\n");
+  };
+  const std::string prefix = "test.yaml:4:15: ";
+  const auto bad = [&](const std::string& url) {
+    return prefix + "'endpoint' must be an http:// or https:// URL with a host, e.g. https://api.mixpanel.com (got '" +
+           url + "')";
+  };
+  EXPECT_EQ(with_endpoint("ftp://api.mixpanel.com"), bad("ftp://api.mixpanel.com"));
+  EXPECT_EQ(with_endpoint("api.mixpanel.com"), bad("api.mixpanel.com"));
+  EXPECT_EQ(with_endpoint("https:///track"), bad("https:///track"));
+  EXPECT_EQ(with_endpoint("https://"), bad("https://"));
+  EXPECT_EQ(with_endpoint("\"https://a b\""), prefix + "'endpoint' must not contain spaces or control characters");
+  EXPECT_EQ(with_endpoint("https://api.mixpanel.com/?x=1"),
+            prefix + "'endpoint' must not have a query or fragment (got 'https://api.mixpanel.com/?x=1')");
+  EXPECT_EQ(with_endpoint("\"https://api.mixpanel.com/#f\""),
+            prefix + "'endpoint' must not have a query or fragment (got 'https://api.mixpanel.com/#f')");
+  EXPECT_EQ(with_endpoint("https://u:p@api.mixpanel.com"),
+            prefix + "'endpoint' must not contain credentials; give the secret with 'api_secret_env'");
+  EXPECT_EQ(with_endpoint("https://api.mixpanel.com:99999"),
+            prefix + "'endpoint' port '99999' must be an integer from 1 to 65535");
+  EXPECT_EQ(with_endpoint("https://[::1]:8443/"), "<parsed ok>");
+}
+
+TEST_F(ConfigTest, BadGlob) {
+  EXPECT_EQ(ErrorOf("vendors:\n  - name: x\n    kind: mixpanel\n    policy:\n      allow:\n        - ok_*\n"
+                    "        - \"$utm_[a-z]*\"\n"),
+            "test.yaml:7:11: 'allow' entry '$utm_[a-z]*' uses unsupported glob syntax '['; only '*' and '?' are "
+            "wildcards");
+  EXPECT_EQ(ErrorOf("vendors:\n  - name: x\n    kind: mixpanel\n    policy:\n      drop: [\"{a,b}\"]\n"),
+            "test.yaml:5:14: 'drop' entry '{a,b}' uses unsupported glob syntax '{'; only '*' and '?' are "
+            "wildcards");
+}
+
+TEST_F(ConfigTest, BadEnumValue) {
+  EXPECT_EQ(ErrorOf("vendors:\n  - name: x\n    kind: mixpanel\n    policy:\n      ip: keep\n"),
+            "test.yaml:5:11: 'ip' must be one of drop, truncate (got 'keep')");
+  EXPECT_EQ(ErrorOf("vendors:\n  - name: x\n    kind: mixpanel\n    policy:\n      location: city\n"),
+            "test.yaml:5:17: 'location' must be one of none, country, region (got 'city')");
+  EXPECT_EQ(ErrorOf("vendors:\n  - name: x\n    kind: mixpanel\n    policy:\n      urls: [keep]\n"),
+            "test.yaml:5:13: 'urls' must be one of origin, keep");
+  EXPECT_EQ(ErrorOf("vendors:\n  - name: x\n    kind: mixpanel\n    policy:\n      user_agent: raw\n"),
+            "test.yaml:5:19: 'user_agent' must be one of family, keep (got 'raw')");
+  EXPECT_EQ(ErrorOf("vendors:\n  - name: x\n    kind: mixpanel\n    api: engage\n"),
+            "test.yaml:4:10: 'api' must be one of track, import (got 'engage')");
+}
+
+TEST_F(ConfigTest, EmptyVendors) {
+  EXPECT_EQ(ErrorOf("vendors: []\n"), "test.yaml:1:10: 'vendors' must be a non-empty list of vendors");
+  EXPECT_EQ(ErrorOf("vendors:\n"), "test.yaml:1:1: 'vendors' must be a non-empty list of vendors");
+}
+
+TEST_F(ConfigTest, LoadConfigReadsAFileAndNamesItInErrors) {
+  const std::string good = WriteFile("good.yaml", kVendor);
+  StatusOr<Config> config = LoadConfig(good);
+  ASSERT_TRUE(config.ok()) << config.status().message();
+  EXPECT_EQ(config->source, good);
+  EXPECT_EQ(config->vendors[0].name, "mp");
+
+  const std::string bad = WriteFile("bad.yaml", std::string(kVendor) + "colour: blue\n");
+  config = LoadConfig(bad);
+  ASSERT_FALSE(config.ok());
+  EXPECT_EQ(config.status().message(), bad + ":4:1: unknown key 'colour'");
+}
+
+TEST_F(ConfigTest, MissingFile) {
+  const std::string missing = (dir_ / "missing.yaml").string();
+  StatusOr<Config> config = LoadConfig(missing);
+  ASSERT_FALSE(config.ok());
+  EXPECT_EQ(config.status().code(), Status::Code::kIOError);
+  EXPECT_EQ(config.status().message(), missing + ": cannot read config: No such file or directory");
+
+  config = LoadConfig(dir_.string());
+  ASSERT_FALSE(config.ok());
+  EXPECT_EQ(config.status().message(), dir_.string() + ": cannot read config: Is a directory");
+}
+
+}  // namespace
+}  // namespace vg

