@@ -64,6 +64,12 @@ struct MixpanelPayload {
 //  - InvalidArgument: broken percent-encoding, base64, gzip, or no `data` where one is required
 // The JSON is not parsed here (see wire/mixpanel.h), but the base64 branch is taken only when `data`
 // does not already look like JSON.
+// Rules (the reasons are in mixpanel_request.cc):
+//  - A body whose first non-whitespace byte is '{' or '[' is JSON; any other body is form-encoded, whatever
+//    its Content-Type says (sendBeacon labels forms text/plain). Fields in the body win over the query's.
+//  - `data` is percent-decoded with '+' as space; if that is not JSON it is base64, and then a '+' in the
+//    raw value is kept as '+' (the Node SDK posts base64 unescaped).
+//  - An unknown path returns OK with endpoint kUnknown and nothing else decoded; a /record body is never read.
 [[nodiscard]] StatusOr<MixpanelPayload> DecodeMixpanelRequest(const IngestRequest& req, const DecodeLimits& limits);
 
 // Building blocks, exposed for tests and the fuzz target.
