@@ -1,3 +1,4 @@
+#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include <CLI/CLI.hpp>
@@ -24,6 +25,8 @@ int main(int argc, char** argv) {
     int rc = app.exit(e);
     return rc == 0 ? 0 : 2;
   }
+  // Logs go to stderr, one line each; stdout is for command output.
+  spdlog::set_default_logger(spdlog::stderr_color_mt("vendorguard"));
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e%z %l %v");
   for (auto& [sub, action] : commands) {
     if (sub->parsed()) return action();

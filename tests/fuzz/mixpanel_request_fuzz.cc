@@ -16,6 +16,8 @@
 #include <string_view>
 
 #include "ingest/mixpanel_request.h"
+#include "policy/vendor_policy.h"
+#include "wire/mixpanel.h"
 
 namespace {
 
@@ -73,6 +75,29 @@ std::string_view NextPart(std::string_view* rest) {
 
 }  // namespace
 
+// The JSON stage behind the decoder: parse the payload into events, apply the strict default policy, and
+// check that what would go to the vendor is valid JSON.
+void ParseAndMinimize(std::string_view json, vg::MixpanelEndpoint endpoint) {
+  static vg::MixpanelParser parser(32);
+  static const auto policy = vg::CompiledPolicy::Compile(vg::DefaultConfig().vendors.at(0).policy, std::nullopt);
+  static const vg::Pseudonymizer pseudonymizer(vg::SecretKey{}, 1);
+  static simdjson::dom::parser verifier;
+  if (json.empty()) return;
+  vg::EventKind kind = endpoint == vg::MixpanelEndpoint::kEngage   ? vg::EventKind::kProfile
+                       : endpoint == vg::MixpanelEndpoint::kGroups ? vg::EventKind::kGroup
+                                                                   : vg::EventKind::kTrack;
+  std::vector<vg::Event> events;
+  if (!parser.Parse(json, kind, &events).ok()) return;
+  vg::RequestContext ctx(vg::IpAddress::Parse("203.0.113.9"), true, nullptr);
+  for (const vg::Event& e : events) {
+    std::string out;
+    if (policy->Apply(e, ctx, pseudonymizer, &out, nullptr).send) {
+      simdjson::dom::element el;
+      Check(verifier.parse(out).get(el) == simdjson::SUCCESS);
+    }
+  }
+}
+
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size == 0) return 0;
   const uint8_t selector = data[0];
@@ -98,6 +123,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (payload.ok()) {
     Check(payload->json.size() <= kLimit);
     Check(payload->callback.size() <= 128);
+    ParseAndMinimize(payload->json, payload->endpoint);
   } else {
     Check(!payload.status().message().empty());
   }
