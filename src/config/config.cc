@@ -32,7 +32,7 @@ constexpr std::string_view kStrictAllow[] = {
 };
 
 // Identifier properties replaced by keyed pseudonyms, unless a policy lists its own `pseudonymize`.
-constexpr std::string_view kDefaultPseudonymize[] = {"distinct_id", "$distinct_id", "$user_id", "$device_id"};
+constexpr std::string_view kDefaultPseudonymize[] = {"distinct_id", "$distinct_id", "$user_id", "$device_id", "$group_id"};
 
 // Properties that hold URLs or referrers, unless a policy lists its own `url_properties`.
 constexpr std::string_view kDefaultUrlProperties[] = {

@@ -27,16 +27,16 @@ static_assert(std::string_view(VG_DEFAULT_GEOIP_DB).find('\'') == std::string_vi
 constexpr std::string_view kBeforeGeoipDb = R"yaml(# vendorguard configuration.
 #
 # vendorguard sits between your site's analytics SDKs and the vendors behind them. For each vendor it
-# decides what may leave (the policy), sends it (or, without an endpoint, only records it), and keeps a
-# ledger of what left. Every key is optional except `vendors`. Unknown keys are errors, so a typo cannot
+# decides what may leave (the policy) and sends it (or, without an endpoint, only writes down what it
+# would have sent). Every key is optional except `vendors`. Unknown keys are errors, so a typo cannot
 # quietly loosen a policy. Check a file with `vendorguard check-config FILE`.
 
 # Address to listen on, HOST:PORT. HOST is an IPv4 address, an IPv6 address in brackets ([::1]:8080),
 # or localhost. Port 0 picks a free port.
 listen: 127.0.0.1:8080
 
-# Directory where vendorguard keeps its state: the per-vendor spool, the disclosure ledger and the
-# pseudonym keys. A relative path is relative to the working directory.
+# Directory where vendorguard keeps its state: the pseudonym keys (keys/pseudonym.keys) and the
+# outbox files (outbox/). A relative path is relative to the working directory.
 data_dir: ./vendorguard-data
 
 # Reverse proxies in front of the gateway, as CIDRs (10.0.0.0/8, 2001:db8::/32; a bare address is one
@@ -63,13 +63,14 @@ threads: 0
 
 # Where events go. Each vendor gets its own copy of every event, filtered by its own policy.
 vendors:
-  # Unique name: 1 to 64 characters of a-z, 0-9, '_' and '-'. Names the vendor in the ledger and logs.
+  # Unique name: 1 to 64 characters of a-z, 0-9, '_' and '-'. Names the vendor in logs and files.
   - name: mixpanel
     # Wire format of the vendor. Supported: mixpanel.
     kind: mixpanel
 
     # Base URL to send to, http:// or https://. Without an endpoint the vendor is in shadow mode:
-    # events are filtered and recorded in the ledger exactly as if sent, but nothing leaves.
+    # events are filtered exactly as if sent, and what the vendor would receive is appended to
+    # DATA_DIR/outbox/NAME.jsonl; nothing leaves the machine.
     # endpoint: https://api.mixpanel.com      # or https://api-eu.mixpanel.com for EU data residency
 
     # Mixpanel API: track (the default, authenticated by the project token) or import (needs
@@ -102,7 +103,7 @@ vendors:
     #   drop: []
     #   # Properties whose values are replaced by keyed pseudonyms (stable per user, not reversible
     #   # by the vendor).
-    #   pseudonymize: [distinct_id, $distinct_id, $user_id, $device_id]
+    #   pseudonymize: [distinct_id, $distinct_id, $user_id, $device_id, $group_id]
     #   # Properties that hold URLs or referrers, to which `urls` applies.
     #   url_properties: [$current_url, $referrer, $initial_referrer, url, referrer, "*_url"]
     #   # The client's IP address: drop (never sent) or truncate (IPv4 /24, IPv6 /48, sent as `ip`).

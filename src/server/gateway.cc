@@ -95,7 +95,13 @@ class Session : public std::enable_shared_from_this<Session> {
       auto it = req.find(beast::string_view(name.data(), name.size()));
       return it == req.end() ? std::string_view() : std::string_view(it->value().data(), it->value().size());
     };
-    view.x_forwarded_for = named("X-Forwarded-For");
+    // Several X-Forwarded-For lines are one list, in order (RFC 9110 section 5.3).
+    std::string forwarded_for;
+    for (auto [it, end] = req.equal_range("X-Forwarded-For"); it != end; ++it) {
+      if (!forwarded_for.empty()) forwarded_for += ", ";
+      forwarded_for.append(it->value().data(), it->value().size());
+    }
+    view.x_forwarded_for = forwarded_for;
     view.x_real_ip = named("X-Real-IP");
     view.peer = peer_;
     HttpResponse resp;

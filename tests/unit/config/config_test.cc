@@ -18,7 +18,7 @@ using Strings = std::vector<std::string>;
 const Strings kStrictAllow = {"distinct_id", "$distinct_id", "$user_id", "$device_id", "$insert_id",
                               "time",        "$time",        "token",    "$token",     "$browser",
                               "$os",         "mp_country_code",          "$group_key", "$group_id"};
-const Strings kDefaultPseudonymize = {"distinct_id", "$distinct_id", "$user_id", "$device_id"};
+const Strings kDefaultPseudonymize = {"distinct_id", "$distinct_id", "$user_id", "$device_id", "$group_id"};
 const Strings kDefaultUrlProperties = {"$current_url", "$referrer", "$initial_referrer",
                                        "url",          "referrer",  "*_url"};
 
