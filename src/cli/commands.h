@@ -14,5 +14,6 @@ namespace vg::cli {
 std::function<int()> AddServe(CLI::App& app);
 std::function<int()> AddCheckConfig(CLI::App& app);
 std::function<int()> AddExplain(CLI::App& app);
+std::function<int()> AddKeys(CLI::App& app);
 
 }  // namespace vg::cli

@@ -19,6 +19,7 @@ int main(int argc, char** argv) {
   add(vg::cli::AddServe);
   add(vg::cli::AddCheckConfig);
   add(vg::cli::AddExplain);
+  add(vg::cli::AddKeys);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -14,7 +14,7 @@
 #include <cerrno>
 #include <charconv>
 #include <cstdio>
-#include <initializer_list>
+#include <span>
 #include <system_error>
 #include <utility>
 
@@ -44,13 +44,13 @@ std::vector<std::string> ToVector(const std::string_view (&list)[N]) {
   return std::vector<std::string>(std::begin(list), std::end(list));
 }
 
-constexpr std::initializer_list<std::string_view> kTopKeys = {
+constexpr std::string_view kTopKeys[] = {
     "listen", "data_dir", "trusted_proxies", "geoip_db", "max_body_bytes", "max_json_depth", "threads", "vendors",
 };
-constexpr std::initializer_list<std::string_view> kVendorKeys = {
+constexpr std::string_view kVendorKeys[] = {
     "name", "kind", "endpoint", "api", "token", "api_secret_env", "key_epoch", "gzip", "policy",
 };
-constexpr std::initializer_list<std::string_view> kPolicyKeys = {
+constexpr std::string_view kPolicyKeys[] = {
     "allow", "drop", "pseudonymize", "url_properties", "ip", "location", "urls", "user_agent",
 };
 
@@ -244,7 +244,7 @@ class ConfigParser {
   }
 
   Status UnknownKey(const Entry& e, const std::string& where,
-                    std::initializer_list<std::string_view> known) const {
+                    std::span<const std::string_view> known) const {
     std::string reason = "unknown key " + Quoted(e.key) + where;
     std::string_view best;
     size_t best_distance = 3;  // suggest only near misses: a typo, not a different word

@@ -1,6 +1,8 @@
 #include "crypto/pseudonymizer.h"
 
+#define OPENSSL_SUPPRESS_DEPRECATED  // the low-level SHA256_* API is the fastest way to reuse a midstate
 #include <fcntl.h>
+#include <openssl/sha.h>
 #include <sodium.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -14,7 +16,7 @@
 namespace vg {
 namespace {
 
-static_assert(sizeof(crypto_auth_hmacsha256_state) <= 256, "HMAC state must fit the reserved space");
+static_assert(sizeof(SHA256_CTX) <= 128, "SHA-256 state must fit the reserved space");
 
 void EnsureSodium() {
   static const bool ok = sodium_init() >= 0;
@@ -160,17 +162,38 @@ SecretKey PseudonymKeyFile::VendorKey(std::string_view vendor, uint32_t epoch) c
 }
 
 Pseudonymizer::Pseudonymizer(const SecretKey& key, uint32_t epoch) : epoch_(epoch) {
-  EnsureSodium();
-  auto* st = reinterpret_cast<crypto_auth_hmacsha256_state*>(state_);
-  crypto_auth_hmacsha256_init(st, key.data(), key.size());
+  // The key is 32 bytes, shorter than SHA-256's 64-byte block, so it is used as is, zero-padded.
+  unsigned char ipad[64], opad[64];
+  for (size_t i = 0; i < 64; ++i) {
+    unsigned char k = i < key.size() ? key[i] : 0;
+    ipad[i] = k ^ 0x36;
+    opad[i] = k ^ 0x5c;
+  }
+  auto* inner = reinterpret_cast<SHA256_CTX*>(inner_);
+  auto* outer = reinterpret_cast<SHA256_CTX*>(outer_);
+  SHA256_Init(inner);
+  SHA256_Update(inner, ipad, sizeof ipad);
+  SHA256_Init(outer);
+  SHA256_Update(outer, opad, sizeof opad);
+  sodium_memzero(ipad, sizeof ipad);
+  sodium_memzero(opad, sizeof opad);
+}
+
+Pseudonymizer::~Pseudonymizer() {
+  sodium_memzero(inner_, sizeof inner_);
+  sodium_memzero(outer_, sizeof outer_);
 }
 
 void Pseudonymizer::AppendPseudonym(std::string_view value, std::string* out) const {
-  crypto_auth_hmacsha256_state st;
-  std::memcpy(&st, state_, sizeof st);
-  crypto_auth_hmacsha256_update(&st, reinterpret_cast<const unsigned char*>(value.data()), value.size());
-  unsigned char mac[crypto_auth_hmacsha256_BYTES];
-  crypto_auth_hmacsha256_final(&st, mac);
+  SHA256_CTX ctx;
+  unsigned char digest[SHA256_DIGEST_LENGTH];
+  std::memcpy(&ctx, inner_, sizeof ctx);
+  SHA256_Update(&ctx, value.data(), value.size());
+  SHA256_Final(digest, &ctx);
+  std::memcpy(&ctx, outer_, sizeof ctx);
+  SHA256_Update(&ctx, digest, sizeof digest);
+  unsigned char mac[SHA256_DIGEST_LENGTH];
+  SHA256_Final(mac, &ctx);
   static constexpr char kHex[] = "0123456789abcdef";
   out->append("vg");
   out->append(std::to_string(epoch_));

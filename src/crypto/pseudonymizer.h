@@ -45,6 +45,9 @@ class PseudonymKeyFile {
 class Pseudonymizer {
  public:
   Pseudonymizer(const SecretKey& key, uint32_t epoch);
+  ~Pseudonymizer();
+  Pseudonymizer(const Pseudonymizer&) = delete;
+  Pseudonymizer& operator=(const Pseudonymizer&) = delete;
   // The pseudonym of `value` (the identifier as the product sent it, as a string).
   std::string Pseudonymize(std::string_view value) const;
   // Appends the pseudonym to `out` (no allocation when `out` has room).
@@ -52,7 +55,10 @@ class Pseudonymizer {
   uint32_t epoch() const { return epoch_; }
 
  private:
-  alignas(64) unsigned char state_[256];  // libsodium HMAC state after absorbing the key
+  // SHA-256 states after absorbing the HMAC key's inner and outer pads (RFC 2104), so a pseudonym costs
+  // two compressions. OpenSSL's SHA-256 uses the CPU's SHA extensions where present.
+  alignas(16) unsigned char inner_[128];
+  alignas(16) unsigned char outer_[128];
   uint32_t epoch_;
 };
 

@@ -194,7 +194,10 @@ class HttpForwarder final : public VendorSink {
         ++attempt;
         auto cap = std::min<int64_t>(options_.max_backoff.count(), 100LL << std::min(attempt, 12));
         std::uniform_int_distribution<int64_t> jitter(0, cap);
-        auto wait = std::chrono::milliseconds(std::max<int64_t>(jitter(rng), retry_after * 1000));
+        // Retry-After is honoured up to a bound: a vendor must not be able to stall delivery for days.
+        constexpr long kMaxRetryAfterSeconds = 300;
+        auto wait = std::chrono::milliseconds(
+            std::max<int64_t>(jitter(rng), std::clamp<long>(retry_after, 0, kMaxRetryAfterSeconds) * 1000));
         spdlog::warn("vendor {}: {} failed ({}), retry {} in {} ms", vendor_.name, OutboundPath(endpoint), reason,
                      attempt, wait.count());
         auto until = std::chrono::steady_clock::now() + wait;

@@ -1,6 +1,8 @@
 #include "policy/vendor_policy.h"
 
+#include <atomic>
 #include <charconv>
+#include <unordered_map>
 
 #include "geo/geo_locator.h"
 #include "policy/user_agent.h"
@@ -73,141 +75,137 @@ struct CompiledPolicy::Writer {
   JsonWriter json;
   std::vector<RuleAction>* trace;
   CategorySet categories = 0;
-  std::optional<IpAddress> event_ip;  // an `ip`/`$ip` the event itself carried
   bool token_written = false;
-  std::string scratch;
+  std::string scratch, scratch2;  // reused buffers: no allocation per property once warm
 
-  void Trace(std::string_view rule, std::string_view path, std::string_view key, std::string action) {
+  void Trace(std::string_view rule, std::string_view path, std::string_view key, std::string_view action) {
     if (trace == nullptr) return;
     std::string property(path);
     if (!property.empty()) property.push_back('.');
     property.append(key);
-    trace->push_back(RuleAction{std::string(rule), std::move(property), std::move(action)});
+    trace->push_back(RuleAction{std::string(rule), std::move(property), std::string(action)});
   }
 
   // Decides one property of a map at `path` and writes what may leave. `names_only` is for list
   // operations ($unset...), whose entries are property names, not values.
   void Property(std::string_view path, const vg::Property& p, bool names_only) {
     const std::string_view k = p.key;
-    const PolicyConfig& cfg = policy.config_;
-    if (!names_only && IsTokenKey(k)) {
-      if (policy.token_) {
-        if (!token_written) {
-          json.Key(k);
-          json.String(*policy.token_);
-          token_written = true;
-        }
-        Trace("vendor-token", path, k, "replaced by the vendor's configured token");
+    const KeyDecision& d = policy.Decide(k);
+    if (names_only) {
+      // Names in $unset and kin: only the allow-list rules apply; there is no value to transform.
+      if (d.action == KeyAction::kDrop || d.action == KeyAction::kIp) {
+        Trace(d.rule, path, k, "dropped");
       } else {
+        json.String(k);
+      }
+      return;
+    }
+    switch (d.action) {
+      case KeyAction::kToken:
+        if (policy.token_) {
+          if (!token_written) {
+            json.Key(k);
+            json.String(*policy.token_);
+            token_written = true;
+          }
+          Trace("vendor-token", path, k, "replaced by the vendor's configured token");
+        } else {
+          json.Key(k);
+          json.Value(p.value);
+          Trace("control", path, k, "kept (project routing)");
+        }
+        return;
+      case KeyAction::kControl:
         json.Key(k);
         json.Value(p.value);
-        Trace("control", path, k, "kept (project routing)");
+        Trace("control", path, k, "kept (update control)");
+        return;
+      case KeyAction::kIp: {
+        std::string_view text;
+        std::optional<IpAddress> ip;
+        if (p.value.get_string().get(text) == simdjson::SUCCESS) ip = IpAddress::Parse(text);
+        if (policy.config_.ip == IpRule::kTruncate && ip) {
+          json.Key(k);
+          json.String(ip->Truncated().ToString());
+          categories |= kCatNetwork;
+          Trace("ip", path, k, ip->v6 ? "truncated to /48" : "truncated to /24");
+        } else {
+          Trace("ip", path, k, "dropped");
+        }
+        return;
       }
-      return;
-    }
-    if (!names_only && IsControlKey(k)) {
-      json.Key(k);
-      json.Value(p.value);
-      Trace("control", path, k, "kept (update control)");
-      return;
-    }
-    if (!names_only && IsIpKey(k)) {
-      std::string_view text;
-      std::optional<IpAddress> ip;
-      if (p.value.get_string().get(text) == simdjson::SUCCESS) ip = IpAddress::Parse(text);
-      if (ip) event_ip = ip;
-      if (cfg.ip == IpRule::kTruncate && ip) {
-        json.Key(k);
-        json.String(ip->Truncated().ToString());
-        categories |= kCatNetwork;
-        Trace("ip", path, k, ip->v6 ? "truncated to /48" : "truncated to /24");
-      } else {
-        Trace("ip", path, k, "dropped");
+      case KeyAction::kDrop:
+        Trace(d.rule, path, k, d.rule == std::string_view("allow-list") ? "dropped (not allowed)" : "dropped");
+        return;
+      case KeyAction::kPseudonymize: {
+        std::string_view text;
+        if (p.value.is_null()) {
+          json.Key(k);
+          json.Null();
+        } else if (ScalarText(p.value, &scratch, &text)) {
+          json.Key(k);
+          scratch2.clear();
+          pseudonymizer.AppendPseudonym(text, &scratch2);
+          json.String(scratch2);
+          categories |= kCatIdentifier;
+          if (trace) Trace("pseudonymize", path, k, "pseudonymized (key epoch " + std::to_string(pseudonymizer.epoch()) + ")");
+        } else {
+          Trace("pseudonymize", path, k, "dropped (not a string or integer)");
+        }
+        return;
       }
-      return;
-    }
-    if (policy.drop_.Matches(k)) {
-      Trace("drop", path, k, "dropped");
-      return;
-    }
-    if (IsContactKey(k) && !policy.allow_.MatchesExactly(k)) {
-      Trace("contact-fields", path, k, "dropped");
-      return;
-    }
-    if (!policy.allow_.Matches(k)) {
-      Trace("allow-list", path, k, "dropped (not allowed)");
-      return;
-    }
-    if (names_only) {
-      json.String(k);
-      return;
-    }
-    if (policy.pseudonymize_.Matches(k)) {
-      std::string_view text;
-      if (p.value.is_null()) {
-        json.Key(k);
-        json.Null();
-      } else if (ScalarText(p.value, &scratch, &text)) {
-        std::string pseudonym;
-        pseudonymizer.AppendPseudonym(text, &pseudonym);
-        json.Key(k);
-        json.String(pseudonym);
-        categories |= kCatIdentifier;
-        Trace("pseudonymize", path, k, "pseudonymized (key epoch " + std::to_string(pseudonymizer.epoch()) + ")");
-      } else {
-        Trace("pseudonymize", path, k, "dropped (not a string or integer)");
+      case KeyAction::kUrlOrigin: {
+        std::string_view text;
+        if (p.value.get_string().get(text) != simdjson::SUCCESS) {
+          Trace("url-origin", path, k, "dropped (not a string)");
+        } else if (text == "$direct") {
+          json.Key(k);
+          json.String(text);
+          categories |= kCatReferrer;
+          Trace("url-origin", path, k, "kept ($direct)");
+        } else if (UrlOrigin(text, &scratch2)) {
+          json.Key(k);
+          json.String(scratch2);
+          categories |= kCatReferrer;
+          Trace("url-origin", path, k, "cut to origin");
+        } else {
+          Trace("url-origin", path, k, "dropped (not an http(s) URL)");
+        }
+        return;
       }
-      return;
-    }
-    if (cfg.urls == UrlRule::kOrigin && policy.url_properties_.Matches(k)) {
-      std::string_view text;
-      std::string origin;
-      if (p.value.get_string().get(text) != simdjson::SUCCESS) {
-        Trace("url-origin", path, k, "dropped (not a string)");
-      } else if (text == "$direct") {
-        json.Key(k);
-        json.String(text);
-        categories |= kCatReferrer;
-        Trace("url-origin", path, k, "kept ($direct)");
-      } else if (UrlOrigin(text, &origin)) {
-        json.Key(k);
-        json.String(origin);
-        categories |= kCatReferrer;
-        Trace("url-origin", path, k, "cut to origin");
-      } else {
-        Trace("url-origin", path, k, "dropped (not an http(s) URL)");
-      }
-      return;
-    }
-    if (cfg.user_agent == UserAgentRule::kFamily && IsUserAgentKey(k)) {
-      std::string_view text;
-      if (k == "$browser_version" || k == "$os_version") {
+      case KeyAction::kUserAgentVersion:
         Trace("user-agent", path, k, "dropped (version)");
         return;
-      }
-      if (p.value.get_string().get(text) != simdjson::SUCCESS) {
-        Trace("user-agent", path, k, "dropped (not a string)");
+      case KeyAction::kBrowser:
+      case KeyAction::kOs:
+      case KeyAction::kUserAgent: {
+        std::string_view text;
+        if (p.value.get_string().get(text) != simdjson::SUCCESS) {
+          Trace("user-agent", path, k, "dropped (not a string)");
+          return;
+        }
+        json.Key(k);
+        if (d.action == KeyAction::kBrowser) {
+          json.String(BrowserFamily(text));
+        } else if (d.action == KeyAction::kOs) {
+          json.String(OsFamily(text));
+        } else {
+          UserAgentFamily f = ParseUserAgent(text);
+          scratch2.assign(f.browser);
+          scratch2.append(" on ");
+          scratch2.append(f.os);
+          json.String(scratch2);
+        }
+        categories |= kCatDevice;
+        Trace("user-agent", path, k, "cut to family");
         return;
       }
-      json.Key(k);
-      if (k == "$browser") {
-        json.String(BrowserFamily(text));
-      } else if (k == "$os") {
-        json.String(OsFamily(text));
-      } else {
-        UserAgentFamily f = ParseUserAgent(text);
-        std::string family(f.browser);
-        family.append(" on ");
-        family.append(f.os);
-        json.String(family);
-      }
-      categories |= kCatDevice;
-      Trace("user-agent", path, k, "cut to family");
-      return;
+      case KeyAction::kKeep:
+        json.Key(k);
+        json.Value(p.value);
+        categories |= d.category;
+        return;
     }
-    json.Key(k);
-    json.Value(p.value);
-    categories |= CategoryOfKey(k);
   }
 
   // Where the policy adds location, the location it adds (nullptr for none).
@@ -229,7 +227,7 @@ struct CompiledPolicy::Writer {
     json.Key(country_key);
     json.String(loc.country_code);
     categories |= kCatLocation;
-    Trace("location", path, country_key, "added " + loc.country_code + " from the client IP");
+    if (trace) Trace("location", path, country_key, "added " + loc.country_code + " from the client IP");
     if (policy.config_.location == LocationRule::kRegion && !loc.region.empty()) {
       json.Key("$region");
       json.String(loc.region);
@@ -242,13 +240,51 @@ struct CompiledPolicy::Writer {
   }
 };
 
+CompiledPolicy::KeyDecision CompiledPolicy::DecideUncached(std::string_view k) const {
+  if (IsTokenKey(k)) return {KeyAction::kToken, "control", 0};
+  if (IsControlKey(k)) return {KeyAction::kControl, "control", 0};
+  if (IsIpKey(k)) return {KeyAction::kIp, "ip", kCatNetwork};
+  if (drop_.Matches(k)) return {KeyAction::kDrop, "drop", 0};
+  if (IsContactKey(k) && !allow_.MatchesExactly(k)) return {KeyAction::kDrop, "contact-fields", 0};
+  if (!allow_.Matches(k)) return {KeyAction::kDrop, "allow-list", 0};
+  if (pseudonymize_.Matches(k)) return {KeyAction::kPseudonymize, "pseudonymize", kCatIdentifier};
+  if (config_.urls == UrlRule::kOrigin && url_properties_.Matches(k)) return {KeyAction::kUrlOrigin, "url-origin", kCatReferrer};
+  if (config_.user_agent == UserAgentRule::kFamily && IsUserAgentKey(k)) {
+    if (k == "$browser_version" || k == "$os_version") return {KeyAction::kUserAgentVersion, "user-agent", 0};
+    if (k == "$browser") return {KeyAction::kBrowser, "user-agent", kCatDevice};
+    if (k == "$os") return {KeyAction::kOs, "user-agent", kCatDevice};
+    return {KeyAction::kUserAgent, "user-agent", kCatDevice};
+  }
+  return {KeyAction::kKeep, "", CategoryOfKey(k)};
+}
+
+const CompiledPolicy::KeyDecision& CompiledPolicy::Decide(std::string_view key) const {
+  // Property names repeat across events, so each worker thread remembers the decision per name and
+  // policy. The cache is bounded: a client spraying random names can cost time, never memory.
+  struct Hash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>()(s); }
+  };
+  using KeyMap = std::unordered_map<std::string, KeyDecision, Hash, std::equal_to<>>;
+  thread_local std::unordered_map<uint64_t, KeyMap> caches;
+  constexpr size_t kMaxKeys = 4096;
+  KeyMap& cache = caches[id_];
+  auto it = cache.find(key);
+  if (it != cache.end()) return it->second;
+  if (cache.size() >= kMaxKeys) cache.clear();
+  return cache.emplace(std::string(key), DecideUncached(key)).first->second;
+}
+
 CompiledPolicy::CompiledPolicy(const PolicyConfig& config, std::optional<std::string> token)
     : config_(config),
       token_(std::move(token)),
       allow_(config.allow),
       drop_(config.drop),
       pseudonymize_(config.pseudonymize),
-      url_properties_(config.url_properties) {}
+      url_properties_(config.url_properties) {
+  static std::atomic<uint64_t> next_id{1};
+  id_ = next_id.fetch_add(1);
+}
 
 std::shared_ptr<const CompiledPolicy> CompiledPolicy::Compile(const PolicyConfig& config,
                                                               std::optional<std::string> token) {
@@ -258,7 +294,7 @@ std::shared_ptr<const CompiledPolicy> CompiledPolicy::Compile(const PolicyConfig
 ApplyResult CompiledPolicy::Apply(const Event& event, const RequestContext& ctx, const Pseudonymizer& pseudonymizer,
                                   std::string* out, std::vector<RuleAction>* trace) const {
   const size_t start = out->size();
-  Writer w{*this, ctx, pseudonymizer, JsonWriter(out), trace, 0, std::nullopt, false, {}};
+  Writer w{*this, ctx, pseudonymizer, JsonWriter(out), trace, 0, false, {}, {}};
   ApplyResult result;
   if (event.kind == EventKind::kTrack) {
     static constexpr std::string_view kCountryKey = "mp_country_code";

@@ -82,6 +82,18 @@ class CompiledPolicy {
   struct Writer;
   CompiledPolicy(const PolicyConfig& config, std::optional<std::string> token);
 
+  // What happens to a property, decided from its name alone.
+  enum class KeyAction { kToken, kControl, kIp, kDrop, kPseudonymize, kUrlOrigin, kUserAgentVersion, kBrowser, kOs, kUserAgent, kKeep };
+  struct KeyDecision {
+    KeyAction action;
+    const char* rule;       // the rule that decides (for kDrop: drop, contact-fields or allow-list)
+    CategorySet category;   // for kKeep: the category of the property
+  };
+  KeyDecision DecideUncached(std::string_view key) const;
+  const KeyDecision& Decide(std::string_view key) const;
+
+  uint64_t id_ = 0;  // tells per-thread decision caches apart; unique per compiled policy
+
   PolicyConfig config_;
   std::optional<std::string> token_;
   GlobSet allow_, drop_, pseudonymize_, url_properties_;

@@ -95,3 +95,29 @@ test('explain shows what the vendor receives, which rule did what, and the categ
   assert.equal(bad.status, 2);
   assert.match(bad.stderr, /invalid JSON/);
 }));
+
+test('keys rotate adds an epoch, and pseudonyms change only for vendors that do not pin one', () => withDir((dir) => {
+  const file = join(dir, 'config.yaml');
+  writeFileSync(file, `data_dir: ${dir}/data\nvendors:\n  - name: mixpanel\n    kind: mixpanel\n  - name: pinned\n    kind: mixpanel\n    key_epoch: 1\n`);
+  let r = run(['keys', '--config', file, 'status']);
+  assert.equal(r.status, 1, 'no key file yet');
+  assert.match(r.stderr, /no key file/);
+  r = run(['keys', '--config', file, '--format', 'json', 'rotate']);
+  assert.equal(r.status, 0, r.stderr);
+  assert.deepEqual(JSON.parse(r.stdout).current_epoch, 2);
+  const event = JSON.stringify({ event: 'e', properties: { distinct_id: 'user-42' } });
+  const idFor = (vendor) => {
+    const out = run(['explain', '--config', file, '--vendor', vendor, '--format', 'json', '-'], event);
+    assert.equal(out.status, 0, out.stderr);
+    return JSON.parse(out.stdout).events[0].sends.properties.distinct_id;
+  };
+  const before = { mixpanel: idFor('mixpanel'), pinned: idFor('pinned') };
+  assert.match(before.mixpanel, /^vg2-/);
+  assert.match(before.pinned, /^vg1-/);
+  r = run(['keys', '--config', file, 'rotate']);
+  assert.equal(r.status, 0);
+  assert.match(r.stdout, /rotated from epoch 2 to 3/);
+  assert.match(idFor('mixpanel'), /^vg3-/);
+  assert.equal(idFor('pinned'), before.pinned);
+  assert.equal(run(['keys', '--config', file, 'status']).stdout.trim(), `${dir}/data/keys/pseudonym.keys: current epoch 3`);
+}));

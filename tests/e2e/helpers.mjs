@@ -111,9 +111,13 @@ export function base64Json(value) {
 // --- Vendor sink ---------------------------------------------------------------------------------------
 
 // A stand-in for Mixpanel's ingestion API. Records every request (method, path, query, headers, the body
-// as received and decoded) and answers like Mixpanel: {"status":1,"error":null} with verbose=1, else "1".
+// as received and decoded, arrival time, the status answered) and answers like Mixpanel:
+// {"status":1,"error":null} with verbose=1, else "1".
 // `delayMs` delays every answer, to act as a slow vendor.
-export async function startSink({ delayMs = 0 } = {}) {
+// `answer(record, index)` programs the answers: it returns {status, headers, body} for the request (the
+// index-th the sink received, from 0), or nothing for the default answer.
+// `port` listens on that port instead of a free one (e.g. to bring up a vendor that was down).
+export async function startSink({ delayMs = 0, answer: program, port: listenPort = 0 } = {}) {
   const requests = [];
   const emitter = new EventEmitter();
   emitter.setMaxListeners(0);
@@ -128,6 +132,8 @@ export async function startSink({ delayMs = 0 } = {}) {
       query: Object.fromEntries(url.searchParams),
       headers: req.headers,
       rawBody: Buffer.concat(chunks),
+      at: Date.now(),       // when the whole request had arrived (ms since the epoch)
+      status: undefined,    // the status code the sink answered
       body: null,  // after Content-Encoding
       text: '',    // the decoded payload JSON text
       json: undefined,
@@ -143,10 +149,23 @@ export async function startSink({ delayMs = 0 } = {}) {
     } catch (e) {
       record.error = String(e);
     }
+    const index = requests.length;
     requests.push(record);
+    let programmed;
+    try {
+      programmed = program ? program(record, index) : undefined;
+    } catch (e) {
+      programmed = { status: 500, body: `sink answer function threw: ${e}` };
+    }
+    if (programmed) record.status = programmed.status ?? 200;
+    else if (record.error) record.status = 400;
+    else record.status = 200;
     emitter.emit('request', record);
     const answer = () => {
-      if (record.error) {
+      if (programmed) {
+        res.writeHead(record.status, { 'Content-Type': 'application/json', ...(programmed.headers || {}) });
+        res.end(programmed.body ?? '');
+      } else if (record.error) {
         res.writeHead(400, { 'Content-Type': 'application/json' });
         res.end(JSON.stringify({ status: 0, error: record.error }));
       } else if (record.query.verbose === '1') {
@@ -161,7 +180,7 @@ export async function startSink({ delayMs = 0 } = {}) {
   });
   await new Promise((resolve, reject) => {
     server.once('error', reject);
-    server.listen(0, '127.0.0.1', resolve);
+    server.listen(listenPort, '127.0.0.1', resolve);
   });
   const { port } = server.address();
   return {
@@ -170,8 +189,9 @@ export async function startSink({ delayMs = 0 } = {}) {
     requests,
     emitter,
     // Every event or update the sink received at `path` ("/track", "/engage", ...), in arrival order.
-    events(p = '/track') {
-      return requests.filter((r) => r.path === p && r.json !== undefined)
+    // With `status`, only those of requests the sink answered with that status.
+    events(p = '/track', { status } = {}) {
+      return requests.filter((r) => r.path === p && r.json !== undefined && (status === undefined || r.status === status))
           .flatMap((r) => (Array.isArray(r.json) ? r.json : [r.json]));
     },
     // All decoded payload text plus URLs, for "this must not appear anywhere" checks.
@@ -180,7 +200,7 @@ export async function startSink({ delayMs = 0 } = {}) {
           .join('\n');
     },
     summary() {
-      return requests.map((r) => `${r.method} ${r.url} ${r.error ? 'ERROR ' + r.error : r.text.slice(0, 300)}`)
+      return requests.map((r) => `${r.method} ${r.url} -> ${r.status} ${r.error ? 'ERROR ' + r.error : r.text.slice(0, 300)}`)
           .join('\n') || '(no requests)';
     },
     async close() {

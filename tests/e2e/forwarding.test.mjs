@@ -1,0 +1,348 @@
+// The forwarder (src/delivery/vendor_sink.cc) against a vendor that fails, throttles, refuses or is down:
+// retries deliver every event once, Retry-After is honoured, a refused batch is logged and written to the
+// outbox instead of being retried, gzip follows the vendor config. And the client address the gateway
+// geolocates when a trusted proxy sends X-Forwarded-For on several header lines.
+
+import assert from 'node:assert/strict';
+import fs from 'node:fs/promises';
+import http from 'node:http';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { test } from 'node:test';
+import zlib from 'node:zlib';
+
+import { GEOIP_DB, PSEUDONYM_RE, TEST_POLICY, base64Json, harness, mixpanelVendor, waitFor } from './helpers.mjs';
+
+const require = createRequire(import.meta.url);
+const Mixpanel = require('mixpanel');
+
+const TOKEN = 'e2e-forwarding-token';
+const EMAIL = 'jane.forward@example.com';
+
+function client(host, options = {}) {
+  return Mixpanel.init(TOKEN, { host, protocol: 'http', ...options });
+}
+
+function track(mp, event, properties) {
+  return new Promise((resolve, reject) => mp.track(event, properties, (err) => (err ? reject(err) : resolve())));
+}
+function trackBatch(mp, events) {
+  return new Promise((resolve, reject) =>
+    mp.track_batch(events, (errors) => (errors ? reject(new AggregateError(errors, 'track_batch failed')) : resolve())));
+}
+
+function eventFor(insertId, i = 0) {
+  return {
+    event: 'Forwarded',
+    properties: {
+      distinct_id: `user-fw-${i % 3}`,
+      $email: EMAIL,
+      plan: 'pro',
+      $insert_id: insertId,
+      time: 1767225600 + i,
+    },
+  };
+}
+
+// How many times each $insert_id occurs in `events`.
+function countByInsertId(events) {
+  const counts = new Map();
+  for (const e of events) {
+    const id = e?.properties?.$insert_id;
+    counts.set(id, (counts.get(id) || 0) + 1);
+  }
+  return counts;
+}
+
+// Proves an absence: polls `predicate` for `ms` and fails as soon as it is false. Bounded by design.
+async function holdsFor(predicate, ms, what) {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    assert.ok(await predicate(), typeof what === 'function' ? what() : what);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  assert.ok(await predicate(), typeof what === 'function' ? what() : what);
+}
+
+// A port nothing listens on (it was free a moment ago).
+async function freePort() {
+  const server = http.createServer();
+  await new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', resolve);
+  });
+  const { port } = server.address();
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+// One POST on a fresh connection. `headers` is an object whose values may be arrays: an array value is
+// sent as several header lines with the same name (node's setHeader does exactly that).
+function post(port, reqPath, headers, body) {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: '127.0.0.1', port, method: 'POST', path: reqPath, agent: false }, (res) => {
+      const chunks = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode, body: Buffer.concat(chunks).toString() }));
+      res.on('error', reject);
+    });
+    for (const [name, value] of Object.entries(headers)) req.setHeader(name, value);
+    req.on('error', (e) => reject(new Error(`POST ${reqPath}: ${e.message}`)));
+    req.end(body);
+  });
+}
+
+function retryLines(stderr) {
+  return stderr.split('\n').filter((l) => /vendor mixpanel: \/track failed .*retry \d+ in \d+ ms/.test(l));
+}
+
+test('5xx answers are retried: every event reaches the vendor exactly once, at most 50 per /track batch',
+     { timeout: 30_000 }, async (t) => {
+  const h = harness(t);
+  const sink = await h.sink({
+    answer: (r, i) => (i < 3 ? { status: 500, body: '{"error":"internal error","status":0}' } : undefined),
+  });
+  const gw = await h.gateway({
+    geoip_db: GEOIP_DB,
+    vendors: [mixpanelVendor({ name: 'mixpanel', sink, policy: TEST_POLICY })],
+  });
+  const mp = client(gw.host);
+  const expected = Array.from({ length: 120 }, (_, i) => `fw-retry-${i}`);
+  await trackBatch(mp, expected.map((id, i) => eventFor(id, i)));
+
+  const delivered = () => countByInsertId(sink.events('/track', { status: 200 }));
+  await waitFor(() => expected.every((id) => delivered().has(id)), 20_000,
+                () => `all 120 events in 200-answered requests; sink got:\n${sink.summary()}\n${gw.logs()}`);
+  // A marker sent after everything was acknowledged: the forwarder is FIFO, so a duplicate of an
+  // acknowledged batch would reach the vendor before it.
+  await track(mp, 'Marker', { distinct_id: 'user-fw-0', $insert_id: 'fw-retry-marker' });
+  await waitFor(() => delivered().has('fw-retry-marker'), 15_000,
+                () => `the marker event at the sink:\n${sink.summary()}\n${gw.logs()}`);
+
+  const counts = delivered();
+  const wrong = expected.filter((id) => counts.get(id) !== 1).map((id) => `${id} x${counts.get(id) || 0}`);
+  assert.deepEqual(wrong, [], `each event delivered exactly once among the 200-answered requests\n${sink.summary()}`);
+  assert.equal(counts.size, expected.length + 1, `only the sent events: ${[...counts.keys()].join(' ')}`);
+
+  const failed = sink.requests.filter((r) => r.status === 500);
+  assert.equal(failed.length, 3, `the sink failed the first 3 requests\n${sink.summary()}`);
+  for (const r of sink.requests) {
+    assert.equal(r.path, '/track', r.url);
+    assert.ok(Array.isArray(r.json), `a JSON array per request: ${r.text.slice(0, 200)}`);
+    assert.ok(r.json.length <= 50, `a /track batch of ${r.json.length} events (at most 50): ${r.url}`);
+    assert.ok(r.json.length >= 1, `no empty batch: ${r.url}`);
+  }
+  for (const e of sink.events('/track', { status: 200 })) {
+    assert.match(e.properties.distinct_id, PSEUDONYM_RE, JSON.stringify(e));
+    assert.ok(!('$email' in e.properties), `email forwarded: ${JSON.stringify(e)}`);
+  }
+  await waitFor(() => retryLines(gw.stderr()).length >= 3, 5_000,
+                () => `3 retry lines on stderr\n${gw.logs()}`);
+  const retries = retryLines(gw.stderr());
+  assert.ok(retries.every((l) => /HTTP 500/.test(l)), `retries name the vendor's HTTP 500:\n${retries.join('\n')}`);
+});
+
+test('429 with Retry-After: 1 delays the retry by at least a second', { timeout: 20_000 }, async (t) => {
+  const h = harness(t);
+  const sink = await h.sink({
+    answer: (r, i) => (i === 0
+      ? { status: 429, headers: { 'Retry-After': '1' }, body: '{"error":"rate limited","status":0}' }
+      : undefined),
+  });
+  const gw = await h.gateway({
+    geoip_db: GEOIP_DB,
+    vendors: [mixpanelVendor({ name: 'mixpanel', sink, policy: TEST_POLICY })],
+  });
+  await trackBatch(client(gw.host), [eventFor('fw-429-1', 1), eventFor('fw-429-2', 2)]);
+  await waitFor(() => sink.requests.some((r) => r.status === 200), 15_000,
+                () => `a retry answered 200:\n${sink.summary()}\n${gw.logs()}`);
+
+  const [first, second] = sink.requests;
+  assert.equal(first.status, 429);
+  assert.equal(second.status, 200);
+  assert.deepEqual(second.json.map((e) => e.properties.$insert_id), first.json.map((e) => e.properties.$insert_id),
+                   'the retry carries the throttled batch');
+  const gap = second.at - first.at;
+  assert.ok(gap >= 900, `retry ${gap} ms after a 429 with Retry-After: 1 (expected >= ~1000 ms)\n${gw.logs()}`);
+  assert.ok(gap < 5_000, `retry ${gap} ms after a 429 with Retry-After: 1 (expected about 1000 ms)\n${gw.logs()}`);
+  assert.match(gw.stderr(), /HTTP 429/, 'the 429 is logged');
+});
+
+test('a 400 refusal is not retried: logged with the vendor\'s reason and written to the rejected outbox',
+     { timeout: 20_000 }, async (t) => {
+  const h = harness(t);
+  const sink = await h.sink({ answer: () => ({ status: 400, body: '{"error":"bad token","status":0}' }) });
+  const gw = await h.gateway({
+    geoip_db: GEOIP_DB,
+    vendors: [mixpanelVendor({ name: 'mixpanel', sink, policy: TEST_POLICY })],
+  });
+  const ids = ['fw-400-1', 'fw-400-2', 'fw-400-3'];
+  // One SDK request, so one batch; the gateway accepts it (the SDK sees "1") before the vendor refuses.
+  await trackBatch(client(gw.host), ids.map((id, i) => eventFor(id, i)));
+
+  const rejectedFile = path.join(gw.dataDir, 'outbox', 'mixpanel.rejected.jsonl');
+  const readRejected = () => fs.readFile(rejectedFile, 'utf8').catch(() => '');
+  await waitFor(async () => (await readRejected()).split('\n').filter(Boolean).length >= ids.length, 10_000,
+                () => `${ids.length} lines in ${rejectedFile}\nsink:\n${sink.summary()}\n${gw.logs()}`);
+  assert.equal(sink.requests.length, 1, `one request:\n${sink.summary()}`);
+  await holdsFor(() => sink.requests.length === 1, 2_000,
+                 () => `a 400 must not be retried, but the sink got:\n${sink.summary()}\n${gw.logs()}`);
+  assert.deepEqual(sink.requests[0].json.map((e) => e.properties.$insert_id), ids, 'the whole batch in one request');
+
+  await waitFor(() => /bad token/.test(gw.stderr()), 5_000, () => `the vendor's reason on stderr\n${gw.logs()}`);
+  const line = gw.stderr().split('\n').find((l) => /bad token/.test(l));
+  assert.match(line, /mixpanel/, `the log line names the vendor: ${line}`);
+  assert.match(line, /400/, `the log line names the status: ${line}`);
+
+  const text = await readRejected();
+  assert.ok(!text.includes(EMAIL), `email in ${rejectedFile}:\n${text}`);
+  assert.ok(!/user-fw-\d/.test(text), `a raw distinct_id in ${rejectedFile}:\n${text}`);
+  const lines = text.split('\n').filter(Boolean).map((l) => JSON.parse(l));
+  assert.equal(lines.length, ids.length, text);
+  assert.deepEqual(lines.map((l) => l.data?.properties?.$insert_id), ids, text);
+  for (const l of lines) {
+    assert.equal(l.endpoint, '/track', JSON.stringify(l));
+    assert.match(l.data.properties.distinct_id, PSEUDONYM_RE, JSON.stringify(l));
+    assert.ok(!('$email' in l.data.properties), JSON.stringify(l));
+    assert.equal(l.data.properties.plan, 'pro', JSON.stringify(l));
+  }
+});
+
+test('a vendor that is down: events are kept and delivered once it comes up', { timeout: 30_000 }, async (t) => {
+  const h = harness(t);
+  const port = await freePort();
+  const gw = await h.gateway({
+    geoip_db: GEOIP_DB,
+    vendors: [{ name: 'mixpanel', kind: 'mixpanel', endpoint: `http://127.0.0.1:${port}`, policy: TEST_POLICY }],
+  });
+  const mp = client(gw.host);
+  const expected = [];
+  const batch = [];
+  for (let i = 0; i < 30; i++) {
+    expected.push(`fw-down-b${i}`);
+    batch.push(eventFor(`fw-down-b${i}`, i));
+  }
+  await trackBatch(mp, batch);
+  for (let i = 0; i < 5; i++) {
+    expected.push(`fw-down-s${i}`);
+    await track(mp, 'Single', eventFor(`fw-down-s${i}`, i).properties);
+  }
+  // The vendor was really down: the gateway failed to connect (at least twice) while it was.
+  await waitFor(() => retryLines(gw.stderr()).length >= 2, 10_000,
+                () => `failed deliveries logged while the vendor is down\n${gw.logs()}`);
+
+  const sink = await h.sink({ port });
+  await waitFor(() => {
+    const got = countByInsertId(sink.events('/track', { status: 200 }));
+    return expected.every((id) => got.has(id));
+  }, 15_000, () => {
+    const got = countByInsertId(sink.events('/track', { status: 200 }));
+    return `all ${expected.length} events once the vendor is up; missing ` +
+        `${expected.filter((id) => !got.has(id)).join(' ')}\nsink:\n${sink.summary()}\n${gw.logs()}`;
+  });
+  const got = countByInsertId(sink.events('/track', { status: 200 }));
+  assert.equal(got.size, expected.length, `distinct events: ${[...got.keys()].join(' ')}`);
+});
+
+test('gzip: false sends a plain JSON array; the default gzips it', { timeout: 20_000 }, async (t) => {
+  const h = harness(t);
+  const plain = await h.sink();
+  const zipped = await h.sink();
+  const gw = await h.gateway({
+    geoip_db: GEOIP_DB,
+    vendors: [
+      mixpanelVendor({ name: 'plain', sink: plain, gzip: false, policy: TEST_POLICY }),
+      { ...mixpanelVendor({ name: 'zipped', sink: zipped, policy: TEST_POLICY }), gzip: undefined },  // no key
+    ],
+  });
+  const ids = ['fw-gz-1', 'fw-gz-2'];
+  await trackBatch(client(gw.host), ids.map((id, i) => eventFor(id, i)));
+  for (const [name, sink] of [['plain', plain], ['zipped', zipped]]) {
+    await waitFor(() => sink.events('/track').length >= ids.length, 10_000,
+                  () => `${ids.length} events at vendor ${name}:\n${sink.summary()}\n${gw.logs()}`);
+  }
+
+  for (const r of plain.requests) {
+    assert.match(r.headers['content-type'] || '', /^application\/json/, r.url);
+    assert.equal(r.headers['content-encoding'], undefined, `gzip: false, but Content-Encoding on ${r.url}`);
+    const parsed = JSON.parse(r.rawBody.toString('utf8'));  // the bytes on the wire are the JSON
+    assert.ok(Array.isArray(parsed), `a JSON array: ${r.rawBody.toString('utf8').slice(0, 200)}`);
+  }
+  for (const r of zipped.requests) {
+    assert.match(r.headers['content-type'] || '', /^application\/json/, r.url);
+    assert.equal(r.headers['content-encoding'], 'gzip', `default gzip, but ${r.url} has Content-Encoding ` +
+                 `${r.headers['content-encoding']}`);
+    assert.deepEqual([...r.rawBody.subarray(0, 2)], [0x1f, 0x8b], 'gzip magic');
+    assert.ok(Array.isArray(JSON.parse(zlib.gunzipSync(r.rawBody).toString('utf8'))), 'a gzip\'d JSON array');
+  }
+  for (const sink of [plain, zipped]) {
+    assert.deepEqual(sink.events('/track').map((e) => e.properties.$insert_id).sort(), ids);
+  }
+});
+
+// The data form of a /track request with one event and no ip property; ?ip=1 asks the gateway to
+// geolocate the request's client.
+function trackForm(insertId) {
+  return 'data=' + encodeURIComponent(base64Json({
+    event: 'Proxied', properties: { distinct_id: 'user-xff', $insert_id: insertId, token: TOKEN },
+  }));
+}
+const FORM = { 'Content-Type': 'application/x-www-form-urlencoded' };
+
+test('a trusted proxy\'s X-Forwarded-For lines are one list; the client is the right-most untrusted hop',
+     { timeout: 20_000 }, async (t) => {
+  const h = harness(t);
+  const sink = await h.sink();
+  const gw = await h.gateway({
+    geoip_db: GEOIP_DB,
+    trusted_proxies: ['127.0.0.1/32'],
+    vendors: [mixpanelVendor({ name: 'mixpanel', sink, policy: TEST_POLICY })],
+  });
+  // 9.9.9.9 and 8.8.8.8 are both US in the db, so two more cases tell "one list" from "first line only"
+  // (193.0.6.139 is NL) and from "last line only" (127.0.0.1, a trusted hop, has no country).
+  const cases = [
+    { id: 'xff-brief', lines: ['9.9.9.9', '8.8.8.8'], country: 'US' },
+    { id: 'xff-first-line-nl', lines: ['193.0.6.139', '8.8.8.8'], country: 'US' },
+    { id: 'xff-last-line-trusted', lines: ['8.8.8.8', '127.0.0.1'], country: 'US' },
+    { id: 'xff-control-nl', lines: ['193.0.6.139'], country: 'NL' },
+  ];
+  for (const c of cases) {
+    const headers = { ...FORM, 'X-Forwarded-For': c.lines.length === 1 ? c.lines[0] : c.lines };
+    const r = await post(gw.port, '/track?ip=1', headers, trackForm(c.id));
+    assert.equal(r.status, 200, `${c.id}: ${r.body}`);
+  }
+  await waitFor(() => sink.events('/track').length >= cases.length, 10_000,
+                () => `${cases.length} events at the sink:\n${sink.summary()}\n${gw.logs()}`);
+  const byId = new Map(sink.events('/track').map((e) => [e.properties.$insert_id, e.properties]));
+  for (const c of cases) {
+    const p = byId.get(c.id);
+    assert.ok(p, `${c.id} at the sink`);
+    assert.equal(p.mp_country_code, c.country,
+                 `X-Forwarded-For lines ${JSON.stringify(c.lines)} from trusted 127.0.0.1, ?ip=1: ${JSON.stringify(p)}`);
+    assert.ok(!('ip' in p) && !('$ip' in p), `no IP forwarded: ${JSON.stringify(p)}`);
+  }
+  assert.ok(!sink.allText().includes('8.8.8.8'), `the client address reached the vendor:\n${sink.summary()}`);
+});
+
+test('X-Forwarded-For from a peer that is not a trusted proxy is ignored', { timeout: 20_000 }, async (t) => {
+  const h = harness(t);
+  const sink = await h.sink();
+  const gw = await h.gateway({
+    geoip_db: GEOIP_DB,  // no trusted_proxies
+    vendors: [mixpanelVendor({ name: 'mixpanel', sink, policy: TEST_POLICY })],
+  });
+  const cases = [
+    { id: 'xff-untrusted-one', xff: '8.8.8.8' },
+    { id: 'xff-untrusted-two', xff: ['9.9.9.9', '8.8.8.8'] },
+  ];
+  for (const c of cases) {
+    const r = await post(gw.port, '/track?ip=1', { ...FORM, 'X-Forwarded-For': c.xff }, trackForm(c.id));
+    assert.equal(r.status, 200, `${c.id}: ${r.body}`);
+  }
+  await waitFor(() => sink.events('/track').length >= cases.length, 10_000,
+                () => `${cases.length} events at the sink:\n${sink.summary()}\n${gw.logs()}`);
+  for (const e of sink.events('/track')) {
+    assert.ok(!('mp_country_code' in e.properties),
+              `the client is the loopback peer (no country), not X-Forwarded-For: ${JSON.stringify(e)}`);
+  }
+});
