@@ -51,7 +51,7 @@ constexpr std::string_view kVendorKeys[] = {
     "name", "kind", "endpoint", "api", "token", "api_secret_env", "key_epoch", "gzip", "policy",
 };
 constexpr std::string_view kPolicyKeys[] = {
-    "allow", "drop", "pseudonymize", "url_properties", "ip", "location", "urls", "user_agent",
+    "allow", "drop", "pseudonymize", "url_properties", "ip", "location", "urls", "user_agent", "pii",
 };
 
 template <typename E>
@@ -60,6 +60,10 @@ struct EnumSpelling {
   E value;
 };
 
+constexpr EnumSpelling<PiiAction> kPiiActions[] = {{"redact", PiiAction::kRedact},
+                                                   {"drop-property", PiiAction::kDropProperty},
+                                                   {"block-event", PiiAction::kBlockEvent},
+                                                   {"allow", PiiAction::kAllow}};
 constexpr EnumSpelling<IpRule> kIpRules[] = {{"drop", IpRule::kDrop}, {"truncate", IpRule::kTruncate}};
 constexpr EnumSpelling<LocationRule> kLocationRules[] = {
     {"none", LocationRule::kNone}, {"country", LocationRule::kCountry}, {"region", LocationRule::kRegion}};
@@ -593,6 +597,31 @@ class ConfigParser {
     return Status::Ok();
   }
 
+  // `pii: {default: redact, email: block-event, ...}`: `default` first sets every type, then named types
+  // override it, whatever their order in the file.
+  Status ParsePii(const Entry& e, const std::string& vendor_label, std::array<PiiAction, kPiiTypeCount>* out) const {
+    if (!e.value.IsMap()) return ValueError(e, "'pii' must be a mapping of PII types to actions");
+    std::vector<Entry> entries;
+    if (Status s = Entries(e.value, &entries); !s.ok()) return s;
+    for (const Entry& t : entries) {
+      if (t.key != "default") continue;
+      PiiAction a;
+      if (Status s = Enum(t, kPiiActions, &a); !s.ok()) return s;
+      out->fill(a);
+    }
+    for (const Entry& t : entries) {
+      if (t.key == "default") continue;
+      auto type = PiiTypeFromName(t.key);
+      if (!type) {
+        std::string known = "default";
+        for (int i = 0; i < kPiiTypeCount; ++i) known += ", " + std::string(PiiTypeName(static_cast<PiiType>(i)));
+        return Error(t.key_node.Mark(), "unknown PII type " + Quoted(t.key) + " in policy of " + vendor_label + " (known: " + known + ")");
+      }
+      if (Status s = Enum(t, kPiiActions, &(*out)[static_cast<int>(*type)]); !s.ok()) return s;
+    }
+    return Status::Ok();
+  }
+
   Status ParsePolicy(const Entry& e, const std::string& vendor_label, PolicyConfig* policy) const {
     if (!e.value.IsMap()) return ValueError(e, "'policy' must be a mapping");
     std::vector<Entry> entries;
@@ -622,6 +651,8 @@ class ConfigParser {
         s = Enum(p, kUrlRules, &policy->urls);
       } else if (p.key == "user_agent") {
         s = Enum(p, kUserAgentRules, &policy->user_agent);
+      } else if (p.key == "pii") {
+        s = ParsePii(p, vendor_label, &policy->pii);
       } else {
         s = UnknownKey(p, " in policy of " + vendor_label, kPolicyKeys);
       }
@@ -674,5 +705,6 @@ std::string_view ToString(IpRule r) { return SpellingOf(kIpRules, r); }
 std::string_view ToString(LocationRule r) { return SpellingOf(kLocationRules, r); }
 std::string_view ToString(UrlRule r) { return SpellingOf(kUrlRules, r); }
 std::string_view ToString(UserAgentRule r) { return SpellingOf(kUserAgentRules, r); }
+std::string_view ToString(PiiAction a) { return SpellingOf(kPiiActions, a); }
 
 }  // namespace vg

@@ -6,6 +6,7 @@
 // Thread-safety: a Config is an immutable value once loaded.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -13,6 +14,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "pii/pii_types.h"
 
 namespace vg {
 
@@ -43,6 +45,14 @@ enum class UserAgentRule {
   kKeep,
 };
 
+// What happens to personal data the PII engine finds inside a value that the policy lets through.
+enum class PiiAction {
+  kRedact,        // replace each finding with a placeholder such as [EMAIL] (default)
+  kDropProperty,  // drop the property that holds it
+  kBlockEvent,    // send nothing of the event to this vendor
+  kAllow,         // let it through (and count its category as disclosed)
+};
+
 // One vendor's policy as written in the config (globs uncompiled). Absent lists take the strict defaults.
 struct PolicyConfig {
   std::vector<std::string> allow;         // property globs that may leave; everything else is dropped
@@ -53,7 +63,15 @@ struct PolicyConfig {
   LocationRule location = LocationRule::kCountry;
   UrlRule urls = UrlRule::kOrigin;
   UserAgentRule user_agent = UserAgentRule::kFamily;
-  bool is_default = true;  // true when the vendor named no policy (the strict default)
+  // Per PII type (indexed by PiiType), what to do with a finding inside an allowed value.
+  std::array<PiiAction, kPiiTypeCount> pii = DefaultPiiActions();
+  bool is_default = true;
+
+  static constexpr std::array<PiiAction, kPiiTypeCount> DefaultPiiActions() {
+    std::array<PiiAction, kPiiTypeCount> a{};
+    a.fill(PiiAction::kRedact);
+    return a;
+  }  // true when the vendor named no policy (the strict default)
 };
 
 // How a live vendor is sent to. Absent `endpoint` means shadow mode.
@@ -98,5 +116,6 @@ std::string_view ToString(IpRule r);
 std::string_view ToString(LocationRule r);
 std::string_view ToString(UrlRule r);
 std::string_view ToString(UserAgentRule r);
+std::string_view ToString(PiiAction a);
 
 }  // namespace vg

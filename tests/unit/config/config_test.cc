@@ -435,3 +435,36 @@ TEST_F(ConfigTest, MissingFile) {
 
 }  // namespace
 }  // namespace vg
+
+namespace vg {
+namespace {
+
+TEST(ConfigPii, DefaultThenPerTypeActions) {
+  auto c = ParseConfig(
+      "vendors:\n  - name: m\n    kind: mixpanel\n    policy:\n      pii:\n        email: block-event\n        default: drop-property\n        secret: allow\n",
+      "t.yaml");
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  const auto& pii = c->vendors[0].policy.pii;
+  EXPECT_EQ(pii[static_cast<int>(PiiType::kEmail)], PiiAction::kBlockEvent);
+  EXPECT_EQ(pii[static_cast<int>(PiiType::kSecret)], PiiAction::kAllow);
+  EXPECT_EQ(pii[static_cast<int>(PiiType::kPhone)], PiiAction::kDropProperty);
+  EXPECT_EQ(ToString(PiiAction::kDropProperty), "drop-property");
+}
+
+TEST(ConfigPii, StrictDefaultRedactsEveryType) {
+  const Config config = DefaultConfig();
+  for (PiiAction a : config.vendors[0].policy.pii) EXPECT_EQ(a, PiiAction::kRedact);
+}
+
+TEST(ConfigPii, UnknownTypeAndActionAreErrors) {
+  auto c = ParseConfig("vendors:\n  - name: m\n    kind: mixpanel\n    policy:\n      pii:\n        emial: redact\n", "t.yaml");
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.status().message().rfind("t.yaml:6:9: unknown PII type 'emial'", 0), 0u) << c.status().message();
+  c = ParseConfig("vendors:\n  - name: m\n    kind: mixpanel\n    policy:\n      pii:\n        email: scrub\n", "t.yaml");
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.status().message().rfind("t.yaml:6:16: 'email' must be one of redact, drop-property, block-event, allow", 0), 0u)
+      << c.status().message();
+}
+
+}  // namespace
+}  // namespace vg
