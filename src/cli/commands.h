@@ -15,5 +15,6 @@ std::function<int()> AddServe(CLI::App& app);
 std::function<int()> AddCheckConfig(CLI::App& app);
 std::function<int()> AddExplain(CLI::App& app);
 std::function<int()> AddKeys(CLI::App& app);
+std::function<int()> AddScan(CLI::App& app);
 
 }  // namespace vg::cli

@@ -9,6 +9,7 @@
 #include "cli/commands.h"
 #include "config/config.h"
 #include "geo/geo_locator.h"
+#include "pii/scanner.h"
 #include "policy/explain.h"
 
 namespace vg::cli {
@@ -92,6 +93,12 @@ std::function<int()> AddExplain(CLI::App& app) {
       std::cerr << keys.status().message() << "\n";
       return 2;
     }
+    auto scanner = PiiScanner::Create();
+    if (!scanner.ok()) {
+      std::cerr << scanner.status().message() << "\n";
+      return 2;
+    }
+    opts.scanner = *scanner;
     auto out = Explain(*config, a->vendor, text, *pseudonymizer, geo.get(), opts);
     if (!out.ok()) {
       std::cerr << out.status().message() << "\n";

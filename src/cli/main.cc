@@ -20,6 +20,7 @@ int main(int argc, char** argv) {
   add(vg::cli::AddCheckConfig);
   add(vg::cli::AddExplain);
   add(vg::cli::AddKeys);
+  add(vg::cli::AddScan);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -18,6 +18,26 @@ std::string CategoryList(CategorySet set) {
   return out;
 }
 
+Category CategoryOfPii(PiiType type) {
+  switch (type) {
+    case PiiType::kEmail:
+    case PiiType::kPhone:
+      return kCatContact;
+    case PiiType::kIpAddress:
+      return kCatNetwork;
+    case PiiType::kCreditCard:
+    case PiiType::kIban:
+      return kCatFinancial;
+    case PiiType::kUsSsn:
+      return kCatGovernmentId;
+    case PiiType::kSecret:
+      return kCatSecret;
+    case PiiType::kPersonName:
+      return kCatName;
+  }
+  return kCatOther;
+}
+
 Category CategoryOfKey(std::string_view key) {
   // Exact names first (Mixpanel's reserved properties), then conventions by glob. First match wins.
   static constexpr std::array<std::pair<std::string_view, Category>, 58> kRules = {{

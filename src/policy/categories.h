@@ -7,6 +7,8 @@
 #include <string>
 #include <string_view>
 
+#include "pii/pii_types.h"
+
 namespace vg {
 
 enum Category : uint32_t {
@@ -21,12 +23,17 @@ enum Category : uint32_t {
   kCatSecret = 1u << 8,      // credentials, keys, tokens
   kCatActivity = 1u << 9,    // what the person did and when (event names, times)
   kCatOther = 1u << 10,      // custom properties not classified above
+  kCatFinancial = 1u << 11,  // payment card and bank account numbers
+  kCatGovernmentId = 1u << 12,  // national identifiers such as US SSNs
 };
 using CategorySet = uint32_t;
 
 inline constexpr std::string_view kCategoryNames[] = {"identifier", "contact", "name",   "location",
                                                       "network",    "device",  "referrer", "free_text",
-                                                      "secret",     "activity", "other"};
+                                                      "secret",     "activity", "other",    "financial", "government_id"};
+
+// The category of personal data a PII finding of `type` is (email -> contact, iban -> financial...).
+Category CategoryOfPii(PiiType type);
 
 // "identifier,device,activity" (in bit order); empty set gives "".
 std::string CategoryList(CategorySet set);

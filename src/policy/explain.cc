@@ -37,7 +37,7 @@ StatusOr<std::string> Explain(const Config& config, std::string_view vendor, std
     for (const auto& v : config.vendors) known += (known.empty() ? "" : ", ") + v.name;
     return Status::NotFound("no vendor named '" + std::string(vendor) + "' in " + config.source + " (vendors: " + known + ")");
   }
-  auto policy = CompiledPolicy::Compile(it->policy, it->token);
+  auto policy = CompiledPolicy::Compile(it->policy, it->token, options.scanner);
 
   // Detect each item's kind, then parse the items of each kind with the gateway's own parser.
   simdjson::dom::parser probe;

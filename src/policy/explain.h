@@ -3,6 +3,7 @@
 // Thread-safety: stateless.
 #pragma once
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -15,11 +16,13 @@
 namespace vg {
 
 class GeoLocator;
+class PiiScanner;
 
 struct ExplainOptions {
   std::optional<IpAddress> client_ip;  // the request's address, as the gateway would see it
   bool geolocate_request_ip = true;    // the SDK's ip=1 (the browser SDK's default)
   bool json = false;                   // JSON instead of text
+  std::shared_ptr<const PiiScanner> scanner;  // searches allowed values for personal data (null: no search)
 };
 
 // `events_json` is a Mixpanel payload: a track event ({"event":..., "properties":...}), a profile or

@@ -1,10 +1,12 @@
 #include "policy/vendor_policy.h"
 
+#include <algorithm>
 #include <atomic>
 #include <charconv>
 #include <unordered_map>
 
 #include "geo/geo_locator.h"
+#include "pii/scanner.h"
 #include "policy/user_agent.h"
 #include "wire/mixpanel.h"
 
@@ -76,7 +78,9 @@ struct CompiledPolicy::Writer {
   std::vector<RuleAction>* trace;
   CategorySet categories = 0;
   bool token_written = false;
+  bool blocked = false;  // a pii-block finding: nothing of the event is sent
   std::string scratch, scratch2;  // reused buffers: no allocation per property once warm
+  std::vector<PiiFinding> findings;
 
   void Trace(std::string_view rule, std::string_view path, std::string_view key, std::string_view action) {
     if (trace == nullptr) return;
@@ -200,12 +204,117 @@ struct CompiledPolicy::Writer {
         Trace("user-agent", path, k, "cut to family");
         return;
       }
-      case KeyAction::kKeep:
+      case KeyAction::kKeep: {
+        if (!policy.scanner_) {
+          json.Key(k);
+          json.Value(p.value);
+          categories |= d.category;
+          return;
+        }
+        const JsonWriter::Mark before = json.GetMark();
         json.Key(k);
-        json.Value(p.value);
-        categories |= d.category;
+        std::string key_path(path);
+        if (!key_path.empty()) key_path.push_back('.');
+        key_path.append(k);
+        if (!ScannedValue(key_path, p.value, d.category)) json.Rewind(before);
         return;
+      }
     }
+  }
+
+  // Writes `v` with the personal data inside its strings treated as the policy's `pii` actions say.
+  // Returns false when the whole property must go (drop-property or block-event).
+  bool ScannedValue(const std::string& key_path, simdjson::dom::element v, CategorySet key_category) {
+    using simdjson::dom::element_type;
+    switch (v.type()) {
+      case element_type::STRING:
+        return ScannedString(key_path, v.get_string().value_unsafe(), key_category);
+      case element_type::OBJECT: {
+        json.BeginObject();
+        simdjson::dom::object obj = v.get_object().value_unsafe();
+        for (auto field : obj) {
+          json.Key(field.key);
+          if (!ScannedValue(key_path + "." + std::string(field.key), field.value, key_category)) return false;
+        }
+        json.EndObject();
+        return true;
+      }
+      case element_type::ARRAY: {
+        json.BeginArray();
+        simdjson::dom::array arr = v.get_array().value_unsafe();
+        size_t i = 0;
+        for (auto item : arr) {
+          if (!ScannedValue(key_path + "[" + std::to_string(i++) + "]", item, key_category)) return false;
+        }
+        json.EndArray();
+        return true;
+      }
+      default:
+        json.Value(v);
+        categories |= key_category;
+        return true;
+    }
+  }
+
+  bool ScannedString(const std::string& key_path, std::string_view s, CategorySet key_category) {
+    findings.clear();
+    policy.scanner_->Scan(key_path, s, &findings);
+    // Text a person typed: a custom property whose value has words in it.
+    CategorySet leaving = key_category == kCatOther && s.find(' ') != std::string_view::npos ? kCatFreeText : key_category;
+    if (findings.empty()) {
+      json.String(s);
+      categories |= leaving;
+      return true;
+    }
+    std::sort(findings.begin(), findings.end(),
+              [](const PiiFinding& a, const PiiFinding& b) { return a.start < b.start; });
+    bool drop = false;
+    for (const PiiFinding& f : findings) {
+      PiiAction action = policy.config_.pii[static_cast<int>(f.type)];
+      if (action == PiiAction::kBlockEvent) {
+        blocked = true;
+        if (trace) Trace("pii-block", "", key_path, "event not sent: it holds " + std::string(PiiTypeName(f.type)));
+        return false;
+      }
+      drop |= action == PiiAction::kDropProperty;
+    }
+    if (drop) {
+      if (trace) Trace("pii-drop", "", key_path, "dropped: it holds " + TypeList());
+      return false;
+    }
+    // Redact what the policy does not allow; what it allows leaves, and counts as disclosed.
+    scratch2.clear();
+    size_t pos = 0;
+    for (const PiiFinding& f : findings) {
+      if (f.start < pos || f.end > s.size()) continue;  // overlaps an earlier finding
+      if (policy.config_.pii[static_cast<int>(f.type)] == PiiAction::kAllow) {
+        categories |= CategoryOfPii(f.type);
+        if (trace) Trace("pii-allow", "", key_path, std::string(PiiTypeName(f.type)) + " left by the policy");
+        continue;
+      }
+      scratch2.append(s.substr(pos, f.start - pos));
+      scratch2.append(PiiPlaceholder(f.type));
+      pos = f.end;
+    }
+    scratch2.append(s.substr(pos));
+    if (trace && scratch2 != s) Trace("pii-redact", "", key_path, "redacted " + TypeList());
+    json.String(scratch2);
+    categories |= leaving;
+    return true;
+  }
+
+  // "email, phone": the types among the current findings, for traces.
+  std::string TypeList() const {
+    std::string out;
+    uint32_t seen = 0;
+    for (const PiiFinding& f : findings) {
+      uint32_t bit = 1u << static_cast<int>(f.type);
+      if (seen & bit) continue;
+      seen |= bit;
+      if (!out.empty()) out += ", ";
+      out += PiiTypeName(f.type);
+    }
+    return out;
   }
 
   // Where the policy adds location, the location it adds (nullptr for none).
@@ -275,26 +384,29 @@ const CompiledPolicy::KeyDecision& CompiledPolicy::Decide(std::string_view key) 
   return cache.emplace(std::string(key), DecideUncached(key)).first->second;
 }
 
-CompiledPolicy::CompiledPolicy(const PolicyConfig& config, std::optional<std::string> token)
+CompiledPolicy::CompiledPolicy(const PolicyConfig& config, std::optional<std::string> token,
+                               std::shared_ptr<const PiiScanner> scanner)
     : config_(config),
       token_(std::move(token)),
       allow_(config.allow),
       drop_(config.drop),
       pseudonymize_(config.pseudonymize),
-      url_properties_(config.url_properties) {
+      url_properties_(config.url_properties),
+      scanner_(std::move(scanner)) {
   static std::atomic<uint64_t> next_id{1};
   id_ = next_id.fetch_add(1);
 }
 
 std::shared_ptr<const CompiledPolicy> CompiledPolicy::Compile(const PolicyConfig& config,
-                                                              std::optional<std::string> token) {
-  return std::shared_ptr<const CompiledPolicy>(new CompiledPolicy(config, std::move(token)));
+                                                              std::optional<std::string> token,
+                                                              std::shared_ptr<const PiiScanner> scanner) {
+  return std::shared_ptr<const CompiledPolicy>(new CompiledPolicy(config, std::move(token), std::move(scanner)));
 }
 
 ApplyResult CompiledPolicy::Apply(const Event& event, const RequestContext& ctx, const Pseudonymizer& pseudonymizer,
                                   std::string* out, std::vector<RuleAction>* trace) const {
   const size_t start = out->size();
-  Writer w{*this, ctx, pseudonymizer, JsonWriter(out), trace, 0, false, {}, {}};
+  Writer w{*this, ctx, pseudonymizer, JsonWriter(out), trace, 0, false, false, {}, {}, {}};
   ApplyResult result;
   if (event.kind == EventKind::kTrack) {
     static constexpr std::string_view kCountryKey = "mp_country_code";
@@ -314,6 +426,10 @@ ApplyResult CompiledPolicy::Apply(const Event& event, const RequestContext& ctx,
     if (loc != nullptr) w.AddLocation("properties", *loc, kCountryKey);
     w.json.EndObject();
     w.json.EndObject();
+    if (w.blocked) {
+      out->resize(start);
+      return result;
+    }
     result.send = true;
     result.categories = w.categories | kCatActivity;
     return result;
@@ -352,6 +468,10 @@ ApplyResult CompiledPolicy::Apply(const Event& event, const RequestContext& ctx,
     }
   }
   w.json.EndObject();
+  if (w.blocked) {
+    out->resize(start);
+    return result;
+  }
   if (!any_operation) {
     out->resize(start);
     w.Trace("empty-update", "", "", "profile update dropped: nothing left to send");

@@ -14,6 +14,10 @@
 //   url-origin     a URL or referrer was cut to its origin (or dropped when it was not a URL)
 //   user-agent     a browser, OS or user agent was cut to its family
 //   empty-update   a profile update had nothing left to send and was dropped whole
+//   pii-redact     personal data found inside an allowed value was replaced by [EMAIL], [PHONE], ...
+//   pii-drop       an allowed property was dropped because of what it held
+//   pii-block      nothing of the event was sent because of what one of its values held
+//   pii-allow      personal data found inside a value left by the policy's choice
 // Thread-safety: a CompiledPolicy is immutable and shared by all workers (std::shared_ptr<const>).
 #pragma once
 
@@ -34,6 +38,7 @@ namespace vg {
 
 class GeoLocator;
 struct GeoLocation;
+class PiiScanner;
 
 // What the gateway knows about the request an event came in, shared by all its events.
 class RequestContext {
@@ -68,8 +73,11 @@ struct ApplyResult {
 
 class CompiledPolicy {
  public:
-  // Compiles a vendor's policy. `token` is the vendor's configured project token (optional).
-  static std::shared_ptr<const CompiledPolicy> Compile(const PolicyConfig& config, std::optional<std::string> token);
+  // Compiles a vendor's policy. `token` is the vendor's configured project token (optional). With a
+  // `scanner`, the values the policy lets through are searched for personal data and treated as the
+  // policy's `pii` actions say; without one they pass as they are.
+  static std::shared_ptr<const CompiledPolicy> Compile(const PolicyConfig& config, std::optional<std::string> token,
+                                                       std::shared_ptr<const PiiScanner> scanner = nullptr);
 
   // Appends the vendor's copy of `event` (one JSON object) to `out`; when nothing is left to send,
   // `out` is unchanged and result.send is false. `trace`, when not null, receives every rule decision.
@@ -80,7 +88,8 @@ class CompiledPolicy {
 
  private:
   struct Writer;
-  CompiledPolicy(const PolicyConfig& config, std::optional<std::string> token);
+  CompiledPolicy(const PolicyConfig& config, std::optional<std::string> token,
+                 std::shared_ptr<const PiiScanner> scanner);
 
   // What happens to a property, decided from its name alone.
   enum class KeyAction { kToken, kControl, kIp, kDrop, kPseudonymize, kUrlOrigin, kUserAgentVersion, kBrowser, kOs, kUserAgent, kKeep };
@@ -97,6 +106,7 @@ class CompiledPolicy {
   PolicyConfig config_;
   std::optional<std::string> token_;
   GlobSet allow_, drop_, pseudonymize_, url_properties_;
+  std::shared_ptr<const PiiScanner> scanner_;
 };
 
 }  // namespace vg

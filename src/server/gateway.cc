@@ -14,6 +14,7 @@
 
 #include "crypto/pseudonymizer.h"
 #include "geo/geo_locator.h"
+#include "pii/scanner.h"
 #include "server/ingest_handler.h"
 
 namespace vg {
@@ -214,10 +215,13 @@ StatusOr<std::unique_ptr<Gateway>> Gateway::Create(const Config& config) {
   } else {
     spdlog::warn("no geoip_db configured: location will not be added to events");
   }
+  // One PII scanner (one compiled pattern database) shared by every vendor's policy.
+  auto scanner = PiiScanner::Create();
+  if (!scanner.ok()) return scanner.status();
   for (const VendorConfig& v : config.vendors) {
     VendorRuntime rt;
     rt.config = v;
-    rt.policy = CompiledPolicy::Compile(v.policy, v.token);
+    rt.policy = CompiledPolicy::Compile(v.policy, v.token, *scanner);
     uint32_t epoch = v.key_epoch.value_or(keys->current_epoch());
     if (!keys->has_epoch(epoch)) {
       return Status::InvalidArgument("vendor '" + v.name + "': key epoch " + std::to_string(epoch) +

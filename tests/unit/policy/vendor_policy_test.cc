@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include "geo/geo_locator.h"
+#include "pii/scanner.h"
 #include "policy/explain.h"
 #include "wire/mixpanel.h"
 
@@ -32,12 +33,13 @@ class PolicyTest : public ::testing::Test {
  protected:
   // Applies `policy` to the single event in `json` and returns what the vendor gets ("" if nothing).
   std::string Apply(const PolicyConfig& policy, std::string_view json, EventKind kind = EventKind::kTrack,
-                     std::optional<std::string> token = std::nullopt, const RequestContext* ctx = nullptr) {
+                     std::optional<std::string> token = std::nullopt, const RequestContext* ctx = nullptr,
+                     std::shared_ptr<const PiiScanner> scanner = nullptr) {
     std::vector<Event> events;
     Status s = parser_.Parse(json, kind, &events);
     EXPECT_TRUE(s.ok()) << s.message();
     if (!s.ok()) return "";
-    auto compiled = CompiledPolicy::Compile(policy, token);
+    auto compiled = CompiledPolicy::Compile(policy, token, scanner);
     RequestContext none(std::nullopt, false, nullptr);
     std::string out;
     trace_.clear();
@@ -199,6 +201,68 @@ TEST_F(PolicyTest, CountryFromTheEventIpNeverTheIp) {
   p.location = LocationRule::kNone;
   out = Apply(p, kSignup, EventKind::kTrack, std::nullopt, &ctx);
   EXPECT_EQ(out.find("mp_country_code"), std::string::npos) << out;
+}
+
+class PiiPolicyTest : public PolicyTest {
+ protected:
+  static void SetUpTestSuite() {
+    auto s = PiiScanner::Create();
+    ASSERT_TRUE(s.ok()) << s.status().message();
+    scanner_ = *s;
+  }
+  std::string ApplyPii(const PolicyConfig& policy, std::string_view json, EventKind kind = EventKind::kTrack) {
+    return Apply(policy, json, kind, std::nullopt, nullptr, scanner_);
+  }
+  static PolicyConfig AllowingComment() {
+    PolicyConfig p = StrictDefault();
+    p.allow.push_back("comment");
+    p.allow.push_back("plan");
+    p.allow.push_back("details");
+    return p;
+  }
+  static inline std::shared_ptr<const PiiScanner> scanner_;
+};
+
+constexpr std::string_view kTicket = R"({"event":"Ticket","properties":{"distinct_id":"u1","plan":"pro",
+  "comment":"Reach me at jane.doe@example.com please","details":{"note":"card 4111 1111 1111 1111","n":3}}})";
+
+TEST_F(PiiPolicyTest, RedactsInsideAllowedValuesIncludingNested) {
+  std::string out = ApplyPii(AllowingComment(), kTicket);
+  EXPECT_NE(out.find(R"("comment":"Reach me at [EMAIL] please")"), std::string::npos) << out;
+  EXPECT_NE(out.find(R"("details":{"note":"card [CREDIT_CARD]","n":3})"), std::string::npos) << out;
+  EXPECT_TRUE(Traced("pii-redact", "properties.comment"));
+  EXPECT_TRUE(result_.categories & kCatFreeText);
+  EXPECT_FALSE(result_.categories & kCatContact);  // redacted: the email did not leave
+}
+
+TEST_F(PiiPolicyTest, DropPropertyBlockEventAndAllow) {
+  PolicyConfig p = AllowingComment();
+  p.pii[static_cast<int>(PiiType::kEmail)] = PiiAction::kDropProperty;
+  std::string out = ApplyPii(p, kTicket);
+  EXPECT_EQ(out.find("comment"), std::string::npos) << out;
+  EXPECT_NE(out.find(R"("plan":"pro")"), std::string::npos) << out;
+  EXPECT_TRUE(Traced("pii-drop", "properties.comment"));
+
+  p.pii[static_cast<int>(PiiType::kCreditCard)] = PiiAction::kBlockEvent;
+  out = ApplyPii(p, kTicket);
+  EXPECT_EQ(out, "");
+  EXPECT_FALSE(result_.send);
+  EXPECT_TRUE(Traced("pii-block", "properties.details.note"));
+
+  p = AllowingComment();
+  p.pii[static_cast<int>(PiiType::kEmail)] = PiiAction::kAllow;
+  out = ApplyPii(p, kTicket);
+  EXPECT_NE(out.find("jane.doe@example.com"), std::string::npos) << out;
+  EXPECT_TRUE(result_.categories & kCatContact);
+}
+
+TEST_F(PiiPolicyTest, ProfileUpdatesAreScannedToo) {
+  PolicyConfig p = AllowingComment();
+  p.pii[static_cast<int>(PiiType::kEmail)] = PiiAction::kBlockEvent;
+  std::string out = ApplyPii(p, R"({"$distinct_id":"u","$set":{"comment":"mail jane.doe@example.com"}})",
+                             EventKind::kProfile);
+  EXPECT_EQ(out, "");
+  EXPECT_FALSE(result_.send);
 }
 
 TEST(Explain, SampleEventTextAndJson) {

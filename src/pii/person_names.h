@@ -1,0 +1,88 @@
+// Person names: a names dictionary (first and last names, titles and suffixes of 70+ locales, generated
+// at build time from the npm package @faker-js/faker by scripts/make_names_dictionary.mjs and embedded)
+// plus context. A value under a person-name key ($name, full_name, first_name, customer_name) is a name
+// as a whole; in free text a run of capitalised words is a name when the dictionary and the words around
+// it agree: "Hi, I'm Bryan Oliveira", "Regards,\nOdessa Stehr", "shipped to Dr. Louis Wolff IV",
+// "Name: Kjell Mattern". Place names from the same package ("San Francisco") and common words ("Summer
+// Sale") count against a candidate.
+// Thread-safety: NamesDictionary and PersonNameFinder are immutable after construction and shared by
+// threads; each thread passes its own PersonNameFinder::Scratch.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "common/status.h"
+#include "pii/key_context.h"
+#include "pii/pii_types.h"
+
+namespace vg {
+
+class NamesDictionary {
+ public:
+  enum Flag : uint8_t {
+    kFirst = 1,
+    kLast = 2,
+    kPrefix = 4,   // title before a name: Dr, Mrs, Sra, Herr, Mme
+    kSuffix = 8,   // after a name: Jr, III, PhD, Filho
+    kPlace = 16,   // city, state, country: "san francisco"
+    kCommon = 32,  // a common word of some locale
+  };
+
+  // The dictionary built into the binary.
+  static std::shared_ptr<const NamesDictionary> Embedded();
+  // A dictionary file in the generator's text format: lines "<tag>\t<entry>" with tags F, L, P, S, C,
+  // W (see scripts/make_names_dictionary.mjs --txt). Returns InvalidArgument for a malformed line,
+  // IOError when the file cannot be read.
+  static StatusOr<std::shared_ptr<const NamesDictionary>> LoadFile(const std::string& path);
+  static StatusOr<std::shared_ptr<const NamesDictionary>> Parse(std::string_view text);
+
+  // Flags of a word or phrase given in folded (lower) case, without a trailing period; 0 when unknown.
+  uint8_t Lookup(std::string_view folded) const;
+  size_t size() const { return entries_.size(); }
+
+  struct Hash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>()(s); }
+  };
+
+ private:
+  std::unordered_map<std::string, uint8_t, Hash, std::equal_to<>> entries_;
+};
+
+class PersonNameFinder {
+ public:
+  explicit PersonNameFinder(std::shared_ptr<const NamesDictionary> dictionary);
+
+  // Per-thread buffers, reused across calls.
+  class Scratch {
+   public:
+    Scratch();
+    ~Scratch();
+    Scratch(Scratch&&) noexcept;
+    Scratch& operator=(Scratch&&) noexcept;
+
+   private:
+    friend class PersonNameFinder;
+    struct State;
+    std::unique_ptr<State> state_;
+  };
+
+  // Appends the person names found in `text` to `out` (type kPersonName, byte offsets into `text`).
+  // `taken`: spans already claimed by other detectors (emails, ...), sorted by start and disjoint; names
+  // never overlap them. Linear in text.size().
+  void Find(const KeyContext& key, std::string_view text, const std::vector<std::pair<size_t, size_t>>& taken,
+            Scratch* scratch, std::vector<PiiFinding>* out) const;
+
+  const NamesDictionary& dictionary() const { return *dictionary_; }
+
+ private:
+  std::shared_ptr<const NamesDictionary> dictionary_;
+};
+
+}  // namespace vg

@@ -1,0 +1,821 @@
+#include "pii/scanner.h"
+
+#include <hs.h>
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <cassert>
+#include <climits>
+#include <cmath>
+#include <cstring>
+
+#include "pii/key_context.h"
+#include "pii/person_names.h"
+#include "pii/phone_numbers.h"
+#include "pii/validators.h"
+
+namespace vg {
+
+namespace {
+
+// ---------------------------------------------------------------------------------------------------
+// The pattern database
+
+enum Pattern : unsigned {
+  // Shapes. Those with kSom report start offsets; overlapping matches of one pattern are merged into
+  // regions, which the pattern's handler then splits into candidates.
+  kEmailAt,       // trigger: a local-part character, '@', a domain character
+  kIpv4,
+  kIpv6,          // trigger: two colons with at most four hex digits between
+  kPhone,
+  kCard,
+  kSsn,
+  kIban,
+  kOpenAiKey,
+  kAwsKey,
+  kGithubToken,
+  kSlackToken,
+  kSlackWebhook,
+  kStripeKey,
+  kGoogleKey,
+  kGoogleOauth,
+  kJwt,
+  kPemBegin,
+  kPemEnd,
+  kOtherToken,
+  kSecretAssign,  // "api_key=", "password: ": the value starts at the match end
+  kBearer,        // "Bearer ", "Basic "
+  // Cue words: only the match end is kept.
+  kCuePhone,
+  kCueSsn,
+  kCueCard,
+  kCueVersion,
+  kPatternCount,
+};
+
+struct PatternDef {
+  Pattern id;
+  const char* expression;
+  unsigned flags;
+};
+
+constexpr unsigned kSom = HS_FLAG_SOM_LEFTMOST;
+constexpr unsigned kCaseless = HS_FLAG_CASELESS;
+
+// Every repeat is bounded or anchored by a literal, so Hyperscan compiles each into automata without
+// backtracking; unbounded tails are merged into one region per run.
+constexpr PatternDef kPatterns[] = {
+    {kEmailAt, R"([A-Za-z0-9._%+\-'\x80-\xff]@[A-Za-z0-9\x80-\xff])", 0},
+    {kIpv4, R"(\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3})", kSom},
+    {kIpv6, R"(:[0-9A-Fa-f]{0,4}:)", 0},
+    {kPhone, R"((?:\+\(?|\()?\d[\d \-.()/]{5,24}\d)", kSom},
+    {kCard, R"(\d(?:[ \-]?\d){11,18})", kSom},
+    {kSsn, R"(\d{3}-\d{2}-\d{4}|\d{3} \d{2} \d{4}|\d{9})", kSom},
+    {kIban, R"([A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30})", kSom},
+    {kOpenAiKey, R"(sk-(?:proj-|svcacct-|admin-|ant-)?[A-Za-z0-9_\-]{20,})", kSom},
+    {kAwsKey, R"((?:AKIA|ASIA|ABIA|ACCA)[0-9A-Z]{16})", kSom},
+    {kGithubToken, R"(gh[pousr]_[A-Za-z0-9]{36}|github_pat_[A-Za-z0-9_]{22,})", kSom},
+    {kSlackToken, R"(xox[abposr]-[A-Za-z0-9\-]{10,}|xapp-\d-[A-Za-z0-9\-]{10,})", kSom},
+    {kSlackWebhook, R"(hooks\.slack\.com/services/T[A-Z0-9]{6,12}/B[A-Z0-9]{6,12}/[A-Za-z0-9]{20,32})", kSom},
+    {kStripeKey, R"((?:sk|rk)_(?:live|test)_[A-Za-z0-9]{16,}|pk_live_[A-Za-z0-9]{16,}|whsec_[A-Za-z0-9]{24,})", kSom},
+    {kGoogleKey, R"(AIza[0-9A-Za-z_\-]{35})", kSom},
+    {kGoogleOauth, R"(ya29\.[0-9A-Za-z_\-]{20,})", kSom},
+    {kJwt, R"(eyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]*)", kSom},
+    {kPemBegin, R"(-----BEGIN (?:[A-Z0-9]+ ){0,3}PRIVATE KEY(?: BLOCK)?-----)", kSom},
+    {kPemEnd, R"(-----END (?:[A-Z0-9]+ ){0,3}PRIVATE KEY(?: BLOCK)?-----)", 0},
+    {kOtherToken,
+     R"(glpat-[A-Za-z0-9_\-]{20,}|npm_[A-Za-z0-9]{36}|hf_[A-Za-z0-9]{34,}|SG\.[A-Za-z0-9_\-]{22}\.[A-Za-z0-9_\-]{43})"
+     R"(|shp(?:at|ss|ca|pa)_[a-fA-F0-9]{32}|dop_v1_[a-f0-9]{64}|pypi-AgEIcHlwaS5vcmc[A-Za-z0-9_\-]{50,})"
+     R"(|dapi[0-9a-f]{32}|sq0(?:atp|csp)-[0-9A-Za-z_\-]{22,43}|SK[0-9a-fA-F]{32}|key-[0-9a-zA-Z]{32})",
+     kSom},
+    {kSecretAssign,
+     R"((?:api[_\-]?key|apikey|access[_\-]?key|secret[_\-]?(?:access[_\-]?)?key|client[_\-]?secret|auth[_\-]?token)"
+     R"(|access[_\-]?token|refresh[_\-]?token|private[_\-]?key|password|passwd|pwd|secret|token)["']?\s{0,3}[:=]\s{0,3}["']?)",
+     kCaseless},
+    {kBearer, R"(\b(?:bearer|basic)\s{1,3})", kCaseless},
+    {kCuePhone,
+     R"(\b(?:call(?:ed|ing)?|phone|tel|telephone|mobile|cell(?:phone)?|sms|text(?:ed)?\s+me|whats\s?app)"
+     R"(|reach(?:ed)?\s+(?:me|us)|contact|fax|dial|ring|hotline|telefon|telefone|t(?:é|e)l(?:é|e)phone)"
+     R"(|tel(?:é|e)fono|handy|portable|celular|m(?:ó|o)vil|cellulare|num(?:é|e)ro|n(?:ú|u)mero)\b)",
+     kCaseless},
+    {kCueSsn, R"(\b(?:ssn|social\s+security|social|soc\.?\s?sec|taxpayer|itin)\b|\bss#)", kCaseless},
+    {kCueCard,
+     R"(\b(?:card|cards|cc|visa|mastercard|master\s?card|amex|american\s+express|discover|diners|jcb|maestro)"
+     R"(|unionpay|credit|debit|carte|tarjeta|cart(?:ã|a)o|karte|kreditkarte|carta|exp|expiry|expires|cvv|cvc)\b)",
+     kCaseless},
+    {kCueVersion, R"(\b(?:ver|version|versions|build|release|firmware|fw|sdk|(?:update|upgrade)[ds]?\s+to)\b)",
+     kCaseless},
+};
+static_assert(std::size(kPatterns) == kPatternCount);
+
+// Where a cue must be, relative to the candidate, to count.
+constexpr size_t kCueBefore = 40;
+constexpr size_t kCueAfter = 24;
+
+// Overlaps between types: the stronger (more specific validation) wins.
+int Priority(PiiType t) {
+  switch (t) {
+    case PiiType::kSecret: return 8;
+    case PiiType::kEmail: return 7;
+    case PiiType::kIban: return 6;
+    case PiiType::kCreditCard: return 5;
+    case PiiType::kUsSsn: return 4;
+    case PiiType::kIpAddress: return 4;
+    case PiiType::kPhone: return 3;
+    case PiiType::kPersonName: return 1;
+  }
+  return 0;
+}
+
+struct Region {
+  uint32_t from, to;
+};
+
+bool IsDigit(char c) { return c >= '0' && c <= '9'; }
+bool IsAlpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
+bool IsAlnum(char c) { return IsDigit(c) || IsAlpha(c); }
+bool IsHex(char c) { return IsDigit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
+bool IsUpperAscii(char c) { return c >= 'A' && c <= 'Z'; }
+bool IsLowerAscii(char c) { return c >= 'a' && c <= 'z'; }
+int HexValue(char c) {
+  if (IsDigit(c)) return c - '0';
+  return (c | 0x20) - 'a' + 10;
+}
+
+std::atomic<uint64_t> g_next_scanner_id{1};
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------------
+
+struct PiiScanner::Scratch::State {
+  ~State() {
+    if (hs) hs_free_scratch(hs);
+  }
+  hs_scratch_t* hs = nullptr;
+  uint64_t fitted_for = 0;  // the scanner id hs was last grown for
+  std::array<std::vector<Region>, kPatternCount> matches;
+  std::string decoded;
+  std::vector<uint32_t> offsets;  // decoded byte -> original byte, plus one past the end
+  std::vector<PiiFinding> found;
+  std::vector<PiiFinding> resolved;
+  std::vector<std::pair<size_t, size_t>> taken;
+  PersonNameFinder::Scratch names;
+  std::string tmp;
+};
+
+PiiScanner::Scratch::Scratch() : state_(std::make_unique<State>()) {}
+PiiScanner::Scratch::~Scratch() = default;
+PiiScanner::Scratch::Scratch(Scratch&&) noexcept = default;
+PiiScanner::Scratch& PiiScanner::Scratch::operator=(Scratch&&) noexcept = default;
+
+struct PiiScanner::Impl {
+  ~Impl() {
+    if (db) hs_free_database(db);
+  }
+  hs_database_t* db = nullptr;
+  uint64_t id = 0;
+  float min_confidence = 0.5f;
+  PhoneNumberConfirmer phones;
+  std::unique_ptr<PersonNameFinder> names;
+
+  // One scan of `text` (already percent-decoded), findings with offsets into `text`.
+  void ScanText(const KeyContext& key, std::string_view text, Scratch::State* st) const;
+};
+
+PiiScanner::PiiScanner(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+PiiScanner::~PiiScanner() = default;
+
+StatusOr<std::shared_ptr<const PiiScanner>> PiiScanner::Create(Options options) {
+  auto impl = std::make_unique<Impl>();
+  std::vector<const char*> expressions;
+  std::vector<unsigned> flags, ids;
+  for (const PatternDef& p : kPatterns) {
+    expressions.push_back(p.expression);
+    flags.push_back(p.flags);
+    ids.push_back(p.id);
+  }
+  hs_compile_error_t* error = nullptr;
+  hs_error_t rc = hs_compile_multi(expressions.data(), flags.data(), ids.data(),
+                                   static_cast<unsigned>(expressions.size()), HS_MODE_BLOCK,
+                                   nullptr, &impl->db, &error);
+  if (rc != HS_SUCCESS) {
+    std::string msg = "PII pattern database: ";
+    if (error) {
+      msg += error->message;
+      if (error->expression >= 0) msg += " (pattern " + std::to_string(error->expression) + ")";
+      hs_free_compile_error(error);
+    }
+    return Status::Internal(msg);
+  }
+  impl->id = g_next_scanner_id.fetch_add(1);
+  impl->min_confidence = options.min_confidence;
+  impl->phones = PhoneNumberConfirmer(std::move(options.phone_regions));
+  impl->names = std::make_unique<PersonNameFinder>(options.names ? options.names : NamesDictionary::Embedded());
+  // Fail now, not on the first scan, if scratch space cannot be had.
+  hs_scratch_t* probe = nullptr;
+  if (hs_alloc_scratch(impl->db, &probe) != HS_SUCCESS) return Status::Internal("Hyperscan scratch allocation failed");
+  hs_free_scratch(probe);
+  return std::shared_ptr<const PiiScanner>(new PiiScanner(std::move(impl)));
+}
+
+void PiiScanner::Scan(std::string_view key_path, std::string_view value, std::vector<PiiFinding>* out) const {
+  thread_local Scratch scratch;
+  Scan(key_path, value, &scratch, out);
+}
+
+namespace {
+
+int OnMatch(unsigned int id, unsigned long long from, unsigned long long to, unsigned int, void* ctx) {
+  auto& matches = *static_cast<std::array<std::vector<Region>, kPatternCount>*>(ctx);
+  std::vector<Region>& list = matches[id];
+  const bool som = kPatterns[id].flags & kSom;
+  if (!som) from = to;
+  // Hyperscan reports each end offset of a pattern in increasing order; overlapping matches of one
+  // pattern merge into one region, so a run of 10 MB of digits is one region, not millions.
+  if (som && !list.empty() && from < list.back().to) {
+    list.back().from = std::min<uint32_t>(list.back().from, static_cast<uint32_t>(from));
+    list.back().to = std::max<uint32_t>(list.back().to, static_cast<uint32_t>(to));
+    return 0;
+  }
+  list.push_back({static_cast<uint32_t>(from), static_cast<uint32_t>(to)});
+  return 0;
+}
+
+// Decodes %XX escapes into `decoded`, with offsets[i] = the original offset of decoded byte i (and
+// offsets[decoded.size()] = original size). False (and nothing decoded) when there is no escape.
+bool PercentDecode(std::string_view in, std::string* decoded, std::vector<uint32_t>* offsets) {
+  const char* p = static_cast<const char*>(memchr(in.data(), '%', in.size()));
+  bool any = false;
+  while (p) {
+    size_t i = static_cast<size_t>(p - in.data());
+    if (i + 2 < in.size() && IsHex(in[i + 1]) && IsHex(in[i + 2])) {
+      any = true;
+      break;
+    }
+    p = static_cast<const char*>(memchr(p + 1, '%', in.size() - i - 1));
+  }
+  if (!any) return false;
+  decoded->clear();
+  offsets->clear();
+  for (size_t i = 0; i < in.size();) {
+    offsets->push_back(static_cast<uint32_t>(i));
+    if (in[i] == '%' && i + 2 < in.size() && IsHex(in[i + 1]) && IsHex(in[i + 2])) {
+      decoded->push_back(static_cast<char>(HexValue(in[i + 1]) * 16 + HexValue(in[i + 2])));
+      i += 3;
+    } else {
+      decoded->push_back(in[i]);
+      ++i;
+    }
+  }
+  offsets->push_back(static_cast<uint32_t>(in.size()));
+  return true;
+}
+
+// Cue positions (match ends, increasing) near a candidate.
+bool CueBefore(const std::vector<Region>& cues, size_t start) {
+  // The last cue ending at or before `start`.
+  auto it = std::upper_bound(cues.begin(), cues.end(), start, [](size_t v, const Region& r) { return v < r.to; });
+  if (it == cues.begin()) return false;
+  --it;
+  return start - it->to <= kCueBefore;
+}
+bool CueAfter(const std::vector<Region>& cues, size_t end) {
+  auto it = std::upper_bound(cues.begin(), cues.end(), end, [](size_t v, const Region& r) { return v < r.to; });
+  return it != cues.end() && it->to - end <= kCueAfter;
+}
+bool CueNear(const std::vector<Region>& cues, size_t start, size_t end) {
+  return !cues.empty() && (CueBefore(cues, start) || CueAfter(cues, end));
+}
+
+// A numeric candidate must stand on its own: not glued to letters ("v1.2.3.4", "ORD-884118-8521"), and
+// not one piece of a longer dotted or dashed number ("1.2.3.4.5", "123-45-6789-0").
+// `port_ok`: ":8443" or "/24" may follow (IP addresses).
+bool StandsAlone(std::string_view text, size_t s, size_t e, bool port_ok = false) {
+  if (s > 0) {
+    char p = text[s - 1];
+    if (IsAlnum(p) || p == '_' || p == '@' || static_cast<unsigned char>(p) >= 0x80) return false;
+    if ((p == '-' || p == '.' || p == '/' || p == '#' || p == '+' || p == ',') && s >= 2 &&
+        (IsAlnum(text[s - 2]) || text[s - 2] == '_')) {
+      return false;
+    }
+    // "12:30", but not "tel:", "Phone:".
+    if (p == ':' && s >= 2 && IsDigit(text[s - 2])) return false;
+  }
+  if (e < text.size()) {
+    char q = text[e];
+    if (IsAlnum(q) || q == '_' || q == '@' || static_cast<unsigned char>(q) >= 0x80) return false;
+    if (port_ok && (q == ':' || q == '/') && e + 1 < text.size() && IsDigit(text[e + 1])) return true;
+    if ((q == '-' || q == '.' || q == '/' || q == ',' || q == ':') && e + 1 < text.size() &&
+        (IsAlnum(text[e + 1]) || text[e + 1] == '_')) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// A digit sequence cut out of a longer space- or dash-grouped one ("4419 9268 0323 4326" is not the
+// phone number "0323 4326"; "FR38 2900 2251 5977 6337 8228 955" holds no card): the neighbouring group,
+// joined by a single separator, holds digits too.
+bool FragmentOfLongerNumber(std::string_view text, size_t s, size_t e, bool check_before) {
+  if (check_before && s >= 2 && (text[s - 1] == ' ' || text[s - 1] == '-' || text[s - 1] == '.') &&
+      IsAlnum(text[s - 2])) {
+    for (size_t k = s - 1; k-- > 0 && IsAlnum(text[k]);) {
+      if (IsDigit(text[k])) return true;
+    }
+  }
+  if (e + 1 < text.size() && (text[e] == ' ' || text[e] == '-' || text[e] == '.') && IsDigit(text[e + 1])) {
+    return true;
+  }
+  return false;
+}
+
+// A token is random enough to be a credential: letters and digits mixed, no spaces, and enough entropy
+// that it is not a word or a counter. `password`: a password's rules (shorter, any mix of classes).
+bool LooksLikeCredential(std::string_view t, bool password) {
+  if (t.size() < (password ? 6u : 12u) || t.size() > 4096) return false;
+  int lower = 0, upper = 0, digit = 0, other = 0;
+  std::array<uint16_t, 256> counts{};
+  for (char c : t) {
+    auto u = static_cast<unsigned char>(c);
+    if (u <= ' ' || u == 0x7F) return false;
+    ++counts[u];
+    if (IsLowerAscii(c)) {
+      ++lower;
+    } else if (IsUpperAscii(c)) {
+      ++upper;
+    } else if (IsDigit(c)) {
+      ++digit;
+    } else {
+      ++other;
+    }
+  }
+  double entropy = 0;
+  for (uint16_t n : counts) {
+    if (!n) continue;
+    double p = static_cast<double>(n) / static_cast<double>(t.size());
+    entropy -= p * std::log2(p);
+  }
+  // Placeholders: "********", "xxxxxxxx", "<redacted>", "${API_KEY}".
+  if (t.front() == '<' || t.front() == '$' || t.front() == '{' || t.front() == '[' || t.front() == '*') return false;
+  int classes = (lower > 0) + (upper > 0) + (digit > 0) + (other > 0);
+  if (password) return classes >= 2 && entropy >= 2.0;
+  return (lower + upper) > 0 && digit > 0 && entropy >= 3.0;
+}
+
+bool IsPlaceholderValue(std::string_view v) {
+  static constexpr std::string_view kPlaceholders[] = {
+      "null", "none", "nil", "undefined", "true", "false", "n/a", "na", "redacted", "[redacted]", "<redacted>",
+      "hidden", "secret", "password", "changeme", "xxx", "***", "-", "0", "empty", "unset", "not set"};
+  std::string lower;
+  for (char c : v) lower.push_back(static_cast<char>(IsUpperAscii(c) ? c + 32 : c));
+  for (std::string_view p : kPlaceholders) {
+    if (lower == p) return true;
+  }
+  return v.find_first_not_of("*xX•.") == std::string_view::npos;
+}
+
+std::string_view Trim(std::string_view v) {
+  while (!v.empty() && (v.front() == ' ' || v.front() == '\t' || v.front() == '\n' || v.front() == '\r')) v.remove_prefix(1);
+  while (!v.empty() && (v.back() == ' ' || v.back() == '\t' || v.back() == '\n' || v.back() == '\r')) v.remove_suffix(1);
+  return v;
+}
+
+}  // namespace
+
+void PiiScanner::Impl::ScanText(const KeyContext& key, std::string_view text, Scratch::State* st) const {
+  auto& m = st->matches;
+  for (auto& list : m) list.clear();
+  std::vector<PiiFinding>& found = st->found;
+  found.clear();
+  if (text.empty()) return;
+  if (text.size() > UINT_MAX) text = text.substr(0, UINT_MAX);
+  hs_scan(db, text.data(), static_cast<unsigned>(text.size()), 0, st->hs, OnMatch, &m);
+  const size_t n = text.size();
+  auto add = [&](PiiType type, size_t s, size_t e, float confidence) {
+    found.push_back({type, s, e, confidence});
+  };
+
+  // Emails: expand around each '@' over the characters a local part and a domain may hold.
+  {
+    size_t consumed = 0;
+    for (const Region& r : m[kEmailAt]) {
+      size_t at = r.to - 2;
+      if (at < consumed) continue;
+      size_t ls = at;
+      auto local_char = [](char c) {
+        return IsAlnum(c) || c == '.' || c == '_' || c == '%' || c == '+' || c == '-' || c == '\'' ||
+               static_cast<unsigned char>(c) >= 0x80;
+      };
+      while (ls > consumed && at - ls < 64 && local_char(text[ls - 1])) --ls;
+      while (ls < at && (text[ls] == '.' || text[ls] == '\'')) ++ls;
+      size_t de = at + 1;
+      auto domain_char = [](char c) {
+        return IsAlnum(c) || c == '.' || c == '-' || static_cast<unsigned char>(c) >= 0x80;
+      };
+      while (de < n && de - at <= 253 && domain_char(text[de])) ++de;
+      consumed = de;
+      while (de > at + 1 && (text[de - 1] == '.' || text[de - 1] == '-')) --de;
+      // Drop trailing labels until the domain ends in a real TLD ("jane@example.com.Next" -> .com).
+      while (de > at + 1) {
+        std::string_view cand = text.substr(ls, de - ls);
+        if (IsValidEmail(cand)) {
+          // Image density descriptors ("logo@2x.png") are file names even under a real TLD.
+          std::string_view domain = text.substr(at + 1, de - at - 1);
+          size_t dot = domain.find('.');
+          std::string_view sld = domain.substr(0, dot);
+          bool density = sld.size() >= 2 && (sld.back() == 'x' || sld.back() == 'X') &&
+                         sld.substr(0, sld.size() - 1).find_first_not_of("0123456789.") == std::string_view::npos;
+          if (!density) add(PiiType::kEmail, ls, de, 0.99f);
+          break;
+        }
+        size_t dot = text.substr(at + 1, de - at - 1).rfind('.');
+        if (dot == std::string_view::npos) break;
+        de = at + 1 + dot;
+      }
+    }
+  }
+
+  // IPv4: a region must be exactly four dotted numbers.
+  for (const Region& r : m[kIpv4]) {
+    std::string_view cand = text.substr(r.from, r.to - r.from);
+    if (std::count(cand.begin(), cand.end(), '.') != 3) continue;
+    if (!StandsAlone(text, r.from, r.to, /*port_ok=*/true) || !IsValidIpv4(cand)) continue;
+    if (key.version || (key.identifier && !key.ip)) continue;
+    if (CueBefore(m[kCueVersion], r.from)) continue;
+    add(PiiType::kIpAddress, r.from, r.to, key.ip ? 0.99f : 0.95f);
+  }
+
+  // IPv6: expand each trigger to its run of hex digits, colons and dots.
+  {
+    size_t consumed = 0;
+    auto v6_char = [](char c) { return IsHex(c) || c == ':' || c == '.'; };
+    for (const Region& r : m[kIpv6]) {
+      size_t pos = r.to - 1;
+      if (pos < consumed) continue;
+      size_t a = pos, b = pos + 1;
+      while (a > consumed && v6_char(text[a - 1])) --a;
+      while (b < n && v6_char(text[b])) ++b;
+      consumed = b;
+      if (b - a > 64) continue;
+      while (b > a && text[b - 1] == '.') --b;
+      if (b - a >= 2 && text[b - 1] == ':' && text[b - 2] != ':') --b;
+      if (b - a >= 2 && text[a] == ':' && text[a + 1] != ':') ++a;
+      if (a > 0 && (IsAlnum(text[a - 1]) || text[a - 1] == '_')) continue;
+      if (b < n && (IsAlnum(text[b]) || text[b] == '_')) continue;
+      std::string_view cand = text.substr(a, b - a);
+      if (cand.find_first_of("0123456789abcdefABCDEF") == std::string_view::npos) continue;
+      if (!IsValidIpv6(cand)) continue;
+      add(PiiType::kIpAddress, a, b, 0.95f);
+    }
+  }
+
+  const bool phone_context_key = key.phone;
+  // Phones: split each run of digits and separators into the longest candidates libphonenumber accepts.
+  if (!key.version && !key.ssn && !key.card) {
+    for (const Region& r : m[kPhone]) {
+      // Digit groups of the region.
+      struct Group {
+        uint32_t s, e;
+      };
+      std::array<Group, 64> groups;
+      size_t g = 0;
+      size_t p = r.from;
+      auto flush_groups = [&](size_t count) {
+        // Try candidates over groups[0..count).
+        size_t i = 0;
+        while (i < count) {
+          bool emitted = false;
+          size_t digits_total = 0;
+          size_t j_max = i;
+          for (size_t j = i; j < count && j < i + 8; ++j) {
+            digits_total += groups[j].e - groups[j].s;
+            if (digits_total > 15) break;
+            j_max = j;
+          }
+          for (size_t j = j_max + 1; j-- > i && !emitted;) {
+            size_t digits = 0;
+            for (size_t k = i; k <= j; ++k) digits += groups[k].e - groups[k].s;
+            if (digits < 7) break;
+            size_t s = groups[i].s, e = groups[j].e;
+            // Variants: with a leading '+' / '(' and a closing ')'.
+            size_t starts[3] = {s, s, s};
+            size_t ns = 1;
+            if (s > r.from && (text[s - 1] == '+' || text[s - 1] == '(')) {
+              starts[0] = s - 1;
+              starts[1] = s;
+              ns = 2;
+              if (s - 1 > r.from && text[s - 2] == '+' && text[s - 1] == '(') {
+                starts[0] = s - 2;
+                starts[1] = s - 1;
+                starts[2] = s;
+                ns = 3;
+              }
+            }
+            for (size_t v = 0; v < ns && !emitted; ++v) {
+              size_t cs = starts[v];
+              size_t ce = e;
+              std::string_view cand = text.substr(cs, ce - cs);
+              if (ce < n && text[ce] == ')' &&
+                  std::count(cand.begin(), cand.end(), '(') > std::count(cand.begin(), cand.end(), ')')) {
+                cand = text.substr(cs, ++ce - cs);
+              }
+              if (!StandsAlone(text, cs, ce)) continue;
+              bool plus = cand.front() == '+';
+              if (FragmentOfLongerNumber(text, cs, ce, !plus && cand.front() != '(')) continue;
+              if (key.identifier && !phone_context_key && !plus) continue;
+              bool context = phone_context_key || CueNear(m[kCuePhone], cs, ce);
+              float conf = phones.Confirm(cand, context);
+              if (conf > 0) {
+                add(PiiType::kPhone, cs, ce, conf);
+                emitted = true;
+                i = j + 1;
+              }
+            }
+          }
+          if (!emitted) ++i;
+        }
+      };
+      while (p < r.to) {
+        if (IsDigit(text[p])) {
+          size_t s = p;
+          while (p < r.to && IsDigit(text[p])) ++p;
+          if (g == groups.size()) {
+            // Keep the window bounded on long runs: process what we have, keep the tail for overlap.
+            flush_groups(g - 8);
+            std::copy(groups.end() - 8, groups.end(), groups.begin());
+            g = 8;
+          }
+          groups[g++] = {static_cast<uint32_t>(s), static_cast<uint32_t>(p)};
+        } else {
+          ++p;
+        }
+      }
+      flush_groups(g);
+    }
+  }
+
+  // Payment cards: the longest Luhn- and issuer-valid group sequences.
+  if (!(key.identifier && !key.card) && !key.phone && !key.version) {
+    for (const Region& r : m[kCard]) {
+      std::array<uint32_t, 64> starts, ends;
+      size_t g = 0;
+      auto try_groups = [&](size_t count) {
+        size_t i = 0;
+        while (i < count) {
+          bool emitted = false;
+          size_t digits = 0, j_max = i;
+          for (size_t j = i; j < count; ++j) {
+            digits += ends[j] - starts[j];
+            if (digits > 19) break;
+            j_max = j;
+          }
+          for (size_t j = j_max + 1; j-- > i;) {
+            size_t s = starts[i], e = ends[j];
+            std::string_view cand = text.substr(s, e - s);
+            if (!StandsAlone(text, s, e) || FragmentOfLongerNumber(text, s, e, true) || !IsValidCreditCard(cand)) {
+              continue;
+            }
+            bool context = key.card || CueNear(m[kCueCard], s, e);
+            add(PiiType::kCreditCard, s, e, context ? 0.99f : 0.9f);
+            emitted = true;
+            i = j + 1;
+            break;
+          }
+          if (!emitted) ++i;
+        }
+      };
+      for (size_t p = r.from; p < r.to;) {
+        if (IsDigit(text[p])) {
+          size_t s = p;
+          while (p < r.to && IsDigit(text[p])) ++p;
+          if (g == starts.size()) {
+            try_groups(g - 19);
+            std::copy(starts.end() - 19, starts.end(), starts.begin());
+            std::copy(ends.end() - 19, ends.end(), ends.begin());
+            g = 19;
+          }
+          starts[g] = static_cast<uint32_t>(s);
+          ends[g] = static_cast<uint32_t>(p);
+          ++g;
+        } else {
+          ++p;
+        }
+      }
+      try_groups(g);
+    }
+  }
+
+  // US SSNs: exactly one SSN-shaped run per region.
+  if (!(key.identifier && !key.ssn) && !key.phone && !key.card && !key.version) {
+    for (const Region& r : m[kSsn]) {
+      size_t len = r.to - r.from;
+      if (len != 9 && len != 11) continue;
+      std::string_view cand = text.substr(r.from, len);
+      if (!StandsAlone(text, r.from, r.to) || !IsValidUsSsn(cand)) continue;
+      bool context = key.ssn || CueNear(m[kCueSsn], r.from, r.to);
+      if (len == 11 && cand[3] == '-') {
+        add(PiiType::kUsSsn, r.from, r.to, context ? 0.99f : 0.85f);
+      } else if (context) {
+        add(PiiType::kUsSsn, r.from, r.to, len == 11 ? 0.9f : 0.85f);
+      }
+    }
+  }
+
+  // IBANs: the longest prefix of the region (ending at a group boundary) that passes mod-97.
+  for (const Region& r : m[kIban]) {
+    if (r.from > 0 && (IsAlnum(text[r.from - 1]) || text[r.from - 1] == '_')) continue;
+    std::string_view region = text.substr(r.from, r.to - r.from);
+    bool found_one = false;
+    if (region.find(' ') == std::string_view::npos) {
+      int len = IbanLengthForCountry(region.substr(0, 2));
+      if (len > 0 && static_cast<size_t>(len) <= region.size() &&
+          IsValidIban(region.substr(0, static_cast<size_t>(len))) &&
+          (static_cast<size_t>(len) == region.size() || !IsAlnum(region[static_cast<size_t>(len)]))) {
+        add(PiiType::kIban, r.from, r.from + static_cast<size_t>(len), 0.99f);
+        found_one = true;
+      }
+    }
+    for (size_t e = region.size(); !found_one && e >= 15;) {
+      std::string_view cand = region.substr(0, e);
+      if ((r.from + e == n || !IsAlnum(text[r.from + e])) && IsValidIban(cand)) {
+        add(PiiType::kIban, r.from, r.from + e, 0.99f);
+        break;
+      }
+      size_t sp = cand.rfind(' ');
+      if (sp == std::string_view::npos) break;
+      e = sp;
+    }
+  }
+
+  // Secrets with a recognisable shape.
+  auto token_secret = [&](Pattern p, size_t prefix_len, bool need_random) {
+    for (const Region& r : m[p]) {
+      if (r.from > 0 && (IsAlnum(text[r.from - 1]) || text[r.from - 1] == '_' || text[r.from - 1] == '-')) continue;
+      if (r.to < n && (IsAlnum(text[r.to]) || text[r.to] == '_')) continue;
+      std::string_view body = text.substr(r.from + prefix_len, r.to - r.from - prefix_len);
+      if (need_random) {
+        bool upper = false, lower = false, digit = false;
+        for (char c : body) {
+          upper |= IsUpperAscii(c);
+          lower |= IsLowerAscii(c);
+          digit |= IsDigit(c);
+        }
+        if (!(digit && (upper || lower) && (upper + lower + digit) >= 2)) continue;
+        if (!(upper && lower && digit) && body.size() < 32) continue;
+      }
+      add(PiiType::kSecret, r.from, r.to, 0.99f);
+    }
+  };
+  token_secret(kOpenAiKey, 3, true);
+  token_secret(kAwsKey, 4, false);
+  token_secret(kGithubToken, 4, false);
+  token_secret(kSlackToken, 5, true);
+  token_secret(kSlackWebhook, 0, false);
+  token_secret(kStripeKey, 8, true);
+  token_secret(kGoogleKey, 4, false);
+  token_secret(kGoogleOauth, 5, false);
+  token_secret(kJwt, 0, false);
+  token_secret(kOtherToken, 0, true);
+  // PEM private key blocks: BEGIN to the next END (or to the end of the base64 body).
+  {
+    size_t end_i = 0;
+    size_t consumed = 0;
+    for (const Region& r : m[kPemBegin]) {
+      if (r.from < consumed) continue;
+      while (end_i < m[kPemEnd].size() && m[kPemEnd][end_i].to <= r.to) ++end_i;
+      size_t e;
+      if (end_i < m[kPemEnd].size()) {
+        e = m[kPemEnd][end_i].to;
+      } else {
+        e = r.to;
+        while (e < n && (IsAlnum(text[e]) || text[e] == '+' || text[e] == '/' || text[e] == '=' || text[e] == '\n' ||
+                         text[e] == '\r' || text[e] == ' ' || text[e] == '\\')) {
+          ++e;
+        }
+        while (e > r.to && (text[e - 1] == '\n' || text[e - 1] == ' ' || text[e - 1] == '\r')) --e;
+      }
+      consumed = e;
+      add(PiiType::kSecret, r.from, e, 0.99f);
+    }
+  }
+  // "password=hunter2!", "api_key: 8f14e45f...", "Authorization: Bearer eyJ...".
+  auto assigned_value = [&](size_t p, bool password, size_t min_len) {
+    size_t e = p;
+    while (e < n && e - p < 512) {
+      char c = text[e];
+      if (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '"' || c == '\'' || c == ',' || c == ';' ||
+          c == '&' || c == '<' || c == '>' || c == ')' || c == ']' || c == '}' || c == '`') {
+        break;
+      }
+      ++e;
+    }
+    while (e > p && (text[e - 1] == '.' || text[e - 1] == ':')) --e;
+    std::string_view tok = text.substr(p, e - p);
+    if (tok.size() < min_len || IsPlaceholderValue(tok) || !LooksLikeCredential(tok, password)) return;
+    add(PiiType::kSecret, p, e, password ? 0.85f : 0.9f);
+  };
+  for (const Region& r : m[kSecretAssign]) {
+    // Which keyword: look back over the match for "pass"/"pwd" (the match is at most ~30 bytes).
+    size_t back = r.to >= 32 ? r.to - 32 : 0;
+    std::string_view head = text.substr(back, r.to - back);
+    std::string lower;
+    for (char c : head) lower.push_back(static_cast<char>(IsUpperAscii(c) ? c + 32 : c));
+    bool password = lower.find("pass") != std::string::npos || lower.find("pwd") != std::string::npos;
+    assigned_value(r.to, password, password ? 6 : 12);
+  }
+  for (const Region& r : m[kBearer]) assigned_value(r.to, false, 16);
+
+  // A value under a credential key is a secret as a whole.
+  if (key.secret) {
+    bool have = false;
+    for (const PiiFinding& f : found) have |= f.type == PiiType::kSecret;
+    if (!have) {
+      std::string_view v = Trim(text);
+      size_t offset = static_cast<size_t>(v.data() - text.data());
+      for (std::string_view scheme : {"Bearer ", "bearer ", "Basic ", "basic ", "Token ", "token "}) {
+        if (v.substr(0, scheme.size()) == scheme) {
+          v.remove_prefix(scheme.size());
+          offset += scheme.size();
+          break;
+        }
+      }
+      if (!v.empty() && !IsPlaceholderValue(v)) {
+        if (key.password && v.size() >= 4 && v.find('\n') == std::string_view::npos) {
+          add(PiiType::kSecret, offset, offset + v.size(), 0.9f);
+        } else if (LooksLikeCredential(v, false) || (v.size() >= 16 && LooksLikeCredential(v, true))) {
+          add(PiiType::kSecret, offset, offset + v.size(), 0.85f);
+        }
+      }
+    }
+  }
+}
+
+void PiiScanner::Scan(std::string_view key_path, std::string_view value, Scratch* scratch,
+                      std::vector<PiiFinding>* out) const {
+  Scratch::State* st = scratch->state_.get();
+  const Impl& impl = *impl_;
+  if (value.empty()) return;
+  if (st->fitted_for != impl.id) {
+    if (hs_alloc_scratch(impl.db, &st->hs) != HS_SUCCESS) return;  // out of memory: Create() checked once
+    st->fitted_for = impl.id;
+  }
+  const KeyContext key = ClassifyKey(key_path);
+  const bool decoded = PercentDecode(value, &st->decoded, &st->offsets);
+  std::string_view text = decoded ? std::string_view(st->decoded) : value;
+  impl.ScanText(key, text, st);
+
+  // Overlaps: keep the higher-priority type, then the more confident, then the longer finding.
+  std::vector<PiiFinding>& found = st->found;
+  std::sort(found.begin(), found.end(), [](const PiiFinding& a, const PiiFinding& b) {
+    return a.start != b.start ? a.start < b.start : a.end > b.end;
+  });
+  auto beats = [](const PiiFinding& a, const PiiFinding& b) {
+    int pa = Priority(a.type), pb = Priority(b.type);
+    if (pa != pb) return pa > pb;
+    if (a.confidence != b.confidence) return a.confidence > b.confidence;
+    return a.end - a.start > b.end - b.start;
+  };
+  std::vector<PiiFinding>& kept = st->resolved;
+  kept.clear();
+  for (const PiiFinding& f : found) {
+    if (f.confidence < impl.min_confidence) continue;
+    bool keep = true;
+    while (!kept.empty() && f.start < kept.back().end) {
+      if (beats(f, kept.back())) {
+        kept.pop_back();
+      } else {
+        keep = false;
+        break;
+      }
+    }
+    if (keep) kept.push_back(f);
+  }
+
+  // Person names, around what the other detectors claimed.
+  st->taken.clear();
+  for (const PiiFinding& f : kept) st->taken.emplace_back(f.start, f.end);
+  size_t before_names = kept.size();
+  impl.names->Find(key, text, st->taken, &st->names, &kept);
+  for (size_t i = before_names; i < kept.size();) {
+    if (kept[i].confidence < impl.min_confidence) {
+      kept.erase(kept.begin() + static_cast<ptrdiff_t>(i));
+    } else {
+      ++i;
+    }
+  }
+  if (kept.size() > before_names) {
+    std::inplace_merge(kept.begin(), kept.begin() + static_cast<ptrdiff_t>(before_names), kept.end(),
+                       [](const PiiFinding& a, const PiiFinding& b) { return a.start < b.start; });
+  }
+  for (PiiFinding f : kept) {
+    if (decoded) {
+      f.start = st->offsets[f.start];
+      f.end = st->offsets[f.end];
+    }
+    out->push_back(f);
+  }
+}
+
+}  // namespace vg
