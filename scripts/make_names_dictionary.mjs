@@ -9,7 +9,8 @@
 //        node scripts/make_names_dictionary.mjs --txt FILE.txt  (the same entries as plain text)
 //
 // Output entries are lines "<tag>\t<entry>", tags: F first name, L last name, P name prefix/title,
-// S name suffix, C place name, W common word. Sorted and deduplicated, so the output is reproducible.
+// S name suffix, C place name, W common word, X street or town affix ("Avenue", "Rua", "Lake"),
+// K company suffix ("GmbH", "Asociados"). Sorted and deduplicated, so the output is reproducible.
 import { writeFileSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 
@@ -29,7 +30,7 @@ function strings(value, out = []) {
   return out;
 }
 
-const entries = { F: new Set(), L: new Set(), P: new Set(), S: new Set(), C: new Set(), W: new Set() };
+const entries = { F: new Set(), L: new Set(), P: new Set(), S: new Set(), C: new Set(), W: new Set(), X: new Set(), K: new Set() };
 const add = (tag, list) => {
   for (const s of list) {
     if (s.length === 0 || s.length > 64 || /[\t\n\r\\"]/.test(s)) continue;
@@ -50,6 +51,13 @@ for (const def of Object.values(allLocales)) {
   add('C', strings(location.county));
   add('C', strings(location.country));
   add('C', strings(location.continent));
+  add('X', strings(location.street_suffix));
+  add('X', strings(location.street_prefix));
+  add('X', strings(location.city_prefix));
+  add('X', strings(location.city_suffix));
+  const company = def.company ?? {};
+  add('K', strings(company.suffix));
+  add('K', strings(company.legal_entity_type));
   const word = def.word ?? {};
   for (const kind of ['adjective', 'adverb', 'conjunction', 'interjection', 'noun', 'preposition', 'verb']) {
     add('W', strings(word[kind]));

@@ -61,6 +61,8 @@ StatusOr<std::shared_ptr<const NamesDictionary>> NamesDictionary::Parse(std::str
       case 'S': flag = kSuffix; break;
       case 'C': flag = kPlace; break;
       case 'W': flag = kCommon; break;
+      case 'X': flag = kStreet; break;
+      case 'K': flag = kCompany; break;
       default:
         return Status::InvalidArgument("names dictionary line " + std::to_string(line_no) + ": unknown tag '" +
                                        std::string(1, line[0]) + "'");
@@ -70,14 +72,15 @@ StatusOr<std::shared_ptr<const NamesDictionary>> NamesDictionary::Parse(std::str
     AddEntry(&dict->entries_, folded, flag);
     // Multi-word entries: names ("Maria Clara", "Le gall") and titles ("Prof. Dr.") also count word by
     // word; short particles ("le", "de") do not become names on their own.
-    if (entry.find(' ') != std::string_view::npos && flag != kPlace && flag != kCommon) {
+    if (entry.find(' ') != std::string_view::npos && (flag & (kFirst | kLast | kPrefix | kSuffix | kCompany))) {
       size_t start = 0;
       while (start < entry.size()) {
         size_t sp = entry.find(' ', start);
         std::string_view w = entry.substr(start, sp == std::string_view::npos ? std::string_view::npos : sp - start);
         FoldForLookup(w, &part);
-        if (flag == kPrefix || flag == kSuffix || part.size() >= 3 ||
-            (part.size() == 2 && !IsParticle(part))) {
+        bool company_filler = flag == kCompany && (part.size() < 3 || part == "and" || part == "und");
+        if (!company_filler && (flag == kPrefix || flag == kSuffix || part.size() >= 3 ||
+                                (part.size() == 2 && !IsParticle(part)))) {
           AddEntry(&dict->entries_, part, flag);
         }
         if (sp == std::string_view::npos) break;
@@ -127,11 +130,11 @@ struct Token {
   bool digits;                   // contains a digit: "Gerrit44", not a name
   bool blocked;                  // overlaps a span another detector claimed
   bool joined;                   // separated from the next token by one space (or ". " after a title)
-  uint8_t flags;                 // dictionary flags
+  uint16_t flags;                // dictionary flags, and kCompoundName
 };
 
 // Token flag beside the dictionary's: a Han or Hangul word that is a family name followed by a given name.
-constexpr uint8_t kCompoundName = 0x80;
+constexpr uint16_t kCompoundName = 0x100;
 
 bool IsHanOrHangul(char32_t cp) {
   return (cp >= 0x4E00 && cp <= 0x9FFF) || (cp >= 0x3400 && cp <= 0x4DBF) || (cp >= 0xAC00 && cp <= 0xD7AF) ||
@@ -210,7 +213,10 @@ constexpr std::string_view kStopWords[] = {
     "please", "thanks", "thank", "hi", "hello", "hey", "dear", "regards", "best", "cheers", "yes",
     "no", "not", "ok", "okay", "sincerely", "kind", "warm", "good", "hope", "all", "any", "some",
     "name", "mr", "mrs", "ms", "dr", "new", "old", "re", "fw", "fwd", "via", "per", "team", "support",
-    "customer", "user", "admin", "order", "invoice", "account", "error", "warning", "note", "dear"};
+    "customer", "user", "admin", "order", "invoice", "account", "error", "warning", "note", "dear",
+    // Dates: "Thu Mar 05 1970".
+    "mon", "tue", "tues", "wed", "thu", "thur", "thurs", "fri", "sat", "monday", "tuesday", "wednesday",
+    "thursday", "friday", "saturday", "sunday"};
 
 bool Contains(const std::string_view* begin, const std::string_view* end, std::string_view w) {
   return std::find(begin, end, w) != end;
@@ -323,7 +329,7 @@ void Tokenize(std::string_view text, const std::vector<std::pair<size_t, size_t>
     if (!t.digits && !(t.flags & (NamesDictionary::kFirst | NamesDictionary::kLast)) &&
         tmp->find('-') != std::string::npos) {
       // Double-barrelled names: "Considine-Crooks" is a last name when its parts are.
-      uint8_t all = 0xFF;
+      uint16_t all = 0xFF;
       size_t s = 0;
       std::string_view f(*tmp);
       while (s <= f.size()) {
@@ -466,7 +472,7 @@ void PersonNameFinder::Find(const KeyContext& key, std::string_view text,
     if (has_stop) continue;
 
     int score = 0;
-    const uint8_t f1 = tok[b].flags, fl = tok[e - 1].flags;
+    const uint16_t f1 = tok[b].flags, fl = tok[e - 1].flags;
     const bool first_is_first = f1 & NamesDictionary::kFirst;
     const bool caseless = tok[b].letter_case == Case::kCaseless;
     // Given name first ("Ana Silva"), or family name first as in Chinese, Japanese, Korean and Hungarian
@@ -480,6 +486,7 @@ void PersonNameFinder::Find(const KeyContext& key, std::string_view text,
     for (size_t j = b + 1; j + 1 < e; ++j) {
       if (!is_name_word(j) && !Contains(kParticles, fold(j))) score -= 1;
     }
+    if (core >= 2 && !is_name_word(b)) score -= 1;  // "Mr Tambourine Man"
     for (size_t j = b; j < e; ++j) {
       if ((tok[j].flags & NamesDictionary::kCommon) && !is_name_word(j)) score -= 1;
       if (tok[j].letter_case == Case::kUpper && !is_name_word(j)) score -= 2;
@@ -552,8 +559,37 @@ void PersonNameFinder::Find(const KeyContext& key, std::string_view text,
     }
     if (key.name == NameKey::kPerson || key.name == NameKey::kMaybePerson) context = std::max(context, kStrong);
     if (key.not_person && context < kStrong) continue;
+    // Streets and towns named after people: "Rua Júlia Neto", "Diyor Komilov bulvari", "Lake John".
+    if (context < kStrong) {
+      auto street_word = [&](size_t j) {
+        constexpr uint16_t kNamePart = NamesDictionary::kFirst | NamesDictionary::kLast | NamesDictionary::kPrefix |
+                                       NamesDictionary::kSuffix | kCompoundName;
+        return (tok[j].flags & NamesDictionary::kStreet) && !(tok[j].flags & kNamePart) &&
+               tok[j].letter_case != Case::kLower;
+      };
+      const size_t after = suffix ? chain_end : e;
+      bool street = (first_tok > 0 && tok[first_tok - 1].joined && street_word(first_tok - 1)) ||
+                    (after < n && tok[after - 1].joined && street_word(after));
+      if (street) continue;
+    }
+    // Companies: "Vela Pizarro y Niño Zepeda Asociados", "Müller & Söhne GmbH".
+    {
+      bool company = false;
+      for (size_t j = e; j < n && j < e + 6 && !company; ++j) {
+        if (j > e) {
+          std::string_view gap = text.substr(tok[j - 1].end, tok[j].start - tok[j - 1].end);
+          if (gap.find_first_of("!?;:\n") != std::string_view::npos) break;
+        }
+        company = (tok[j].flags & NamesDictionary::kCompany) && tok[j].letter_case != Case::kLower;
+      }
+      if (company) continue;
+    }
+    // Scripts without case give no capitalisation signal: the dictionary alone is not enough.
+    if (caseless && context == 0) continue;
     // Several family names in a row are a company ("Arenas Tejada y Salas"), unless something says person.
     if (core >= 2 && !first_is_first && !reversed && !(f1 & kCompoundName) && !title && context < kStrong) continue;
+    // A number right after it: a date or an address ("Mar 05 1970", "Rua Júlia Neto 3").
+    if (chain_end < n && tok[chain_end - 1].joined && tok[chain_end].digits && context < kStrong) continue;
     // A house number before it: a street ("3545 Kayla Knoll").
     if (first_tok > 0 && tok[first_tok - 1].digits && tok[first_tok - 1].joined &&
         text.substr(tok[first_tok - 1].start, tok[first_tok - 1].end - tok[first_tok - 1].start)

@@ -32,12 +32,14 @@ class NamesDictionary {
     kSuffix = 8,   // after a name: Jr, III, PhD, Filho
     kPlace = 16,   // city, state, country: "san francisco"
     kCommon = 32,  // a common word of some locale
+    kStreet = 64,  // street or town affix: Avenue, Rua, bulvari, Lake
+    kCompany = 128,  // company suffix: GmbH, Inc, Asociados
   };
 
   // The dictionary built into the binary.
   static std::shared_ptr<const NamesDictionary> Embedded();
   // A dictionary file in the generator's text format: lines "<tag>\t<entry>" with tags F, L, P, S, C,
-  // W (see scripts/make_names_dictionary.mjs --txt). Returns InvalidArgument for a malformed line,
+  // W, X, K (see scripts/make_names_dictionary.mjs --txt). Returns InvalidArgument for a malformed line,
   // IOError when the file cannot be read.
   static StatusOr<std::shared_ptr<const NamesDictionary>> LoadFile(const std::string& path);
   static StatusOr<std::shared_ptr<const NamesDictionary>> Parse(std::string_view text);

@@ -147,9 +147,23 @@ bool GroupingMatches(const Shape& cand, const std::string& formatted, std::strin
 
 }  // namespace
 
-PhoneNumberConfirmer::PhoneNumberConfirmer(std::vector<std::string> regions) : regions_(std::move(regions)) {
-  if (regions_.empty()) {
-    for (const char* r : kDefaultRegions) regions_.emplace_back(r);
+PhoneNumberConfirmer::PhoneNumberConfirmer(std::vector<std::string> regions) {
+  if (regions.empty()) {
+    for (const char* r : kDefaultRegions) regions.emplace_back(r);
+  }
+  const PhoneNumberUtil& util = *PhoneNumberUtil::GetInstance();
+  for (std::string& code : regions) {
+    Region r;
+    r.code = std::move(code);
+    util.GetNddPrefixForRegion(r.code, /*strip_non_digits=*/true, &r.ndd);
+    PhoneNumber example;
+    std::string national;
+    if (!r.ndd.empty() && util.GetExampleNumberForType(r.code, PhoneNumberUtil::MOBILE, &example)) {
+      util.Format(example, PhoneNumberUtil::NATIONAL, &national);
+      size_t d = national.find_first_of("0123456789");
+      r.trunk_in_national_form = d != std::string::npos && national.compare(d, r.ndd.size(), r.ndd) == 0;
+    }
+    regions_.push_back(std::move(r));
   }
 }
 
@@ -177,16 +191,17 @@ float PhoneNumberConfirmer::Confirm(std::string_view candidate, bool context) co
   if (!context && shape.n_groups == 3 && shape.groups[0] == 3 && shape.groups[1] == 2 && shape.groups[2] == 4) {
     return 0;
   }
+  // ZIP+4 postal codes: 02984-6214.
+  if (!context && shape.n_groups == 2 && shape.groups[0] == 5 && shape.groups[1] == 4) return 0;
   const bool leading_zero = shape.digits[0] == '0';
   float fallback = 0;
-  std::string ndd;
-  for (const std::string& region : regions_) {
-    ndd.clear();
-    util.GetNddPrefixForRegion(region, /*strip_non_digits=*/true, &ndd);
+  for (const Region& r : regions_) {
+    const std::string& region = r.code;
+    const std::string& ndd = r.ndd;
     if (leading_zero && ndd == "1") continue;  // NANP numbers never start with 0
-    // In plans with a trunk prefix the national form starts with it; without it (and without context)
-    // the grouping cannot match, so skip the parse.
-    if (!context && !ndd.empty() && ndd != "1" && !leading_zero) continue;
+    // Without context the grouping must match the national form exactly, so only plans whose national
+    // form starts the way the candidate does are worth a parse.
+    if (!context && !ndd.empty() && r.trunk_in_national_form != (shape.digits[0] == ndd[0])) continue;
     if (util.Parse(text, region, &number) != PhoneNumberUtil::NO_PARSING_ERROR) continue;
     if (!util.IsValidNumberForRegion(number, region)) continue;
     if (shape.n_groups == 1) return 0.8f;  // context was required above

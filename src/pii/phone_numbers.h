@@ -23,8 +23,14 @@ class PhoneNumberConfirmer {
   // `context`: the key or nearby words say a phone number is expected here.
   float Confirm(std::string_view candidate, bool context) const;
 
+  struct Region {
+    std::string code;  // ISO 3166
+    std::string ndd;   // national (trunk) prefix, digits only: "0", "1", or none
+    bool trunk_in_national_form = false;  // the national form starts with it ("07400 ...", not "(201) ...")
+  };
+
  private:
-  std::vector<std::string> regions_;
+  std::vector<Region> regions_;
 };
 
 }  // namespace vg

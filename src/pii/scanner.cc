@@ -67,11 +67,11 @@ constexpr unsigned kCaseless = HS_FLAG_CASELESS;
 // backtracking; unbounded tails are merged into one region per run.
 constexpr PatternDef kPatterns[] = {
     {kEmailAt, R"([A-Za-z0-9._%+\-'\x80-\xff]@[A-Za-z0-9\x80-\xff])", 0},
-    {kIpv4, R"(\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3})", kSom},
+    {kIpv4, R"(\b\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}\b)", kSom},
     {kIpv6, R"(:[0-9A-Fa-f]{0,4}:)", 0},
-    {kPhone, R"((?:\+\(?|\()?\d[\d \-.()/]{5,24}\d)", kSom},
-    {kCard, R"(\d(?:[ \-]?\d){11,18})", kSom},
-    {kSsn, R"(\d{3}-\d{2}-\d{4}|\d{3} \d{2} \d{4}|\d{9})", kSom},
+    {kPhone, R"((?:\+\(?|\(|\b)\d[\d \-.()/]{5,24}\d\b)", kSom},
+    {kCard, R"(\b\d(?:[ \-]?\d){11,18}\b)", kSom},
+    {kSsn, R"(\b(?:\d{3}-\d{2}-\d{4}|\d{3} \d{2} \d{4}|\d{9})\b)", kSom},
     {kIban, R"([A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30})", kSom},
     {kOpenAiKey, R"(sk-(?:proj-|svcacct-|admin-|ant-)?[A-Za-z0-9_\-]{20,})", kSom},
     {kAwsKey, R"((?:AKIA|ASIA|ABIA|ACCA)[0-9A-Z]{16})", kSom},
@@ -471,91 +471,6 @@ void PiiScanner::Impl::ScanText(const KeyContext& key, std::string_view text, Sc
     }
   }
 
-  const bool phone_context_key = key.phone;
-  // Phones: split each run of digits and separators into the longest candidates libphonenumber accepts.
-  if (!key.version && !key.ssn && !key.card) {
-    for (const Region& r : m[kPhone]) {
-      // Digit groups of the region.
-      struct Group {
-        uint32_t s, e;
-      };
-      std::array<Group, 64> groups;
-      size_t g = 0;
-      size_t p = r.from;
-      auto flush_groups = [&](size_t count) {
-        // Try candidates over groups[0..count).
-        size_t i = 0;
-        while (i < count) {
-          bool emitted = false;
-          size_t digits_total = 0;
-          size_t j_max = i;
-          for (size_t j = i; j < count && j < i + 8; ++j) {
-            digits_total += groups[j].e - groups[j].s;
-            if (digits_total > 15) break;
-            j_max = j;
-          }
-          for (size_t j = j_max + 1; j-- > i && !emitted;) {
-            size_t digits = 0;
-            for (size_t k = i; k <= j; ++k) digits += groups[k].e - groups[k].s;
-            if (digits < 7) break;
-            size_t s = groups[i].s, e = groups[j].e;
-            // Variants: with a leading '+' / '(' and a closing ')'.
-            size_t starts[3] = {s, s, s};
-            size_t ns = 1;
-            if (s > r.from && (text[s - 1] == '+' || text[s - 1] == '(')) {
-              starts[0] = s - 1;
-              starts[1] = s;
-              ns = 2;
-              if (s - 1 > r.from && text[s - 2] == '+' && text[s - 1] == '(') {
-                starts[0] = s - 2;
-                starts[1] = s - 1;
-                starts[2] = s;
-                ns = 3;
-              }
-            }
-            for (size_t v = 0; v < ns && !emitted; ++v) {
-              size_t cs = starts[v];
-              size_t ce = e;
-              std::string_view cand = text.substr(cs, ce - cs);
-              if (ce < n && text[ce] == ')' &&
-                  std::count(cand.begin(), cand.end(), '(') > std::count(cand.begin(), cand.end(), ')')) {
-                cand = text.substr(cs, ++ce - cs);
-              }
-              if (!StandsAlone(text, cs, ce)) continue;
-              bool plus = cand.front() == '+';
-              if (FragmentOfLongerNumber(text, cs, ce, !plus && cand.front() != '(')) continue;
-              if (key.identifier && !phone_context_key && !plus) continue;
-              bool context = phone_context_key || CueNear(m[kCuePhone], cs, ce);
-              float conf = phones.Confirm(cand, context);
-              if (conf > 0) {
-                add(PiiType::kPhone, cs, ce, conf);
-                emitted = true;
-                i = j + 1;
-              }
-            }
-          }
-          if (!emitted) ++i;
-        }
-      };
-      while (p < r.to) {
-        if (IsDigit(text[p])) {
-          size_t s = p;
-          while (p < r.to && IsDigit(text[p])) ++p;
-          if (g == groups.size()) {
-            // Keep the window bounded on long runs: process what we have, keep the tail for overlap.
-            flush_groups(g - 8);
-            std::copy(groups.end() - 8, groups.end(), groups.begin());
-            g = 8;
-          }
-          groups[g++] = {static_cast<uint32_t>(s), static_cast<uint32_t>(p)};
-        } else {
-          ++p;
-        }
-      }
-      flush_groups(g);
-    }
-  }
-
   // Payment cards: the longest Luhn- and issuer-valid group sequences.
   if (!(key.identifier && !key.card) && !key.phone && !key.version) {
     for (const Region& r : m[kCard]) {
@@ -750,6 +665,103 @@ void PiiScanner::Impl::ScanText(const KeyContext& key, std::string_view text, Sc
       }
     }
   }
+
+  // Phones last: a run of digits that another detector already claimed (an IP, a card, an IBAN) is not
+  // worth libphonenumber's time.
+  std::vector<std::pair<size_t, size_t>>& claimed = st->taken;
+  claimed.clear();
+  for (const PiiFinding& f : found) claimed.emplace_back(f.start, f.end);
+  std::sort(claimed.begin(), claimed.end());
+  auto overlaps_claimed = [&](size_t s, size_t e) {
+    auto it = std::upper_bound(claimed.begin(), claimed.end(), std::make_pair(s, SIZE_MAX));
+    if (it != claimed.end() && it->first < e) return true;
+    return it != claimed.begin() && std::prev(it)->second > s;
+  };
+  const bool phone_context_key = key.phone;
+  // Phones: split each run of digits and separators into the longest candidates libphonenumber accepts.
+  if (!key.version && !key.ssn && !key.card) {
+    for (const Region& r : m[kPhone]) {
+      // Digit groups of the region.
+      struct Group {
+        uint32_t s, e;
+      };
+      std::array<Group, 64> groups;
+      size_t g = 0;
+      size_t p = r.from;
+      auto flush_groups = [&](size_t count) {
+        // Try candidates over groups[0..count).
+        size_t i = 0;
+        while (i < count) {
+          bool emitted = false;
+          size_t digits_total = 0;
+          size_t j_max = i;
+          for (size_t j = i; j < count && j < i + 8; ++j) {
+            digits_total += groups[j].e - groups[j].s;
+            if (digits_total > 15) break;
+            j_max = j;
+          }
+          for (size_t j = j_max + 1; j-- > i && !emitted;) {
+            size_t digits = 0;
+            for (size_t k = i; k <= j; ++k) digits += groups[k].e - groups[k].s;
+            if (digits < 7) break;
+            size_t s = groups[i].s, e = groups[j].e;
+            // Variants: with a leading '+' / '(' and a closing ')'.
+            size_t starts[3] = {s, s, s};
+            size_t ns = 1;
+            if (s > r.from && (text[s - 1] == '+' || text[s - 1] == '(')) {
+              starts[0] = s - 1;
+              starts[1] = s;
+              ns = 2;
+              if (s - 1 > r.from && text[s - 2] == '+' && text[s - 1] == '(') {
+                starts[0] = s - 2;
+                starts[1] = s - 1;
+                starts[2] = s;
+                ns = 3;
+              }
+            }
+            for (size_t v = 0; v < ns && !emitted; ++v) {
+              size_t cs = starts[v];
+              size_t ce = e;
+              std::string_view cand = text.substr(cs, ce - cs);
+              if (ce < n && text[ce] == ')' &&
+                  std::count(cand.begin(), cand.end(), '(') > std::count(cand.begin(), cand.end(), ')')) {
+                cand = text.substr(cs, ++ce - cs);
+              }
+              if (!StandsAlone(text, cs, ce) || overlaps_claimed(cs, ce)) continue;
+              bool plus = cand.front() == '+';
+              if (FragmentOfLongerNumber(text, cs, ce, !plus && cand.front() != '(')) continue;
+              if (key.identifier && !phone_context_key && !plus) continue;
+              bool context = phone_context_key || CueNear(m[kCuePhone], cs, ce);
+              float conf = phones.Confirm(cand, context);
+              if (conf > 0) {
+                add(PiiType::kPhone, cs, ce, conf);
+                emitted = true;
+                i = j + 1;
+              }
+            }
+          }
+          if (!emitted) ++i;
+        }
+      };
+      while (p < r.to) {
+        if (IsDigit(text[p])) {
+          size_t s = p;
+          while (p < r.to && IsDigit(text[p])) ++p;
+          if (g == groups.size()) {
+            // Keep the window bounded on long runs: process what we have, keep the tail for overlap.
+            flush_groups(g - 8);
+            std::copy(groups.end() - 8, groups.end(), groups.begin());
+            g = 8;
+          }
+          groups[g++] = {static_cast<uint32_t>(s), static_cast<uint32_t>(p)};
+        } else {
+          ++p;
+        }
+      }
+      flush_groups(g);
+    }
+  }
+
 }
 
 void PiiScanner::Scan(std::string_view key_path, std::string_view value, Scratch* scratch,
@@ -798,13 +810,9 @@ void PiiScanner::Scan(std::string_view key_path, std::string_view value, Scratch
   for (const PiiFinding& f : kept) st->taken.emplace_back(f.start, f.end);
   size_t before_names = kept.size();
   impl.names->Find(key, text, st->taken, &st->names, &kept);
-  for (size_t i = before_names; i < kept.size();) {
-    if (kept[i].confidence < impl.min_confidence) {
-      kept.erase(kept.begin() + static_cast<ptrdiff_t>(i));
-    } else {
-      ++i;
-    }
-  }
+  kept.erase(std::remove_if(kept.begin() + static_cast<ptrdiff_t>(before_names), kept.end(),
+                            [&](const PiiFinding& f) { return f.confidence < impl.min_confidence; }),
+             kept.end());
   if (kept.size() > before_names) {
     std::inplace_merge(kept.begin(), kept.begin() + static_cast<ptrdiff_t>(before_names), kept.end(),
                        [](const PiiFinding& a, const PiiFinding& b) { return a.start < b.start; });

@@ -1,0 +1,361 @@
+#include "pii/scanner.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <chrono>
+#include <functional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "pii/key_context.h"
+#include "pii/person_names.h"
+#include "pii/phone_numbers.h"
+
+namespace vg {
+namespace {
+
+const PiiScanner& Scanner() {
+  static const std::shared_ptr<const PiiScanner> scanner = [] {
+    auto s = PiiScanner::Create();
+    if (!s.ok()) {
+      ADD_FAILURE() << s.status().message();
+      std::abort();
+    }
+    return *s;
+  }();
+  return *scanner;
+}
+
+struct Found {
+  std::string type;
+  std::string text;
+  size_t start, end;
+  bool operator==(const Found&) const = default;
+};
+
+std::ostream& operator<<(std::ostream& os, const Found& f) {
+  return os << f.type << "[" << f.start << "," << f.end << ")\"" << f.text << "\"";
+}
+
+std::vector<Found> Scan(std::string_view key, std::string_view value) {
+  std::vector<PiiFinding> out;
+  Scanner().Scan(key, value, &out);
+  std::vector<Found> found;
+  for (const PiiFinding& f : out) {
+    EXPECT_LE(f.start, f.end);
+    EXPECT_LE(f.end, value.size());
+    EXPECT_GT(f.confidence, 0.0f);
+    EXPECT_LE(f.confidence, 1.0f);
+    found.push_back({std::string(PiiTypeName(f.type)), std::string(value.substr(f.start, f.end - f.start)),
+                     f.start, f.end});
+  }
+  return found;
+}
+
+// The value holds exactly one finding, of `type`, spanning `expected` (which occurs once in `value`).
+void ExpectOnly(std::string_view key, std::string_view value, std::string_view type, std::string_view expected) {
+  SCOPED_TRACE(std::string(value));
+  size_t at = value.find(expected);
+  ASSERT_NE(at, std::string_view::npos);
+  std::vector<Found> want = {{std::string(type), std::string(expected), at, at + expected.size()}};
+  EXPECT_EQ(Scan(key, value), want);
+}
+
+void ExpectNothing(std::string_view key, std::string_view value) {
+  SCOPED_TRACE(std::string(key) + ": " + std::string(value));
+  EXPECT_EQ(Scan(key, value), std::vector<Found>{});
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Each type in free text, with its offsets
+
+TEST(PiiScanner, FindsEmailInFreeText) {
+  ExpectOnly("properties.comment", "Please contact me at jane.doe+billing@example.co.uk about my invoice", "email",
+             "jane.doe+billing@example.co.uk");
+  ExpectOnly("properties.comment", "mailto:Max.Mustermann@uni-hamburg.de.", "email", "Max.Mustermann@uni-hamburg.de");
+}
+
+TEST(PiiScanner, FindsPhonesInInternationalAndNationalForms) {
+  ExpectOnly("properties.comment", "Call me back on +49 171 2242258 after 5pm", "phone", "+49 171 2242258");
+  ExpectOnly("properties.comment", "new number: +447400123456, thanks", "phone", "+447400123456");
+  ExpectOnly("properties.note", "reach the office at (201) 555-0123 today", "phone", "(201) 555-0123");
+  ExpectOnly("properties.note", "mobile 07400 123456", "phone", "07400 123456");
+  ExpectOnly("properties.note", "appelez le 06 12 34 56 78 svp", "phone", "06 12 34 56 78");
+}
+
+TEST(PiiScanner, FindsIpAddresses) {
+  ExpectOnly("properties.message", "Login from 203.0.113.54 failed 3 times", "ip_address", "203.0.113.54");
+  ExpectOnly("properties.message", "request from 2001:db8:a81b:e67d::c8 was throttled", "ip_address",
+             "2001:db8:a81b:e67d::c8");
+  ExpectOnly("properties.message", "blocked client 198.51.100.7:8443", "ip_address", "198.51.100.7");
+}
+
+TEST(PiiScanner, FindsCreditCards) {
+  ExpectOnly("properties.comment", "My card 4111 1111 1111 1111 was charged twice", "credit_card", "4111 1111 1111 1111");
+  ExpectOnly("properties.comment", "cannot verify 378282246310005, exp 04/27", "credit_card", "378282246310005");
+  ExpectOnly("properties.comment", "amex 3782-822463-10005 declined", "credit_card", "3782-822463-10005");
+}
+
+TEST(PiiScanner, FindsIbans) {
+  ExpectOnly("properties.comment", "Refund to IBAN GB82 WEST 1234 5698 7654 32 please", "iban",
+             "GB82 WEST 1234 5698 7654 32");
+  ExpectOnly("properties.comment", "Refund to DE89370400440532013000.", "iban", "DE89370400440532013000");
+}
+
+TEST(PiiScanner, FindsUsSsns) {
+  ExpectOnly("properties.comment", "my social is 536-22-1234", "us_ssn", "536-22-1234");
+  // Without dashes only where context says so: the key, or a word nearby.
+  ExpectOnly("properties.ssn", "536221234", "us_ssn", "536221234");
+  ExpectOnly("properties.note", "SSN 536221234 on file", "us_ssn", "536221234");
+  ExpectNothing("properties.note", "ticket 536221234 on file");
+}
+
+TEST(PiiScanner, FindsSecrets) {
+  const std::string kSecrets[] = {
+      "sk-proj-zBPOeLersSrGVdYMMCWgnjeSlmIRDjHdnICXhZzUctgj4Hrg",
+      "sk-Og6D1RefATzwZZOJsBCMmZRK4ZtIrTIfBKm2wTU8Bqe2oEiz",
+      "AKIAU2E7V2S5W2ZGEH47",
+      "ghp_UhqeDLEGRey5szSpWM7K7JjKF7m8U5z0xmuO",
+      "github_pat_11ABCDEFG0123456789abc_defGHIJKLmnopQRSTuvwxYZ0123456789abcdefghijklmnopqrstu",
+      "xoxb-498591042269-4501738786078-FkrSipDXHDLniEGSsn7Yzmwd",
+      "sk_live_pkkx8HmoOdEiN34bB9F7Rgsz",
+      "rk_live_51HqLyjWDarjtT1zdp7dcXYZ",
+      "AIzaSyD-9tSrke72PouQMnMX-a7eZSW0jkFMBWY",
+      "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiI4ODQwMTcwMyJ9.aKc9hCifYcycmOjoTrJ0C6xnq2trXz0Ktr7GQLUfXam",
+  };
+  for (const std::string& secret : kSecrets) {
+    ExpectOnly("properties.error_message", "Error: invalid key " + secret + " provided", "secret", secret);
+  }
+  const std::string pem =
+      "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA0Z3VS5JJcds3xfn/ygWyF8PbnGy0AHB7MhgHcTz6sE2I2yPB\n"
+      "aNq9bVSfpfoqa8JBG9M2dBLlnuLUYfTOYvLR8CLrQRMnCvCQ\n-----END RSA PRIVATE KEY-----";
+  ExpectOnly("properties.note", "key:\n" + pem + "\nthanks", "secret", pem);
+  ExpectOnly("properties.note", "config password=Hunter2!secure and more", "secret", "Hunter2!secure");
+}
+
+TEST(PiiScanner, FindsPersonNames) {
+  ExpectOnly("properties.comment", "Hi, I'm Maria Rossi, the admin of our org.", "person_name", "Maria Rossi");
+  ExpectOnly("properties.feedback", "Thanks!\nRegards,\nJan Kowalski", "person_name", "Jan Kowalski");
+  ExpectOnly("properties.note", "Ticket opened by Dr. Ingrid Johansson via the widget", "person_name",
+             "Dr. Ingrid Johansson");
+  ExpectOnly("properties.note", "Meeting with Floortje van der Velde tomorrow", "person_name", "Floortje van der Velde");
+  // Under a person-name key the whole value is the name, even when the dictionary does not know it.
+  ExpectOnly("properties.full_name", "Zyxw Qwertyuiop", "person_name", "Zyxw Qwertyuiop");
+  ExpectOnly("properties.$name", " Mr. Louis Wolff IV", "person_name", "Mr. Louis Wolff IV");
+}
+
+TEST(PiiScanner, FindsSeveralTypesInOneValueInOrder) {
+  std::string v = "Hi, I'm Ana Souza. Reach me at ana.souza@example.com or +55 21 91531-3016.";
+  std::vector<Found> found = Scan("properties.message", v);
+  ASSERT_EQ(found.size(), 3u);
+  EXPECT_EQ(found[0], (Found{"person_name", "Ana Souza", 8, 17}));
+  EXPECT_EQ(found[1].type, "email");
+  EXPECT_EQ(found[1].text, "ana.souza@example.com");
+  EXPECT_EQ(found[2].type, "phone");
+  EXPECT_EQ(found[2].text, "+55 21 91531-3016");
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Hard negatives
+
+TEST(PiiScanner, IgnoresFileNamesThatLookLikeEmails) {
+  ExpectNothing("properties.label", "logo@2x.png");
+  ExpectNothing("properties.asset", "sprite@3x.webp");
+  ExpectNothing("properties.note", "user@host.local");
+}
+
+TEST(PiiScanner, IgnoresLuhnInvalidCardsAndWrongIbanCheckDigits) {
+  ExpectNothing("properties.comment", "My card 4111 1111 1111 1112 was charged twice");
+  ExpectNothing("properties.reference", "ref 2221973265078787");
+  ExpectNothing("properties.comment", "Refund to IBAN GB83 WEST 1234 5698 7654 32 please");
+  ExpectNothing("properties.order_id", "tracking GB65BRBI92786649350064");
+}
+
+TEST(PiiScanner, KeyContextDecidesVersionsVersusIps) {
+  ExpectNothing("properties.app_version", "2.1.4.13");
+  ExpectNothing("properties.$app_version_string", "7.5.8.59");
+  ExpectNothing("properties.note", "upgraded to version 2.1.4.13 yesterday");
+  ExpectOnly("properties.ip", "2.1.4.13", "ip_address", "2.1.4.13");
+  ExpectNothing("properties.note", "release 1.2.3.4.5 is out");
+}
+
+TEST(PiiScanner, IgnoresInvalidSsnsAndIdentifiers) {
+  ExpectNothing("properties.note", "my social is 666-12-3456");
+  ExpectNothing("properties.note", "my social is 000-12-3456");
+  ExpectNothing("properties.label", "998-63-8037");
+  ExpectNothing("properties.order_id", "ORD-884118-8521");
+  ExpectNothing("properties.invoice", "INV-2025-841096");
+  ExpectNothing("properties.build", "1203271297");
+  ExpectNothing("properties.sku", "4111111111111111");
+  ExpectNothing("properties.amount", "1087.45 USD");
+  ExpectNothing("properties.ts_hint", "2025-10-06T12:00:00Z");
+}
+
+TEST(PiiScanner, IgnoresUuidsAndHexIds) {
+  ExpectNothing("properties.$device_id", "f1f53ebe-714c-46b9-81c5-4b5763e68b30");
+  ExpectNothing("properties.request_id", "12345678-1234-5678-1234-567812345678");
+  ExpectNothing("properties.ts_hint", "build 28107a5a9ad5bf4e6c60df52487360ef0c92fdd8");
+  ExpectNothing("properties.$insert_id", "792fd89322cb8eb493fd1a8e4dd3c9a2");
+}
+
+TEST(PiiScanner, IgnoresPlacesAndProducts) {
+  ExpectNothing("properties.region", "San Francisco");
+  ExpectNothing("properties.note", "Shipped from our New York warehouse");
+  ExpectNothing("properties.plan", "Team Workspace");
+  ExpectNothing("properties.title", "GPT Store");
+  ExpectNothing("event", "Page View");
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Context from keys
+
+TEST(PiiScanner, CredentialKeysPromoteSecrets) {
+  ExpectOnly("properties.api_key", "8f14e45fceea167a5a36dedd4bea2543", "secret", "8f14e45fceea167a5a36dedd4bea2543");
+  ExpectOnly("properties.password", "hunter22", "secret", "hunter22");
+  ExpectOnly("properties.authorization", "Bearer a8F3kL09QzXw72mNpR4tYb", "secret", "a8F3kL09QzXw72mNpR4tYb");
+  // The same hex string under an ordinary key is an id.
+  ExpectNothing("properties.checksum", "8f14e45fceea167a5a36dedd4bea2543");
+  ExpectNothing("properties.api_key", "null");
+}
+
+TEST(PiiScanner, PhoneKeysPromoteUnformattedNumbers) {
+  ExpectOnly("properties.phone_number", "2015550123", "phone", "2015550123");
+  ExpectNothing("properties.asset", "2015550123");
+}
+
+TEST(KeyContext, ClassifiesKeys) {
+  EXPECT_TRUE(ClassifyKey("properties.app_version").version);
+  EXPECT_TRUE(ClassifyKey("properties.order_id").identifier);
+  EXPECT_TRUE(ClassifyKey("properties.contact.phoneNumber").phone);
+  EXPECT_TRUE(ClassifyKey("properties.api_key").secret);
+  EXPECT_FALSE(ClassifyKey("properties.token_count").secret);
+  EXPECT_EQ(ClassifyKey("properties.$name").name, NameKey::kPerson);
+  EXPECT_EQ(ClassifyKey("properties.customer.name").name, NameKey::kPerson);
+  EXPECT_EQ(ClassifyKey("properties.product.name").name, NameKey::kNone);
+  EXPECT_EQ(ClassifyKey("properties.file_name").name, NameKey::kNone);
+  EXPECT_EQ(ClassifyKey("properties.tags[2]").name, NameKey::kNone);
+  EXPECT_TRUE(ClassifyKey("properties.phones[1]").phone);
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Percent-encoded URLs
+
+TEST(PiiScanner, FindsPercentEncodedEmailsWithOffsetsIntoTheOriginal) {
+  ExpectOnly("properties.$current_url", "https://platform.example.com/reset-password?email=jane%40example.com&ref=8fX",
+             "email", "jane%40example.com");
+  ExpectOnly("properties.$current_url", "https://example.com/login?user=oxwagp%2Bbilling%40gmail.com&ref=1", "email",
+             "oxwagp%2Bbilling%40gmail.com");
+  ExpectOnly("properties.$current_url", "https://example.com/login?login_hint=cgbgiw+billing@fastmail.com&ref=nV",
+             "email", "cgbgiw+billing@fastmail.com");
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Scratch and threads
+
+TEST(PiiScanner, ExplicitScratchesInThreadsGiveTheSameFindings) {
+  const std::string v = "Reach me at jane@example.com or +49 171 2242258, card 4111 1111 1111 1111";
+  std::vector<PiiFinding> reference;
+  Scanner().Scan("properties.note", v, &reference);
+  ASSERT_EQ(reference.size(), 3u);
+  std::vector<std::thread> threads;
+  std::vector<int> ok(4, 0);
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      PiiScanner::Scratch scratch;
+      for (int i = 0; i < 50; ++i) {
+        std::vector<PiiFinding> out;
+        Scanner().Scan("properties.note", v, &scratch, &out);
+        bool same = out.size() == reference.size();
+        for (size_t k = 0; same && k < out.size(); ++k) {
+          same = out[k].type == reference[k].type && out[k].start == reference[k].start && out[k].end == reference[k].end;
+        }
+        ok[t] += same;
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(ok, std::vector<int>(4, 50));
+}
+
+TEST(NamesDictionary, EmbeddedDictionaryIsLocaleRich) {
+  auto dict = NamesDictionary::Embedded();
+  EXPECT_GT(dict->size(), 50000u);
+  EXPECT_TRUE(dict->Lookup("maria") & NamesDictionary::kFirst);
+  EXPECT_TRUE(dict->Lookup("kowalski") & NamesDictionary::kLast);  // Polish
+  EXPECT_TRUE(dict->Lookup("иван") & NamesDictionary::kFirst);     // Russian
+  EXPECT_TRUE(dict->Lookup("san francisco") & NamesDictionary::kPlace);
+  EXPECT_TRUE(dict->Lookup("dr") & NamesDictionary::kPrefix);
+}
+
+TEST(NamesDictionary, ParseRejectsMalformedLines) {
+  EXPECT_FALSE(NamesDictionary::Parse("F\tAna\nbroken line\n").ok());
+  EXPECT_FALSE(NamesDictionary::Parse("Q\tAna\n").ok());
+  auto ok = NamesDictionary::Parse("F\tAna\nL\tSilva\n");
+  ASSERT_TRUE(ok.ok());
+  EXPECT_EQ((*ok)->Lookup("ana"), NamesDictionary::kFirst);
+}
+
+TEST(PhoneNumberConfirmer, RequiresTheWayPhonesAreWritten) {
+  PhoneNumberConfirmer phones;
+  EXPECT_GT(phones.Confirm("+49 171 2242258", false), 0.0f);
+  EXPECT_GT(phones.Confirm("(201) 555-0123", false), 0.0f);
+  // A random digit string is a valid number somewhere; without grouping or context it is not a phone.
+  EXPECT_EQ(phones.Confirm("9974436123", false), 0.0f);
+  EXPECT_GT(phones.Confirm("2015550123", true), 0.0f);
+  EXPECT_EQ(phones.Confirm("2025-10-06", true), 0.0f);
+  EXPECT_EQ(phones.Confirm("997-95-0124", false), 0.0f);
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Cost grows linearly
+
+// Best of `runs`: the first run also warms the scratch buffers.
+double SecondsToScan(const std::string& value, int runs) {
+  PiiScanner::Scratch scratch;
+  std::vector<PiiFinding> out;
+  double best = 1e9;
+  for (int run = 0; run < runs; ++run) {
+    out.clear();
+    auto t0 = std::chrono::steady_clock::now();
+    Scanner().Scan("properties.comment", value, &scratch, &out);
+    best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  }
+  return best;
+}
+
+std::string Repeat(std::string_view unit, size_t bytes) {
+  std::string s;
+  s.reserve(bytes + unit.size());
+  while (s.size() < bytes) s.append(unit);
+  s.resize(bytes);
+  return s;
+}
+
+TEST(PiiScanner, CostGrowsLinearlyWithSize) {
+  const std::vector<std::pair<std::string, std::string>> kInputs = {
+      {"prose with PII",
+       "Hi, I'm Maria Rossi. Reach me at maria.rossi@example.com or +49 171 2242258; card 4111 1111 1111 1111, "
+       "IBAN GB82 WEST 1234 5698 7654 32, from 203.0.113.54, key AKIAU2E7V2S5W2ZGEH47. "},
+      {"digits", "0123456789"},
+      {"at signs", "@"},
+      {"a-dot", "a."},
+      {"spaced digits", "1 "},
+      {"hex and colons", "a:"},
+      {"capitalised words", "Ana "},
+      {"email-like", "a@b."},
+  };
+  constexpr size_t kSmall = 1 << 20, kLarge = 10 << 20;
+  for (const auto& [name, unit] : kInputs) {
+    SCOPED_TRACE(name);
+    double small = SecondsToScan(Repeat(unit, kSmall), 3);
+    double large = SecondsToScan(Repeat(unit, kLarge), 1);
+    // Ten times the bytes may take ten times as long, with slack for noise, never quadratic (100x).
+    EXPECT_LT(large, 20 * std::max(small, 1e-3)) << name << ": 1 MB in " << small << " s, 10 MB in " << large << " s ("
+                                                 << kLarge / large / 1e6 << " MB/s)";
+  }
+}
+
+}  // namespace
+}  // namespace vg
