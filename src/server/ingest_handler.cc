@@ -82,6 +82,14 @@ HttpResponse IngestHandler::Answer(const HttpRequestView& req, bool verbose, boo
   return resp;
 }
 
+HttpResponse IngestHandler::LocalJson(const HttpRequestView& req, std::string_view body) const {
+  HttpResponse resp;
+  resp.content_type = "application/json";
+  resp.body = body;
+  AddCors(req, &resp);
+  return resp;
+}
+
 HttpResponse IngestHandler::TooLarge(const HttpRequestView& req) const {
   std::string reason = "request body exceeds the limit of " + std::to_string(config_.max_body_bytes) + " bytes";
   spdlog::warn("rejected {} from {}: {}", PathOf(req.target), req.peer.ToString(), reason);
@@ -135,28 +143,14 @@ HttpResponse IngestHandler::Handle(const HttpRequestView& req) const {
     case MixpanelEndpoint::kGroups:
       kind = EventKind::kGroup;
       break;
-    case MixpanelEndpoint::kFlags: {
-      // Feature flags are answered locally: fetching them would send the user's identity to the vendor.
-      HttpResponse resp;
-      resp.content_type = "application/json";
-      resp.body = "{\"flags\":{}}";
-      AddCors(req, &resp);
-      return resp;
-    }
-    case MixpanelEndpoint::kDecide: {
-      HttpResponse resp;
-      resp.content_type = "application/json";
-      resp.body = "{\"config\":{\"enable_collect_everything\":false},\"notifications\":[],\"feature_flags\":[]}";
-      AddCors(req, &resp);
-      return resp;
-    }
-    case MixpanelEndpoint::kSettings: {
-      HttpResponse resp;
-      resp.content_type = "application/json";
-      resp.body = "{}";
-      AddCors(req, &resp);
-      return resp;
-    }
+    // Answered locally: fetching feature flags or remote settings would send the user's identity to the
+    // vendor, so the SDKs are told that nothing is enabled.
+    case MixpanelEndpoint::kFlags:
+      return LocalJson(req, "{\"flags\":{}}");
+    case MixpanelEndpoint::kDecide:
+      return LocalJson(req, "{\"config\":{\"enable_collect_everything\":false},\"notifications\":[],\"feature_flags\":[]}");
+    case MixpanelEndpoint::kSettings:
+      return LocalJson(req, "{}");
     case MixpanelEndpoint::kRecord:
       // Session recordings capture everything on screen; they are never forwarded.
       return Answer(req, p.verbose, p.img, p.callback, 200, "");

@@ -61,6 +61,8 @@ class IngestHandler {
   HttpResponse Answer(const HttpRequestView& req, bool verbose, bool img, const std::string& callback, int status,
                       std::string_view error) const;
   void AddCors(const HttpRequestView& req, HttpResponse* resp) const;
+  // A JSON answer the gateway gives itself, without asking the vendor.
+  HttpResponse LocalJson(const HttpRequestView& req, std::string_view body) const;
 
   const Config& config_;
   std::vector<VendorRuntime>* vendors_;
