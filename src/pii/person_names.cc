@@ -18,29 +18,50 @@ namespace {
 // Folds for look-up: lower case, typographic apostrophe as ASCII, no trailing period.
 void FoldForLookup(std::string_view word, std::string* out) {
   out->clear();
-  unicode::AppendFolded(word, out);
-  for (size_t p; (p = out->find("\xE2\x80\x99")) != std::string::npos;) out->replace(p, 3, "'");
+  bool ascii = true;
+  for (char c : word) ascii &= static_cast<unsigned char>(c) < 0x80;
+  if (ascii) {
+    out->resize(word.size());
+    for (size_t i = 0; i < word.size(); ++i) {
+      char c = word[i];
+      (*out)[i] = c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c;
+    }
+  } else {
+    unicode::AppendFolded(word, out);
+    for (size_t p; (p = out->find("\xE2\x80\x99")) != std::string::npos;) out->replace(p, 3, "'");
+  }
   while (!out->empty() && out->back() == '.') out->pop_back();
 }
 
+// ASCII without a table look-up; the rest through unicode_text.
+char32_t DecodeAt(std::string_view s, size_t i, size_t* len) {
+  const auto b = static_cast<unsigned char>(s[i]);
+  if (b < 0x80) {
+    *len = 1;
+    return b;
+  }
+  return unicode::Decode(s, i, len);
+}
+bool IsLetterCp(char32_t cp) {
+  if (cp < 0x80) return (cp | 0x20) >= 'a' && (cp | 0x20) <= 'z';
+  return unicode::IsLetter(cp);
+}
+bool IsUpperCp(char32_t cp) { return cp < 0x80 ? cp >= 'A' && cp <= 'Z' : unicode::IsUpper(cp); }
+bool IsLowerCp(char32_t cp) { return cp < 0x80 ? cp >= 'a' && cp <= 'z' : unicode::IsLower(cp); }
+
 bool IsParticle(std::string_view w);
 
-void AddEntry(std::unordered_map<std::string, uint8_t, NamesDictionary::Hash, std::equal_to<>>* map,
-              std::string_view key, uint8_t flag) {
-  if (key.empty()) return;
-  auto it = map->find(key);
-  if (it == map->end()) {
-    map->emplace(std::string(key), flag);
-  } else {
-    it->second |= flag;
-  }
+void AddEntry(std::unordered_map<std::string, uint8_t>* map, std::string_view key, uint8_t flag) {
+  if (key.empty() || key.size() > UINT16_MAX) return;
+  (*map)[std::string(key)] |= flag;
 }
 
 }  // namespace
 
 StatusOr<std::shared_ptr<const NamesDictionary>> NamesDictionary::Parse(std::string_view text) {
   auto dict = std::make_shared<NamesDictionary>();
-  dict->entries_.reserve(100000);
+  std::unordered_map<std::string, uint8_t> entries;
+  entries.reserve(100000);
   std::string folded, part;
   size_t line_no = 0;
   while (!text.empty()) {
@@ -69,7 +90,7 @@ StatusOr<std::shared_ptr<const NamesDictionary>> NamesDictionary::Parse(std::str
     }
     std::string_view entry = line.substr(2);
     FoldForLookup(entry, &folded);
-    AddEntry(&dict->entries_, folded, flag);
+    AddEntry(&entries, folded, flag);
     // Multi-word entries: names ("Maria Clara", "Le gall") and titles ("Prof. Dr.") also count word by
     // word; short particles ("le", "de") do not become names on their own.
     if (entry.find(' ') != std::string_view::npos && (flag & (kFirst | kLast | kPrefix | kSuffix | kCompany))) {
@@ -81,14 +102,39 @@ StatusOr<std::shared_ptr<const NamesDictionary>> NamesDictionary::Parse(std::str
         bool company_filler = flag == kCompany && (part.size() < 3 || part == "and" || part == "und");
         if (!company_filler && (flag == kPrefix || flag == kSuffix || part.size() >= 3 ||
                                 (part.size() == 2 && !IsParticle(part)))) {
-          AddEntry(&dict->entries_, part, flag);
+          AddEntry(&entries, part, flag);
         }
         if (sp == std::string_view::npos) break;
         start = sp + 1;
       }
     }
   }
+  dict->Build(entries);
   return std::shared_ptr<const NamesDictionary>(std::move(dict));
+}
+
+uint32_t NamesDictionary::HashOf(std::string_view s) {
+  // FNV-1a over the bytes, then a final mix: words are short, so this beats a block hash here.
+  uint64_t h = 0xcbf29ce484222325ull;
+  for (char c : s) h = (h ^ static_cast<unsigned char>(c)) * 0x100000001b3ull;
+  h ^= h >> 29;
+  h *= 0xbf58476d1ce4e5b9ull;
+  return static_cast<uint32_t>(h ^ (h >> 32));
+}
+
+void NamesDictionary::Build(const std::unordered_map<std::string, uint8_t>& entries) {
+  size_t cap = 16;
+  while (cap < entries.size() * 2) cap *= 2;
+  slots_.assign(cap, Slot{});
+  pool_.clear();
+  for (const auto& [word, flags] : entries) {
+    const uint32_t h = HashOf(word);
+    size_t i = h & (cap - 1);
+    while (slots_[i].length != 0) i = (i + 1) & (cap - 1);
+    slots_[i] = {h, static_cast<uint32_t>(pool_.size()), static_cast<uint16_t>(word.size()), flags};
+    pool_.append(word);
+  }
+  count_ = entries.size();
 }
 
 std::shared_ptr<const NamesDictionary> NamesDictionary::Embedded() {
@@ -112,8 +158,17 @@ StatusOr<std::shared_ptr<const NamesDictionary>> NamesDictionary::LoadFile(const
 }
 
 uint8_t NamesDictionary::Lookup(std::string_view folded) const {
-  auto it = entries_.find(folded);
-  return it == entries_.end() ? 0 : it->second;
+  if (slots_.empty() || folded.empty()) return 0;
+  const uint32_t h = HashOf(folded);
+  const size_t mask = slots_.size() - 1;
+  for (size_t i = h & mask;; i = (i + 1) & mask) {
+    const Slot& slot = slots_[i];
+    if (slot.length == 0) return 0;
+    if (slot.hash == h && slot.length == folded.size() &&
+        std::string_view(pool_).substr(slot.offset, slot.length) == folded) {
+      return slot.flags;
+    }
+  }
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -246,8 +301,11 @@ namespace {
 
 // Splits `text` into words: letters of any script with inner apostrophes and hyphens ("O'Connell",
 // "Considine-Crooks"); digits make a word a non-name.
+// `lookup_lowercase`: look lower-case words up too (a person-name key: "bryan oliveira"); otherwise only
+// capitalised, upper-case and caseless words and name particles are, as only they can be part of a name.
 void Tokenize(std::string_view text, const std::vector<std::pair<size_t, size_t>>& taken,
-              const NamesDictionary& dict, std::vector<Token>* tokens, std::string* folded, std::string* tmp) {
+              const NamesDictionary& dict, bool lookup_lowercase, std::vector<Token>* tokens, std::string* folded,
+              std::string* tmp) {
   tokens->clear();
   folded->clear();
   size_t taken_i = 0;
@@ -255,9 +313,9 @@ void Tokenize(std::string_view text, const std::vector<std::pair<size_t, size_t>
   const size_t n = text.size();
   while (i < n) {
     size_t len;
-    char32_t cp = unicode::Decode(text, i, &len);
+    char32_t cp = DecodeAt(text, i, &len);
     bool digit = cp >= '0' && cp <= '9';
-    if (!unicode::IsLetter(cp) && !digit) {
+    if (!IsLetterCp(cp) && !digit) {
       i += len;
       continue;
     }
@@ -265,9 +323,9 @@ void Tokenize(std::string_view text, const std::vector<std::pair<size_t, size_t>
     t.start = static_cast<uint32_t>(i);
     bool first = true, any_lower = false, any_upper = false, first_upper = false, caseless = false;
     while (i < n) {
-      cp = unicode::Decode(text, i, &len);
-      if (unicode::IsLetter(cp)) {
-        bool up = unicode::IsUpper(cp), lo = unicode::IsLower(cp);
+      cp = DecodeAt(text, i, &len);
+      if (IsLetterCp(cp)) {
+        bool up = IsUpperCp(cp), lo = IsLowerCp(cp);
         if (first) first_upper = up;
         if (first && !up && !lo) caseless = true;
         any_upper |= up;
@@ -280,8 +338,8 @@ void Tokenize(std::string_view text, const std::vector<std::pair<size_t, size_t>
         i += len;
       } else if ((cp == '\'' || cp == 0x2019 || cp == '-') && !first && i + len < n) {
         size_t len2;
-        char32_t next = unicode::Decode(text, i + len, &len2);
-        if (!unicode::IsLetter(next)) break;
+        char32_t next = DecodeAt(text, i + len, &len2);
+        if (!IsLetterCp(next)) break;
         i += len;
       } else {
         break;
@@ -301,7 +359,8 @@ void Tokenize(std::string_view text, const std::vector<std::pair<size_t, size_t>
     t.fold_start = static_cast<uint32_t>(folded->size());
     t.fold_len = static_cast<uint32_t>(tmp->size());
     folded->append(*tmp);
-    t.flags = t.digits ? 0 : dict.Lookup(*tmp);
+    const bool wanted = lookup_lowercase || t.letter_case != Case::kLower || (tmp->size() <= 5 && IsParticle(*tmp));
+    t.flags = t.digits || !wanted ? 0 : dict.Lookup(*tmp);
     if (t.letter_case == Case::kCaseless && !t.digits &&
         !(t.flags & (NamesDictionary::kFirst | NamesDictionary::kLast))) {
       // Chinese and Korean names are written without a space: a one- or two-character family name, then
@@ -326,7 +385,7 @@ void Tokenize(std::string_view text, const std::vector<std::pair<size_t, size_t>
         }
       }
     }
-    if (!t.digits && !(t.flags & (NamesDictionary::kFirst | NamesDictionary::kLast)) &&
+    if (!t.digits && wanted && !(t.flags & (NamesDictionary::kFirst | NamesDictionary::kLast)) &&
         tmp->find('-') != std::string::npos) {
       // Double-barrelled names: "Considine-Crooks" is a last name when its parts are.
       uint16_t all = 0xFF;
@@ -358,9 +417,16 @@ void Tokenize(std::string_view text, const std::vector<std::pair<size_t, size_t>
 void PersonNameFinder::Find(const KeyContext& key, std::string_view text,
                             const std::vector<std::pair<size_t, size_t>>& taken, Scratch* scratch,
                             std::vector<PiiFinding>* out) const {
+  // Outside person-name keys a name needs a capitalised word or a word of a script without case: text
+  // of lower-case ASCII has none.
+  if (key.name == NameKey::kNone) {
+    bool any = false;
+    for (char c : text) any |= (c >= 'A' && c <= 'Z') || static_cast<unsigned char>(c) >= 0x80;
+    if (!any) return;
+  }
   Scratch::State& st = *scratch->state_;
   const NamesDictionary& dict = *dictionary_;
-  Tokenize(text, taken, dict, &st.tokens, &st.folded, &st.tmp);
+  Tokenize(text, taken, dict, key.name == NameKey::kPerson, &st.tokens, &st.folded, &st.tmp);
   const std::vector<Token>& tok = st.tokens;
   if (tok.empty()) return;
   auto fold = [&](size_t k) { return std::string_view(st.folded).substr(tok[k].fold_start, tok[k].fold_len); };

@@ -46,15 +46,23 @@ class NamesDictionary {
 
   // Flags of a word or phrase given in folded (lower) case, without a trailing period; 0 when unknown.
   uint8_t Lookup(std::string_view folded) const;
-  size_t size() const { return entries_.size(); }
-
-  struct Hash {
-    using is_transparent = void;
-    size_t operator()(std::string_view s) const { return std::hash<std::string_view>()(s); }
-  };
+  size_t size() const { return count_; }
 
  private:
-  std::unordered_map<std::string, uint8_t, Hash, std::equal_to<>> entries_;
+  // Open addressing over one flat array (the scanner looks up every capitalised word it meets): a slot
+  // holds the entry's hash, where its bytes sit in `pool_`, and its flags.
+  struct Slot {
+    uint32_t hash = 0;
+    uint32_t offset = 0;
+    uint16_t length = 0;  // 0: empty
+    uint8_t flags = 0;
+  };
+  void Build(const std::unordered_map<std::string, uint8_t>& entries);
+  static uint32_t HashOf(std::string_view s);
+
+  std::vector<Slot> slots_;  // a power of two, at most half full
+  std::string pool_;
+  size_t count_ = 0;
 };
 
 class PersonNameFinder {

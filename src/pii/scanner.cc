@@ -2,6 +2,10 @@
 
 #include <hs.h>
 
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
 #include <algorithm>
 #include <array>
 #include <atomic>
@@ -9,6 +13,9 @@
 #include <climits>
 #include <cmath>
 #include <cstring>
+#include <random>
+#include <string>
+#include <unordered_map>
 
 #include "pii/key_context.h"
 #include "pii/person_names.h"
@@ -65,14 +72,16 @@ constexpr unsigned kCaseless = HS_FLAG_CASELESS;
 
 // Every repeat is bounded or anchored by a literal, so Hyperscan compiles each into automata without
 // backtracking; unbounded tails are merged into one region per run.
+constexpr bool IsCue(Pattern p) { return p >= kCuePhone && p <= kCueVersion; }
+
+// Shapes found by hand (FindShapes below), not by Hyperscan: emails, IP addresses and the digit shapes
+// (phone numbers, cards, SSNs, IBANs). On analytics data, which is full of digits (ids, timestamps,
+// versions), digit-class automata cost Hyperscan more than all the literal-led patterns together; one
+// pass over the bytes that jumps from digit run to digit run finds the same candidates several times
+// faster. Their handlers below only see regions, whoever found them.
+constexpr Pattern kHandFound[] = {kEmailAt, kIpv4, kIpv6, kPhone, kCard, kSsn, kIban};
+
 constexpr PatternDef kPatterns[] = {
-    {kEmailAt, R"([A-Za-z0-9._%+\-'\x80-\xff]@[A-Za-z0-9\x80-\xff])", 0},
-    {kIpv4, R"(\b\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}\b)", kSom},
-    {kIpv6, R"(:[0-9A-Fa-f]{0,4}:)", 0},
-    {kPhone, R"((?:\+\(?|\(|\b)\d[\d \-.()/]{5,24}\d\b)", kSom},
-    {kCard, R"(\b\d(?:[ \-]?\d){11,18}\b)", kSom},
-    {kSsn, R"(\b(?:\d{3}-\d{2}-\d{4}|\d{3} \d{2} \d{4}|\d{9})\b)", kSom},
-    {kIban, R"([A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30})", kSom},
     {kOpenAiKey, R"(sk-(?:proj-|svcacct-|admin-|ant-)?[A-Za-z0-9_\-]{20,})", kSom},
     {kAwsKey, R"((?:AKIA|ASIA|ABIA|ACCA)[0-9A-Z]{16})", kSom},
     {kGithubToken, R"(gh[pousr]_[A-Za-z0-9]{36}|github_pat_[A-Za-z0-9_]{22,})", kSom},
@@ -107,7 +116,14 @@ constexpr PatternDef kPatterns[] = {
     {kCueVersion, R"(\b(?:ver|version|versions|build|release|firmware|fw|sdk|(?:update|upgrade)[ds]?\s+to)\b)",
      kCaseless},
 };
-static_assert(std::size(kPatterns) == kPatternCount);
+static_assert(std::size(kPatterns) + std::size(kHandFound) == kPatternCount);
+
+constexpr std::array<bool, kPatternCount> SomById() {
+  std::array<bool, kPatternCount> t{};
+  for (const PatternDef& p : kPatterns) t[p.id] = (p.flags & kSom) != 0;
+  return t;
+}
+constexpr std::array<bool, kPatternCount> kSomById = SomById();
 
 // Where a cue must be, relative to the candidate, to count.
 constexpr size_t kCueBefore = 40;
@@ -145,6 +161,44 @@ int HexValue(char c) {
 
 std::atomic<uint64_t> g_next_scanner_id{1};
 
+constexpr size_t kKeyCacheSlots = 1024;  // a power of two
+struct KeyCacheEntry {
+  uint64_t h1 = 0, h2 = 0;  // 0/0: empty
+  KeyContext context;
+};
+
+// The clean-value cache (Scratch::State::clean).
+constexpr size_t kCleanCacheSlots = 8192;  // a power of two
+constexpr size_t kCleanCacheMaxValue = 256;
+struct CleanEntry {
+  uint64_t h1 = 0, h2 = 0;  // 0/0: empty
+};
+
+uint64_t Mum(uint64_t a, uint64_t b) {
+  __uint128_t r = static_cast<__uint128_t>(a) * b;
+  return static_cast<uint64_t>(r) ^ static_cast<uint64_t>(r >> 64);
+}
+
+// A 128-bit keyed hash of (context, value) for the clean-value cache: two independent multiply-mix
+// lanes over 8-byte words. Not a MAC; the random per-thread seed only keeps collisions unpredictable.
+void CacheHash(uint64_t seed, uint32_t context, std::string_view v, uint64_t* h1, uint64_t* h2) {
+  uint64_t a = seed ^ 0x9E3779B97F4A7C15ull ^ (static_cast<uint64_t>(context) << 32) ^ v.size();
+  uint64_t b = (seed * 0xD6E8FEB86659FD93ull) ^ context ^ (static_cast<uint64_t>(v.size()) << 40);
+  size_t i = 0;
+  for (; i + 8 <= v.size(); i += 8) {
+    uint64_t w;
+    memcpy(&w, v.data() + i, 8);
+    a = Mum(a ^ w, 0xA0761D6478BD642Full);
+    b = Mum(b ^ w, 0xE7037ED1A0B428DBull) + w;
+  }
+  uint64_t w = 0;
+  memcpy(&w, v.data() + i, v.size() - i);
+  a = Mum(a ^ w ^ 0x8EBC6AF09C88C6E3ull, 0x589965CC75374CC3ull);
+  b = Mum(b ^ w ^ 0x1D8E4E27C47D124Full, 0xA0761D6478BD642Full);
+  *h1 = Mum(a, b ^ 0xE7037ED1A0B428DBull) | 1;  // never 0, so 0/0 marks an empty slot
+  *h2 = Mum(b, a ^ 0x589965CC75374CC3ull);
+}
+
 }  // namespace
 
 // ---------------------------------------------------------------------------------------------------
@@ -161,7 +215,15 @@ struct PiiScanner::Scratch::State {
   std::vector<PiiFinding> found;
   std::vector<PiiFinding> resolved;
   std::vector<std::pair<size_t, size_t>> taken;
+  std::vector<Region> groups;  // FindShapes' digit groups
   PersonNameFinder::Scratch names;
+  // What each key path says (ClassifyKey), for the paths seen lately, by hash; direct-mapped.
+  std::vector<KeyCacheEntry> key_contexts;
+  // Values seen lately in which nothing was found, by hash (never the values themselves): analytics
+  // properties repeat ("Safari", "Page View", "https://app.example.com/pricing"), and a repeat costs
+  // one hash instead of a scan. Direct-mapped, so bounded; cleared when the scanner changes.
+  std::vector<CleanEntry> clean;
+  uint64_t seed = 0;
   std::string tmp;
 };
 
@@ -173,8 +235,10 @@ PiiScanner::Scratch& PiiScanner::Scratch::operator=(Scratch&&) noexcept = defaul
 struct PiiScanner::Impl {
   ~Impl() {
     if (db) hs_free_database(db);
+    if (cue_db) hs_free_database(cue_db);
   }
-  hs_database_t* db = nullptr;
+  hs_database_t* db = nullptr;      // secrets
+  hs_database_t* cue_db = nullptr;  // cue words
   uint64_t id = 0;
   float min_confidence = 0.5f;
   PhoneNumberConfirmer phones;
@@ -189,18 +253,21 @@ PiiScanner::~PiiScanner() = default;
 
 StatusOr<std::shared_ptr<const PiiScanner>> PiiScanner::Create(Options options) {
   auto impl = std::make_unique<Impl>();
-  std::vector<const char*> expressions;
-  std::vector<unsigned> flags, ids;
-  for (const PatternDef& p : kPatterns) {
-    expressions.push_back(p.expression);
-    flags.push_back(p.flags);
-    ids.push_back(p.id);
-  }
-  hs_compile_error_t* error = nullptr;
-  hs_error_t rc = hs_compile_multi(expressions.data(), flags.data(), ids.data(),
-                                   static_cast<unsigned>(expressions.size()), HS_MODE_BLOCK,
-                                   nullptr, &impl->db, &error);
-  if (rc != HS_SUCCESS) {
+  // Two databases: the secrets (scanned in every value that could hold one) and the cue words (only
+  // in values where a digit shape wants context).
+  auto compile = [](bool cues, hs_database_t** db) -> Status {
+    std::vector<const char*> expressions;
+    std::vector<unsigned> flags, ids;
+    for (const PatternDef& p : kPatterns) {
+      if (IsCue(p.id) != cues) continue;
+      expressions.push_back(p.expression);
+      flags.push_back(p.flags);
+      ids.push_back(p.id);
+    }
+    hs_compile_error_t* error = nullptr;
+    hs_error_t rc = hs_compile_multi(expressions.data(), flags.data(), ids.data(),
+                                     static_cast<unsigned>(expressions.size()), HS_MODE_BLOCK, nullptr, db, &error);
+    if (rc == HS_SUCCESS) return Status::Ok();
     std::string msg = "PII pattern database: ";
     if (error) {
       msg += error->message;
@@ -208,15 +275,18 @@ StatusOr<std::shared_ptr<const PiiScanner>> PiiScanner::Create(Options options) 
       hs_free_compile_error(error);
     }
     return Status::Internal(msg);
-  }
+  };
+  if (Status st = compile(false, &impl->db); !st.ok()) return st;
+  if (Status st = compile(true, &impl->cue_db); !st.ok()) return st;
   impl->id = g_next_scanner_id.fetch_add(1);
   impl->min_confidence = options.min_confidence;
   impl->phones = PhoneNumberConfirmer(std::move(options.phone_regions));
   impl->names = std::make_unique<PersonNameFinder>(options.names ? options.names : NamesDictionary::Embedded());
   // Fail now, not on the first scan, if scratch space cannot be had.
   hs_scratch_t* probe = nullptr;
-  if (hs_alloc_scratch(impl->db, &probe) != HS_SUCCESS) return Status::Internal("Hyperscan scratch allocation failed");
-  hs_free_scratch(probe);
+  bool ok = hs_alloc_scratch(impl->db, &probe) == HS_SUCCESS && hs_alloc_scratch(impl->cue_db, &probe) == HS_SUCCESS;
+  if (probe) hs_free_scratch(probe);
+  if (!ok) return Status::Internal("Hyperscan scratch allocation failed");
   return std::shared_ptr<const PiiScanner>(new PiiScanner(std::move(impl)));
 }
 
@@ -230,7 +300,7 @@ namespace {
 int OnMatch(unsigned int id, unsigned long long from, unsigned long long to, unsigned int, void* ctx) {
   auto& matches = *static_cast<std::array<std::vector<Region>, kPatternCount>*>(ctx);
   std::vector<Region>& list = matches[id];
-  const bool som = kPatterns[id].flags & kSom;
+  const bool som = kSomById[id];
   if (!som) from = to;
   // Hyperscan reports each end offset of a pattern in increasing order; overlapping matches of one
   // pattern merge into one region, so a run of 10 MB of digits is one region, not millions.
@@ -271,6 +341,231 @@ bool PercentDecode(std::string_view in, std::string* decoded, std::vector<uint32
   }
   offsets->push_back(static_cast<uint32_t>(in.size()));
   return true;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Hand-found shapes (kHandFound)
+
+enum : uint8_t {
+  kClsEmailLocal = 1,   // [A-Za-z0-9._%+\-'\x80-\xff]: may stand right before an email's '@'
+  kClsDomainStart = 2,  // [A-Za-z0-9\x80-\xff]: may stand right after it
+  kClsNumSep = 4,       // " -.()/": separators inside written numbers
+  kClsWord = 8,         // [A-Za-z0-9_]
+};
+
+constexpr std::array<uint8_t, 256> MakeClasses() {
+  std::array<uint8_t, 256> t{};
+  for (int c = 0; c < 256; ++c) {
+    bool alnum = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+    if (alnum || c >= 0x80 || c == '.' || c == '_' || c == '%' || c == '+' || c == '-' || c == '\'') {
+      t[c] |= kClsEmailLocal;
+    }
+    if (alnum || c >= 0x80) t[c] |= kClsDomainStart;
+    if (c == ' ' || c == '-' || c == '.' || c == '(' || c == ')' || c == '/') t[c] |= kClsNumSep;
+    if (alnum || c == '_') t[c] |= kClsWord;
+  }
+  return t;
+}
+constexpr std::array<uint8_t, 256> kClasses = MakeClasses();
+uint8_t ClassOf(char c) { return kClasses[static_cast<unsigned char>(c)]; }
+
+// The next position at or after `i` holding a digit, ':' or '@' (n when none), 16 bytes at a time.
+size_t NextDigitColonOrAt(const char* p, size_t i, size_t n) {
+#ifdef __SSE2__
+  const __m128i zero = _mm_set1_epi8('0');
+  const __m128i ten = _mm_set1_epi8(10);
+  const __m128i at = _mm_set1_epi8('@');
+  auto mask_of = [&](__m128i v) {
+    __m128i d = _mm_sub_epi8(v, zero);                                 // '0'..':' -> 0..10
+    __m128i digit_or_colon = _mm_cmpeq_epi8(_mm_min_epu8(d, ten), d);  // unsigned d <= 10
+    return static_cast<unsigned>(_mm_movemask_epi8(_mm_or_si128(digit_or_colon, _mm_cmpeq_epi8(v, at))));
+  };
+  for (; i + 16 <= n; i += 16) {
+    unsigned mask = mask_of(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i)));
+    if (mask) return i + static_cast<size_t>(__builtin_ctz(mask));
+  }
+  if (i < n) {  // the tail, through a zero-padded copy (most values are shorter than 16 bytes)
+    alignas(16) char tail[16] = {};
+    memcpy(tail, p + i, n - i);
+    unsigned mask = mask_of(_mm_load_si128(reinterpret_cast<const __m128i*>(tail))) & ((1u << (n - i)) - 1);
+    return mask ? i + static_cast<size_t>(__builtin_ctz(mask)) : n;
+  }
+  return n;
+#else
+  for (; i < n; ++i) {
+    char c = p[i];
+    if ((c >= '0' && c <= ':') || c == '@') return i;
+  }
+  return n;
+#endif
+}
+
+// Whether `text` has an ASCII letter other than a-f/A-F.
+bool HasNonHexLetter(std::string_view text) {
+  const char* p = text.data();
+  const size_t n = text.size();
+  size_t i = 0;
+#ifdef __SSE2__
+  const __m128i lower = _mm_set1_epi8(0x20);
+  const __m128i g = _mm_set1_epi8('g');
+  const __m128i span = _mm_set1_epi8('z' - 'g');
+  for (; i + 16 <= n; i += 16) {
+    __m128i v = _mm_or_si128(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i)), lower);
+    __m128i d = _mm_sub_epi8(v, g);
+    if (_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_min_epu8(d, span), d))) return true;
+  }
+#endif
+  for (; i < n; ++i) {
+    char c = static_cast<char>(p[i] | 0x20);
+    if (c >= 'g' && c <= 'z') return true;
+  }
+  return false;
+}
+
+// Fills the region lists of kHandFound in increasing order, as Hyperscan would have reported these
+// patterns (start-of-match patterns as merged regions, the others as match ends):
+//   kEmailAt  [A-Za-z0-9._%+\-'\x80-\xff]@[A-Za-z0-9\x80-\xff]     (end only)
+//   kIpv6     :[0-9A-Fa-f]{0,4}:                                    (end only)
+//   kIpv4     four dotted groups of 1-3 digits
+//   kPhone    a run of digits and " -.()/" (at most 3 separators in a row) with 7+ digits, with a '+',
+//             '(' or "+(" right before it
+//   kCard     digit groups joined by single ' ' or '-', 12+ digits
+//   kSsn      AAA-GG-SSSS, AAA GG SSSS, or 9 digits
+//   kIban     [A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30}
+// Each byte is looked at a bounded number of times, so this is linear in the text.
+void FindShapes(std::string_view text, std::array<std::vector<Region>, kPatternCount>& m,
+                std::vector<Region>& groups) {
+  const size_t n = text.size();
+  const char* p = text.data();
+  size_t i = 0;
+  while ((i = NextDigitColonOrAt(p, i, n)) < n) {
+    const char c = p[i];
+    if (c == '@') {
+      if (i > 0 && (ClassOf(p[i - 1]) & kClsEmailLocal) && i + 1 < n && (ClassOf(p[i + 1]) & kClsDomainStart)) {
+        m[kEmailAt].push_back({static_cast<uint32_t>(i + 2), static_cast<uint32_t>(i + 2)});
+      }
+      ++i;
+      continue;
+    }
+    if (c == ':') {
+      size_t j = i + 1;
+      while (j < n && j - i <= 4 && IsHex(p[j])) ++j;
+      if (j < n && p[j] == ':') m[kIpv6].push_back({static_cast<uint32_t>(j + 1), static_cast<uint32_t>(j + 1)});
+      ++i;
+      continue;
+    }
+
+    // A digit: the run of digit groups and separators it starts. Most runs in analytics data are short
+    // pieces of hex ids and versions, which no digit shape can come from: count before collecting.
+    size_t j = i, seps = 0, digits = 0, ngroups = 0, run_end = i;
+    while (j < n) {
+      if (IsDigit(p[j])) {
+        size_t s = j;
+        while (j < n && IsDigit(p[j])) ++j;
+        digits += j - s;
+        ++ngroups;
+        run_end = j;
+        seps = 0;
+      } else if ((ClassOf(p[j]) & kClsNumSep) && ++seps <= 3) {
+        ++j;
+      } else {
+        break;
+      }
+    }
+    const bool iban = i >= 2 && IsUpperAscii(p[i - 1]) && IsUpperAscii(p[i - 2]) && i + 1 < n && IsDigit(p[i + 1]);
+    if (digits < 7 && ngroups < 4 && !iban) {
+      // A digit group glued to a letter on its right is part of a word ("fd89322cb8", "v2beta"): no
+      // digit shape starts or ends inside a word, so the rest of it can be skipped too.
+      i = run_end;
+      if (ngroups == 1 && i < n && (ClassOf(p[i]) & kClsWord)) {
+        while (i < n && (ClassOf(p[i]) & kClsWord)) ++i;
+      }
+      continue;
+    }
+    groups.clear();
+    for (size_t q = i; q < run_end;) {
+      if (IsDigit(p[q])) {
+        size_t s = q;
+        while (q < run_end && IsDigit(p[q])) ++q;
+        groups.push_back({static_cast<uint32_t>(s), static_cast<uint32_t>(q)});
+      } else {
+        ++q;
+      }
+    }
+    auto gap = [&](size_t g) {  // the separator between groups g and g+1, or 0 when not a single char
+      return groups[g + 1].from - groups[g].to == 1 ? p[groups[g].to] : '\0';
+    };
+    auto push = [&](Pattern id, size_t from, size_t to) {
+      std::vector<Region>& list = m[id];
+      if (!list.empty() && from < list.back().to) {  // overlapping: merge, as OnMatch does
+        list.back().to = std::max<uint32_t>(list.back().to, static_cast<uint32_t>(to));
+        return;
+      }
+      list.push_back({static_cast<uint32_t>(from), static_cast<uint32_t>(to)});
+    };
+
+    // IBAN: two capital letters right before the run's first two digits.
+    if (iban) {
+      size_t k = i + 2, count = 0;
+      auto iban_char = [&](size_t q) { return q < n && (IsUpperAscii(p[q]) || IsDigit(p[q])); };
+      while (count < 30) {
+        if (iban_char(k)) {
+          ++k;
+        } else if (k < n && p[k] == ' ' && iban_char(k + 1)) {
+          k += 2;
+        } else {
+          break;
+        }
+        ++count;
+      }
+      if (count >= 11) push(kIban, i - 2, k);
+    }
+    if (digits >= 7) {
+      size_t rs = i;
+      if (rs > 0 && p[rs - 1] == '(') {
+        --rs;
+        if (rs > 0 && p[rs - 1] == '+') --rs;
+      } else if (rs > 0 && p[rs - 1] == '+') {
+        --rs;
+      }
+      push(kPhone, rs, run_end);
+    }
+    const size_t ng = groups.size();
+    for (size_t g = 0; g < ng; ++g) {
+      // Cards: groups joined by single spaces or dashes.
+      if (g == 0 || (gap(g - 1) != ' ' && gap(g - 1) != '-')) {
+        size_t h = g, card_digits = groups[g].to - groups[g].from;
+        while (h + 1 < ng && (gap(h) == ' ' || gap(h) == '-')) {
+          ++h;
+          card_digits += groups[h].to - groups[h].from;
+        }
+        if (card_digits >= 12) push(kCard, groups[g].from, groups[h].to);
+      }
+      // SSNs.
+      const size_t len = groups[g].to - groups[g].from;
+      if (len == 9) push(kSsn, groups[g].from, groups[g].to);
+      if (len == 3 && g + 2 < ng && groups[g + 1].to - groups[g + 1].from == 2 &&
+          groups[g + 2].to - groups[g + 2].from == 4 && (gap(g) == '-' || gap(g) == ' ') && gap(g + 1) == gap(g)) {
+        push(kSsn, groups[g].from, groups[g + 2].to);
+      }
+      // IPv4: exactly four dotted groups of 1-3 digits.
+      if ((g == 0 || gap(g - 1) != '.' || groups[g - 1].to - groups[g - 1].from > 3) && len <= 3) {
+        size_t h = g;
+        while (h + 1 < ng && gap(h) == '.' && groups[h + 1].to - groups[h + 1].from <= 3) ++h;
+        if (h - g == 3 && !(h + 1 < ng && gap(h) == '.')) push(kIpv4, groups[g].from, groups[h].to);
+      }
+    }
+    i = run_end;
+  }
+}
+
+// Everything of a KeyContext that the scan depends on, as bits (the clean-value cache's key).
+// A new KeyContext field must be added here too.
+static_assert(sizeof(KeyContext) == 11, "PackKeyContext must cover every KeyContext field");
+uint32_t PackKeyContext(const KeyContext& k) {
+  return static_cast<uint32_t>(k.identifier) | k.version << 1 | k.phone << 2 | k.ssn << 3 | k.card << 4 |
+         k.ip << 5 | k.email << 6 | k.secret << 7 | k.password << 8 | k.not_person << 9 |
+         static_cast<uint32_t>(k.name) << 10;
 }
 
 // Cue positions (match ends, increasing) near a candidate.
@@ -391,7 +686,16 @@ void PiiScanner::Impl::ScanText(const KeyContext& key, std::string_view text, Sc
   found.clear();
   if (text.empty()) return;
   if (text.size() > UINT_MAX) text = text.substr(0, UINT_MAX);
-  hs_scan(db, text.data(), static_cast<unsigned>(text.size()), 0, st->hs, OnMatch, &m);
+  FindShapes(text, m, st->groups);
+  // Secrets are 15 bytes or more, "pwd=" assignments 10 or more, and every one of them has a letter that
+  // is not a hex digit (so ids, UUIDs, hashes and numbers need no look).
+  if (text.size() >= 10 && HasNonHexLetter(text)) {
+    hs_scan(db, text.data(), static_cast<unsigned>(text.size()), 0, st->hs, OnMatch, &m);
+  }
+  // Cue words matter only beside a digit shape that wants context.
+  if (!m[kIpv4].empty() || !m[kPhone].empty() || !m[kCard].empty() || !m[kSsn].empty()) {
+    hs_scan(cue_db, text.data(), static_cast<unsigned>(text.size()), 0, st->hs, OnMatch, &m);
+  }
   const size_t n = text.size();
   auto add = [&](PiiType type, size_t s, size_t e, float confidence) {
     found.push_back({type, s, e, confidence});
@@ -770,10 +1074,25 @@ void PiiScanner::Scan(std::string_view key_path, std::string_view value, Scratch
   const Impl& impl = *impl_;
   if (value.empty()) return;
   if (st->fitted_for != impl.id) {
-    if (hs_alloc_scratch(impl.db, &st->hs) != HS_SUCCESS) return;  // out of memory: Create() checked once
+    // Out of memory: Create() checked once.
+    if (hs_alloc_scratch(impl.db, &st->hs) != HS_SUCCESS || hs_alloc_scratch(impl.cue_db, &st->hs) != HS_SUCCESS) return;
+    st->clean.assign(kCleanCacheSlots, CleanEntry{});
+    st->key_contexts.assign(kKeyCacheSlots, KeyCacheEntry{});
+    if (st->seed == 0) st->seed = std::random_device()() | (static_cast<uint64_t>(std::random_device()()) << 32) | 1;
     st->fitted_for = impl.id;
   }
-  const KeyContext key = ClassifyKey(key_path);
+  uint64_t h1 = 0, h2 = 0;
+  CacheHash(st->seed, UINT32_MAX, key_path, &h1, &h2);
+  KeyCacheEntry& cached_key = st->key_contexts[h1 & (kKeyCacheSlots - 1)];
+  if (cached_key.h1 != h1 || cached_key.h2 != h2) cached_key = {h1, h2, ClassifyKey(key_path)};
+  const KeyContext key = cached_key.context;
+  CleanEntry* slot = nullptr;
+  if (value.size() <= kCleanCacheMaxValue) {
+    CacheHash(st->seed, PackKeyContext(key), value, &h1, &h2);
+    slot = &st->clean[h1 & (kCleanCacheSlots - 1)];
+    if (slot->h1 == h1 && slot->h2 == h2) return;
+  }
+  const size_t out_before = out->size();
   const bool decoded = PercentDecode(value, &st->decoded, &st->offsets);
   std::string_view text = decoded ? std::string_view(st->decoded) : value;
   impl.ScanText(key, text, st);
@@ -824,6 +1143,7 @@ void PiiScanner::Scan(std::string_view key_path, std::string_view value, Scratch
     }
     out->push_back(f);
   }
+  if (slot != nullptr && out->size() == out_before) *slot = {h1, h2};
 }
 
 }  // namespace vg

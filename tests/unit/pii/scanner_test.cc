@@ -194,6 +194,29 @@ TEST(PiiScanner, IgnoresInvalidSsnsAndIdentifiers) {
   ExpectNothing("properties.ts_hint", "2025-10-06T12:00:00Z");
 }
 
+// Clean values are remembered (by hash) per key context: a repeat must give what a first scan gives,
+// under every key, and values with findings are never skipped.
+TEST(PiiScanner, RepeatedValuesGiveTheSameFindingsUnderEachKey) {
+  for (int round = 0; round < 3; ++round) {
+    SCOPED_TRACE(round);
+    ExpectNothing("properties.app_version", "2.1.4.13");
+    ExpectOnly("properties.ip", "2.1.4.13", "ip_address", "2.1.4.13");
+    ExpectOnly("properties.comment", "mail me: jane.doe@example.com", "email", "jane.doe@example.com");
+    ExpectNothing("properties.sku", "4111111111111111");
+    ExpectOnly("properties.comment", "4111111111111111", "credit_card", "4111111111111111");
+  }
+}
+
+// Digit groups glued to letters (hex ids, "v2beta") are skipped as words; what follows them is not.
+TEST(PiiScanner, FindsShapesRightAfterWordsWithDigits) {
+  ExpectOnly("properties.note", "ticket a1b2c3 call +1 415 555 2671", "phone", "+1 415 555 2671");
+  ExpectOnly("properties.note", "v2beta, card 4111 1111 1111 1111", "credit_card", "4111 1111 1111 1111");
+  ExpectOnly("properties.note", "x9y 10.0.0.42 connected", "ip_address", "10.0.0.42");
+  ExpectOnly("properties.note", "ab12cd DE89 3704 0044 0532 0130 00", "iban", "DE89 3704 0044 0532 0130 00");
+  ExpectNothing("properties.note", "abc4111111111111111");
+  ExpectNothing("properties.note", "4111111111111111abc");
+}
+
 TEST(PiiScanner, IgnoresUuidsAndHexIds) {
   ExpectNothing("properties.$device_id", "f1f53ebe-714c-46b9-81c5-4b5763e68b30");
   ExpectNothing("properties.request_id", "12345678-1234-5678-1234-567812345678");
