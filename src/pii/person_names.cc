@@ -5,6 +5,10 @@
 #include <fstream>
 #include <sstream>
 
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
 #include "pii/unicode_text.h"
 
 namespace vg {
@@ -31,6 +35,38 @@ void FoldForLookup(std::string_view word, std::string* out) {
     for (size_t p; (p = out->find("\xE2\x80\x99")) != std::string::npos;) out->replace(p, 3, "'");
   }
   while (!out->empty() && out->back() == '.') out->pop_back();
+}
+
+enum : uint8_t { kAsciiUpper = 1, kAsciiLower = 2, kAsciiDigit = 4, kAsciiWord = 7 };
+constexpr std::array<uint8_t, 128> MakeAsciiClasses() {
+  std::array<uint8_t, 128> t{};
+  for (int c = 'A'; c <= 'Z'; ++c) t[c] = kAsciiUpper;
+  for (int c = 'a'; c <= 'z'; ++c) t[c] = kAsciiLower;
+  for (int c = '0'; c <= '9'; ++c) t[c] = kAsciiDigit;
+  return t;
+}
+constexpr std::array<uint8_t, 128> kAsciiClass = MakeAsciiClasses();
+
+// Whether `text` has an ASCII capital or a byte of a multi-byte UTF-8 sequence.
+bool HasUpperOrNonAscii(std::string_view text) {
+  const char* p = text.data();
+  const size_t n = text.size();
+  size_t i = 0;
+#ifdef __SSE2__
+  const __m128i a = _mm_set1_epi8('A');
+  const __m128i span = _mm_set1_epi8('Z' - 'A');
+  for (; i + 16 <= n; i += 16) {
+    __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i));
+    __m128i d = _mm_sub_epi8(v, a);
+    __m128i upper = _mm_cmpeq_epi8(_mm_min_epu8(d, span), d);
+    if (_mm_movemask_epi8(_mm_or_si128(upper, v))) return true;  // the sign bit: a byte >= 0x80
+  }
+#endif
+  for (; i < n; ++i) {
+    char c = p[i];
+    if ((c >= 'A' && c <= 'Z') || static_cast<unsigned char>(c) >= 0x80) return true;
+  }
+  return false;
 }
 
 // ASCII without a table look-up; the rest through unicode_text.
@@ -180,7 +216,8 @@ enum class Case : uint8_t { kCapitalised, kUpper, kLower, kCaseless };
 
 struct Token {
   uint32_t start, end;           // bytes in the text
-  uint32_t fold_start, fold_len;  // in State::folded
+  uint32_t fold_start, fold_len;  // in State::folded, or in the text when fold_in_text
+  bool fold_in_text;
   Case letter_case;
   bool digits;                   // contains a digit: "Gerrit44", not a name
   bool blocked;                  // overlaps a span another detector claimed
@@ -244,6 +281,21 @@ constexpr Cue kCues[] = {
     {{"manager"}, kWeak, false}, {{"spoke"}, kWeak, false}, {{"member"}, kWeak, false},
 };
 
+// The cues whose last word is `word` (nullptr: none).
+const std::vector<const Cue*>* CuesEndingWith(std::string_view word) {
+  static const auto* index = [] {
+    auto* m = new std::unordered_map<std::string_view, std::vector<const Cue*>>();
+    for (const Cue& cue : kCues) {
+      size_t len = 0;
+      while (len < 3 && !cue.words[len].empty()) ++len;
+      (*m)[cue.words[len - 1]].push_back(&cue);
+    }
+    return m;
+  }();
+  auto it = index->find(word);
+  return it == index->end() ? nullptr : &it->second;
+}
+
 // Words right after a name that say it is one: "Ana Silva here", "Ana Silva wrote:".
 constexpr std::string_view kAfterCues[] = {"here", "wrote", "said", "says", "writes", "asked", "called",
                                            "replied", "signed"};
@@ -272,6 +324,17 @@ constexpr std::string_view kStopWords[] = {
     // Dates: "Thu Mar 05 1970".
     "mon", "tue", "tues", "wed", "thu", "thur", "thurs", "fri", "sat", "monday", "tuesday", "wednesday",
     "thursday", "friday", "saturday", "sunday"};
+
+// kStopWords membership by binary search over a sorted copy (the finder asks for every chain word).
+bool IsStopWord(std::string_view w) {
+  static const std::vector<std::string_view> sorted = [] {
+    std::vector<std::string_view> v(std::begin(kStopWords), std::end(kStopWords));
+    std::sort(v.begin(), v.end());
+    return v;
+  }();
+  if (w.size() > 9) return false;  // the longest stop word
+  return std::binary_search(sorted.begin(), sorted.end(), w);
+}
 
 bool Contains(const std::string_view* begin, const std::string_view* end, std::string_view w) {
   return std::find(begin, end, w) != end;
@@ -308,10 +371,16 @@ void Tokenize(std::string_view text, const std::vector<std::pair<size_t, size_t>
               std::string* tmp) {
   tokens->clear();
   folded->clear();
+  if (tokens->capacity() < 64) tokens->reserve(64);
   size_t taken_i = 0;
   size_t i = 0;
   const size_t n = text.size();
   while (i < n) {
+    // Between words: ASCII that is neither letter nor digit is skipped by table.
+    if (static_cast<unsigned char>(text[i]) < 0x80 && !(kAsciiClass[static_cast<unsigned char>(text[i])] & kAsciiWord)) {
+      ++i;
+      continue;
+    }
     size_t len;
     char32_t cp = DecodeAt(text, i, &len);
     bool digit = cp >= '0' && cp <= '9';
@@ -321,9 +390,20 @@ void Tokenize(std::string_view text, const std::vector<std::pair<size_t, size_t>
     }
     Token t{};
     t.start = static_cast<uint32_t>(i);
-    bool first = true, any_lower = false, any_upper = false, first_upper = false, caseless = false;
+    bool first = true, any_lower = false, any_upper = false, first_upper = false, caseless = false, ascii = true;
     while (i < n) {
+      const auto byte = static_cast<unsigned char>(text[i]);
+      if (byte < 0x80 && (kAsciiClass[byte] & (kAsciiUpper | kAsciiLower))) {  // the common case, by table
+        const bool up = kAsciiClass[byte] & kAsciiUpper;
+        if (first) first_upper = up;
+        any_upper |= up;
+        any_lower |= !up;
+        first = false;
+        ++i;
+        continue;
+      }
       cp = DecodeAt(text, i, &len);
+      ascii &= cp < 0x80;
       if (IsLetterCp(cp)) {
         bool up = IsUpperCp(cp), lo = IsLowerCp(cp);
         if (first) first_upper = up;
@@ -355,17 +435,27 @@ void Tokenize(std::string_view text, const std::vector<std::pair<size_t, size_t>
     }
     while (taken_i < taken.size() && taken[taken_i].second <= t.start) ++taken_i;
     t.blocked = taken_i < taken.size() && taken[taken_i].first < t.end;
-    FoldForLookup(text.substr(t.start, t.end - t.start), tmp);
-    t.fold_start = static_cast<uint32_t>(folded->size());
-    t.fold_len = static_cast<uint32_t>(tmp->size());
-    folded->append(*tmp);
-    const bool wanted = lookup_lowercase || t.letter_case != Case::kLower || (tmp->size() <= 5 && IsParticle(*tmp));
-    t.flags = t.digits || !wanted ? 0 : dict.Lookup(*tmp);
+    // Lower-case ASCII words are their own folded form: point into the text instead of copying.
+    std::string_view f;
+    if (ascii && t.letter_case == Case::kLower) {
+      t.fold_in_text = true;
+      t.fold_start = t.start;
+      t.fold_len = t.end - t.start;
+      f = text.substr(t.start, t.end - t.start);
+    } else {
+      FoldForLookup(text.substr(t.start, t.end - t.start), tmp);
+      t.fold_start = static_cast<uint32_t>(folded->size());
+      t.fold_len = static_cast<uint32_t>(tmp->size());
+      folded->append(*tmp);
+      f = *tmp;
+    }
+    const bool wanted = lookup_lowercase || t.letter_case != Case::kLower || (f.size() <= 5 && IsParticle(f));
+    t.flags = t.digits || !wanted ? 0 : dict.Lookup(f);
     if (t.letter_case == Case::kCaseless && !t.digits &&
         !(t.flags & (NamesDictionary::kFirst | NamesDictionary::kLast))) {
       // Chinese and Korean names are written without a space: a one- or two-character family name, then
       // the given name ("卢晓博", "令狐义轩", "권도훈").
-      std::string_view w(*tmp);
+      std::string_view w(f);
       size_t cps = 0, cut[3] = {0, 0, 0};
       bool han = true;
       for (size_t q = 0; q < w.size() && han;) {
@@ -386,12 +476,11 @@ void Tokenize(std::string_view text, const std::vector<std::pair<size_t, size_t>
       }
     }
     if (!t.digits && wanted && !(t.flags & (NamesDictionary::kFirst | NamesDictionary::kLast)) &&
-        tmp->find('-') != std::string::npos) {
+        f.find('-') != std::string_view::npos) {
       // Double-barrelled names: "Considine-Crooks" is a last name when its parts are.
       uint16_t all = 0xFF;
       size_t s = 0;
-      std::string_view f(*tmp);
-      while (s <= f.size()) {
+            while (s <= f.size()) {
         size_t h = f.find('-', s);
         std::string_view part = f.substr(s, h == std::string_view::npos ? std::string_view::npos : h - s);
         all &= dict.Lookup(part);
@@ -419,21 +508,19 @@ void PersonNameFinder::Find(const KeyContext& key, std::string_view text,
                             std::vector<PiiFinding>* out) const {
   // Outside person-name keys a name needs a capitalised word or a word of a script without case: text
   // of lower-case ASCII has none.
-  if (key.name == NameKey::kNone) {
-    bool any = false;
-    for (char c : text) any |= (c >= 'A' && c <= 'Z') || static_cast<unsigned char>(c) >= 0x80;
-    if (!any) return;
-  }
+  if (key.name == NameKey::kNone && !HasUpperOrNonAscii(text)) return;
   Scratch::State& st = *scratch->state_;
   const NamesDictionary& dict = *dictionary_;
   Tokenize(text, taken, dict, key.name == NameKey::kPerson, &st.tokens, &st.folded, &st.tmp);
   const std::vector<Token>& tok = st.tokens;
   if (tok.empty()) return;
-  auto fold = [&](size_t k) { return std::string_view(st.folded).substr(tok[k].fold_start, tok[k].fold_len); };
+  auto fold = [&](size_t k) {
+    return (tok[k].fold_in_text ? text : std::string_view(st.folded)).substr(tok[k].fold_start, tok[k].fold_len);
+  };
   auto is_name_word = [&](size_t k) {
     return (tok[k].flags & (NamesDictionary::kFirst | NamesDictionary::kLast | kCompoundName)) != 0;
   };
-  auto is_stop = [&](size_t k) { return Contains(kStopWords, fold(k)); };
+  auto is_stop = [&](size_t k) { return IsStopWord(fold(k)); };
 
   // A value under a person-name key is a name as a whole when it is written like one.
   if (key.name == NameKey::kPerson) {
@@ -571,8 +658,10 @@ void PersonNameFinder::Find(const KeyContext& key, std::string_view text,
     const size_t first_tok = title ? b - 1 : b;
     int context = 0;
     {
-      // The words before `first_tok`, nearest last.
-      for (const Cue& cue : kCues) {
+      // The words before `first_tok`, nearest last: only the cues ending in the word right before.
+      const std::vector<const Cue*>* cues = first_tok > 0 ? CuesEndingWith(fold(first_tok - 1)) : nullptr;
+      for (size_t c = 0; cues != nullptr && c < cues->size(); ++c) {
+        const Cue& cue = *(*cues)[c];
         size_t len = 0;
         while (len < 3 && !cue.words[len].empty()) ++len;
         if (first_tok < len) continue;

@@ -161,14 +161,14 @@ int HexValue(char c) {
 
 std::atomic<uint64_t> g_next_scanner_id{1};
 
-constexpr size_t kKeyCacheSlots = 1024;  // a power of two
+constexpr size_t kKeyCacheSlots = 256;  // a power of two
 struct KeyCacheEntry {
   uint64_t h1 = 0, h2 = 0;  // 0/0: empty
   KeyContext context;
 };
 
 // The clean-value cache (Scratch::State::clean).
-constexpr size_t kCleanCacheSlots = 8192;  // a power of two
+constexpr size_t kCleanCacheSlots = 2048;  // a power of two
 constexpr size_t kCleanCacheMaxValue = 256;
 struct CleanEntry {
   uint64_t h1 = 0, h2 = 0;  // 0/0: empty
@@ -185,16 +185,19 @@ void CacheHash(uint64_t seed, uint32_t context, std::string_view v, uint64_t* h1
   uint64_t a = seed ^ 0x9E3779B97F4A7C15ull ^ (static_cast<uint64_t>(context) << 32) ^ v.size();
   uint64_t b = (seed * 0xD6E8FEB86659FD93ull) ^ context ^ (static_cast<uint64_t>(v.size()) << 40);
   size_t i = 0;
-  for (; i + 8 <= v.size(); i += 8) {
-    uint64_t w;
-    memcpy(&w, v.data() + i, 8);
-    a = Mum(a ^ w, 0xA0761D6478BD642Full);
-    b = Mum(b ^ w, 0xE7037ED1A0B428DBull) + w;
+  for (; i + 16 <= v.size(); i += 16) {
+    uint64_t w0, w1;
+    memcpy(&w0, v.data() + i, 8);
+    memcpy(&w1, v.data() + i + 8, 8);
+    a = Mum(a ^ w0, 0xA0761D6478BD642Full ^ w1);
+    b = Mum(b ^ w1, 0xE7037ED1A0B428DBull ^ w0);
   }
-  uint64_t w = 0;
-  memcpy(&w, v.data() + i, v.size() - i);
-  a = Mum(a ^ w ^ 0x8EBC6AF09C88C6E3ull, 0x589965CC75374CC3ull);
-  b = Mum(b ^ w ^ 0x1D8E4E27C47D124Full, 0xA0761D6478BD642Full);
+  uint64_t w0 = 0, w1 = 0;
+  const size_t rest = v.size() - i;
+  memcpy(&w0, v.data() + i, std::min<size_t>(rest, 8));
+  if (rest > 8) memcpy(&w1, v.data() + i + 8, rest - 8);
+  a = Mum(a ^ w0 ^ 0x8EBC6AF09C88C6E3ull, 0x589965CC75374CC3ull ^ w1);
+  b = Mum(b ^ w1 ^ 0x1D8E4E27C47D124Full, 0xA0761D6478BD642Full ^ w0);
   *h1 = Mum(a, b ^ 0xE7037ED1A0B428DBull) | 1;  // never 0, so 0/0 marks an empty slot
   *h2 = Mum(b, a ^ 0x589965CC75374CC3ull);
 }
@@ -1081,16 +1084,24 @@ void PiiScanner::Scan(std::string_view key_path, std::string_view value, Scratch
     if (st->seed == 0) st->seed = std::random_device()() | (static_cast<uint64_t>(std::random_device()()) << 32) | 1;
     st->fitted_for = impl.id;
   }
+  // Both caches are two-way set associative: a set is two adjacent slots, the newer entry first.
   uint64_t h1 = 0, h2 = 0;
   CacheHash(st->seed, UINT32_MAX, key_path, &h1, &h2);
-  KeyCacheEntry& cached_key = st->key_contexts[h1 & (kKeyCacheSlots - 1)];
-  if (cached_key.h1 != h1 || cached_key.h2 != h2) cached_key = {h1, h2, ClassifyKey(key_path)};
-  const KeyContext key = cached_key.context;
-  CleanEntry* slot = nullptr;
+  KeyCacheEntry* key_set = &st->key_contexts[(h2 & (kKeyCacheSlots / 2 - 1)) * 2];
+  if (!(key_set[0].h1 == h1 && key_set[0].h2 == h2)) {
+    if (key_set[1].h1 == h1 && key_set[1].h2 == h2) {
+      std::swap(key_set[0], key_set[1]);
+    } else {
+      key_set[1] = key_set[0];
+      key_set[0] = {h1, h2, ClassifyKey(key_path)};
+    }
+  }
+  const KeyContext key = key_set[0].context;
+  CleanEntry* clean_set = nullptr;
   if (value.size() <= kCleanCacheMaxValue) {
     CacheHash(st->seed, PackKeyContext(key), value, &h1, &h2);
-    slot = &st->clean[h1 & (kCleanCacheSlots - 1)];
-    if (slot->h1 == h1 && slot->h2 == h2) return;
+    clean_set = &st->clean[(h2 & (kCleanCacheSlots / 2 - 1)) * 2];
+    if ((clean_set[0].h1 == h1 && clean_set[0].h2 == h2) || (clean_set[1].h1 == h1 && clean_set[1].h2 == h2)) return;
   }
   const size_t out_before = out->size();
   const bool decoded = PercentDecode(value, &st->decoded, &st->offsets);
@@ -1143,7 +1154,10 @@ void PiiScanner::Scan(std::string_view key_path, std::string_view value, Scratch
     }
     out->push_back(f);
   }
-  if (slot != nullptr && out->size() == out_before) *slot = {h1, h2};
+  if (clean_set != nullptr && out->size() == out_before) {
+    clean_set[1] = clean_set[0];
+    clean_set[0] = {h1, h2};
+  }
 }
 
 }  // namespace vg

@@ -8,8 +8,9 @@ execute_process(COMMAND ${PYTHON} ${SEEDGEN} ${WORKDIR}/seeds RESULT_VARIABLE rc
 if(NOT rc EQUAL 0)
   message(FATAL_ERROR "seed corpus generation failed")
 endif()
+# EXTRA_ARGS: more libFuzzer flags for this target (a ;-list), e.g. -max_len and -timeout.
 execute_process(COMMAND ${FUZZER} -max_total_time=${SECONDS} -print_final_stats=1 -artifact_prefix=${WORKDIR}/artifacts/
-                        ${WORKDIR}/corpus ${WORKDIR}/seeds
+                        ${EXTRA_ARGS} ${WORKDIR}/corpus ${WORKDIR}/seeds
                 RESULT_VARIABLE rc)
 if(NOT rc EQUAL 0)
   message(FATAL_ERROR "fuzzer found a problem (exit ${rc}); see ${WORKDIR}/artifacts")
