@@ -32,7 +32,20 @@ void FoldForLookup(std::string_view word, std::string* out) {
     }
   } else {
     unicode::AppendFolded(word, out);
-    for (size_t p; (p = out->find("\xE2\x80\x99")) != std::string::npos;) out->replace(p, 3, "'");
+    // The typographic apostrophe as ASCII: "O’Connell" is "o'connell".
+    if (out->find("\xE2\x80\x99") != std::string::npos) {
+      std::string plain;
+      plain.reserve(out->size());
+      for (size_t i = 0; i < out->size();) {
+        if (out->compare(i, 3, "\xE2\x80\x99") == 0) {
+          plain.push_back('\'');
+          i += 3;
+        } else {
+          plain.push_back((*out)[i++]);
+        }
+      }
+      out->swap(plain);
+    }
   }
   while (!out->empty() && out->back() == '.') out->pop_back();
 }

@@ -5,6 +5,8 @@
 
 #include <array>
 
+#include "pii/phone_metadata.h"
+
 namespace vg {
 
 namespace {
@@ -172,15 +174,13 @@ float PhoneNumberConfirmer::Confirm(std::string_view candidate, bool context) co
   Shape shape;
   if (!Describe(candidate, &shape)) return 0;
   if (shape.n_digits < (shape.plus ? 8u : 7u) || shape.n_digits > 15) return 0;
-  const PhoneNumberUtil& util = *PhoneNumberUtil::GetInstance();
-  std::string text(candidate);
-  std::string formatted;
-  PhoneNumber number;
+  // libphonenumber's Parse + IsValidNumber(ForRegion) + Format, from its own metadata without its ICU
+  // regular expressions (phone_metadata.h): ~130 ns a call instead of ~15 us.
+  const PhoneMetadataIndex& index = PhoneMetadataIndex::Default();
+  thread_local std::string formatted;
 
   if (shape.plus) {
-    if (util.Parse(text, "ZZ", &number) != PhoneNumberUtil::NO_PARSING_ERROR) return 0;
-    if (!util.IsValidNumber(number)) return 0;
-    util.Format(number, PhoneNumberUtil::INTERNATIONAL, &formatted);
+    if (!index.ValidateAndFormat(candidate, "ZZ", &formatted)) return 0;
     if (shape.n_groups == 1 || GroupingMatches(shape, formatted, {}, /*exact=*/false)) return 0.95f;
     return context ? 0.9f : 0.75f;
   }
@@ -202,10 +202,8 @@ float PhoneNumberConfirmer::Confirm(std::string_view candidate, bool context) co
     // Without context the grouping must match the national form exactly, so only plans whose national
     // form starts the way the candidate does are worth a parse.
     if (!context && !ndd.empty() && r.trunk_in_national_form != (shape.digits[0] == ndd[0])) continue;
-    if (util.Parse(text, region, &number) != PhoneNumberUtil::NO_PARSING_ERROR) continue;
-    if (!util.IsValidNumberForRegion(number, region)) continue;
+    if (!index.ValidateAndFormat(candidate, region, &formatted)) continue;
     if (shape.n_groups == 1) return 0.8f;  // context was required above
-    util.Format(number, PhoneNumberUtil::NATIONAL, &formatted);
     if (GroupingMatches(shape, formatted, ndd, /*exact=*/true)) return context ? 0.95f : 0.85f;
     if (context && GroupingMatches(shape, formatted, ndd, /*exact=*/false)) return 0.9f;
     if (context) fallback = 0.7f;
