@@ -16,5 +16,7 @@ std::function<int()> AddCheckConfig(CLI::App& app);
 std::function<int()> AddExplain(CLI::App& app);
 std::function<int()> AddKeys(CLI::App& app);
 std::function<int()> AddScan(CLI::App& app);
+std::function<int()> AddVendor(CLI::App& app);  // vendor list|pause|resume|cut|dead-letters|redrive
+std::function<int()> AddSpool(CLI::App& app);   // spool verify
 
 }  // namespace vg::cli

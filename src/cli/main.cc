@@ -21,6 +21,8 @@ int main(int argc, char** argv) {
   add(vg::cli::AddExplain);
   add(vg::cli::AddKeys);
   add(vg::cli::AddScan);
+  add(vg::cli::AddVendor);
+  add(vg::cli::AddSpool);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -24,6 +24,7 @@ class [[nodiscard]] Status {
     kIOError,           // a file or socket operation failed
     kUnavailable,       // a transient failure; retrying may help
     kInternal,
+    kFailedPrecondition,  // the request is valid but the target's state does not allow it
   };
 
   Status() = default;
@@ -34,6 +35,7 @@ class [[nodiscard]] Status {
   static Status IOError(std::string msg) { return Status(Code::kIOError, std::move(msg)); }
   static Status Unavailable(std::string msg) { return Status(Code::kUnavailable, std::move(msg)); }
   static Status Internal(std::string msg) { return Status(Code::kInternal, std::move(msg)); }
+  static Status FailedPrecondition(std::string msg) { return Status(Code::kFailedPrecondition, std::move(msg)); }
 
   bool ok() const { return code_ == Code::kOk; }
   Code code() const { return code_; }

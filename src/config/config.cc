@@ -46,7 +46,10 @@ std::vector<std::string> ToVector(const std::string_view (&list)[N]) {
 
 constexpr std::string_view kTopKeys[] = {
     "listen", "data_dir", "trusted_proxies", "geoip_db", "max_body_bytes", "max_json_depth", "threads", "vendors",
+    "spool", "admin", "metrics_allow",
 };
+constexpr std::string_view kSpoolKeys[] = {"fsync", "quota", "segment_size"};
+constexpr std::string_view kAdminKeys[] = {"socket"};
 constexpr std::string_view kVendorKeys[] = {
     "name", "kind", "endpoint", "api", "token", "api_secret_env", "key_epoch", "gzip", "policy",
 };
@@ -199,6 +202,12 @@ class ConfigParser {
       } else if (e.key == "vendors") {
         have_vendors = true;
         s = ParseVendors(e, &config.vendors);
+      } else if (e.key == "spool") {
+        s = ParseSpool(e, &config);
+      } else if (e.key == "admin") {
+        s = ParseAdmin(e, &config);
+      } else if (e.key == "metrics_allow") {
+        s = ParseCidrList(e, &config.metrics_allow);
       } else {
         s = UnknownKey(e, "", kTopKeys);
       }
@@ -391,6 +400,75 @@ class ConfigParser {
     }
     config->listen_host = std::move(host);
     config->listen_port = port;
+    return Status::Ok();
+  }
+
+  // "1GiB", "512MiB", "64KiB", "1000000" (bytes).
+  Status Bytes(const Entry& e, uint64_t min, uint64_t* out) const {
+    const std::string expected = Quoted(e.key) + " must be a size in bytes, optionally with KiB, MiB or GiB (e.g. 1GiB), at least " +
+                                 std::to_string(min);
+    if (!e.value.IsScalar()) return ValueError(e, expected);
+    std::string_view text = e.value.Scalar();
+    uint64_t unit = 1;
+    for (auto [suffix, factor] : {std::pair<std::string_view, uint64_t>{"KiB", 1ull << 10}, {"MiB", 1ull << 20},
+                                  {"GiB", 1ull << 30}, {"TiB", 1ull << 40}}) {
+      if (text.size() > suffix.size() && text.substr(text.size() - suffix.size()) == suffix) {
+        text.remove_suffix(suffix.size());
+        unit = factor;
+        break;
+      }
+    }
+    uint64_t n;
+    if (!ParseDecimal(text, &n) || n > UINT64_MAX / unit || n * unit < min) return ValueError(e, expected);
+    *out = n * unit;
+    return Status::Ok();
+  }
+
+  Status ParseSpool(const Entry& e, Config* config) const {
+    if (!e.value.IsMap()) return ValueError(e, "'spool' must be a mapping (fsync, quota, segment_size)");
+    std::vector<Entry> entries;
+    if (Status s = Entries(e.value, &entries); !s.ok()) return s;
+    for (const Entry& f : entries) {
+      Status s;
+      if (f.key == "fsync") {
+        s = String(f, &config->spool_fsync);
+        if (s.ok() && config->spool_fsync != "always" && config->spool_fsync != "interval" &&
+            config->spool_fsync != "never") {
+          s = ValueError(f, "'fsync' must be always, interval or never");
+        }
+      } else if (f.key == "quota") {
+        s = Bytes(f, 1ull << 20, &config->spool_quota_bytes);
+      } else if (f.key == "segment_size") {
+        s = Bytes(f, 64ull << 10, &config->spool_segment_bytes);
+      } else {
+        s = UnknownKey(f, " in 'spool'", kSpoolKeys);
+      }
+      if (!s.ok()) return s;
+    }
+    if (config->spool_quota_bytes < 2 * config->spool_segment_bytes) {
+      return ValueError(e, "'spool': quota must be at least twice segment_size");
+    }
+    return Status::Ok();
+  }
+
+  Status ParseAdmin(const Entry& e, Config* config) const {
+    if (!e.value.IsMap()) return ValueError(e, "'admin' must be a mapping (socket)");
+    std::vector<Entry> entries;
+    if (Status s = Entries(e.value, &entries); !s.ok()) return s;
+    for (const Entry& f : entries) {
+      Status s = f.key == "socket" ? String(f, &config->admin_socket) : UnknownKey(f, " in 'admin'", kAdminKeys);
+      if (!s.ok()) return s;
+    }
+    return Status::Ok();
+  }
+
+  Status ParseCidrList(const Entry& e, std::vector<std::string>* out) const {
+    if (Status s = StringList(e, out); !s.ok()) return s;
+    size_t i = 0;
+    for (const YAML::Node& item : e.value) {
+      const std::string& cidr = (*out)[i++];
+      if (!IsCidr(cidr)) return Error(item.Mark(), Quoted(e.key) + " entry " + Quoted(cidr) + " is not an IPv4 or IPv6 CIDR");
+    }
     return Status::Ok();
   }
 

@@ -98,6 +98,17 @@ struct Config {
   int max_json_depth = 32;
   int threads = 0;                           // 0 = hardware concurrency
   std::vector<VendorConfig> vendors;         // required, non-empty; names are unique
+
+  // The durable spool every accepted event is written to before the client gets its 2xx.
+  std::string spool_fsync = "always";          // always (survives power loss) | interval | never
+  uint64_t spool_quota_bytes = 1ull << 30;     // full: ingestion answers 503 with Retry-After
+  uint64_t spool_segment_bytes = 64ull << 20;
+  // The admin endpoint (vendor list|pause|resume|cut): a Unix socket only the gateway's user may open.
+  std::string admin_socket;                    // "" = <data_dir>/admin.sock
+  // Who may read /metrics on the ingest listener.
+  std::vector<std::string> metrics_allow = {"127.0.0.0/8", "::1/128"};
+
+  std::string AdminSocketPath() const { return admin_socket.empty() ? data_dir + "/admin.sock" : admin_socket; }
 };
 
 // The YAML of the embedded default config (shadow mode, one `mixpanel` vendor, strict policy).

@@ -13,9 +13,12 @@
 #include <thread>
 
 #include "crypto/pseudonymizer.h"
+#include "delivery/delivery.h"
 #include "geo/geo_locator.h"
 #include "pii/scanner.h"
+#include "server/admin_server.h"
 #include "server/ingest_handler.h"
+#include "server/metrics.h"
 
 namespace vg {
 
@@ -31,8 +34,8 @@ constexpr size_t kHeaderLimit = 16 * 1024;
 
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(tcp::socket&& socket, const IngestHandler& handler, size_t body_limit)
-      : stream_(std::move(socket)), handler_(handler), body_limit_(body_limit) {
+  Session(tcp::socket&& socket, const IngestHandler& handler, size_t body_limit, HttpMetrics& metrics)
+      : stream_(std::move(socket)), handler_(handler), body_limit_(body_limit), metrics_(metrics) {
     beast::error_code ec;
     auto ep = stream_.socket().remote_endpoint(ec);
     if (!ec) {
@@ -57,7 +60,7 @@ class Session : public std::enable_shared_from_this<Session> {
   void Close() {
     net::post(stream_.get_executor(), [self = shared_from_this()] {
       self->closing_ = true;
-      if (!self->writing_) {
+      if (!self->writing_ && !self->busy_) {
         beast::error_code ec;
         self->stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
         self->stream_.close();
@@ -80,6 +83,7 @@ class Session : public std::enable_shared_from_this<Session> {
     if (ec == http::error::end_of_stream || ec == beast::error::timeout || ec == net::error::operation_aborted) {
       return DoClose();
     }
+    started_ = std::chrono::steady_clock::now();
     const auto& req = parser_->get();
     HttpRequestView view;
     view.method = std::string_view(req.method_string().data(), req.method_string().size());
@@ -121,12 +125,27 @@ class Session : public std::enable_shared_from_this<Session> {
       }
     } else {
       view.body = std::string_view(req.body().data(), req.body().size());
-      resp = handler_.Handle(view);
+      // Answered now, or once the events are durable (from the spool's writer thread): back onto this
+      // connection's strand either way. The work guard keeps the io_context running until then, so a
+      // drain on shutdown waits for accepted requests to be answered.
+      busy_ = true;
+      const unsigned version = req.version();
+      handler_.Handle(view, [self = shared_from_this(), keep_alive, version,
+                             guard = net::make_work_guard(stream_.get_executor())](HttpResponse r) mutable {
+        net::dispatch(self->stream_.get_executor(), [self, keep_alive, version, r = std::move(r)]() mutable {
+          self->busy_ = false;
+          self->Write(std::move(r), keep_alive && !self->closing_, version);
+        });
+        guard.reset();
+      });
+      return;
     }
     Write(std::move(resp), keep_alive && !closing_, req.version());
   }
 
   void Write(HttpResponse resp, bool keep_alive, unsigned version) {
+    metrics_.Observe(resp.status,
+                     std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count());
     res_ = {};
     res_.version(version == 10 ? 10 : 11);
     res_.result(static_cast<http::status>(resp.status));
@@ -158,8 +177,11 @@ class Session : public std::enable_shared_from_this<Session> {
   http::response<http::string_body> res_;
   const IngestHandler& handler_;
   size_t body_limit_;
+  HttpMetrics& metrics_;
   IpAddress peer_;
+  std::chrono::steady_clock::time_point started_;
   bool writing_ = false;
+  bool busy_ = false;  // a request is being answered
   bool closing_ = false;
 };
 
@@ -169,7 +191,10 @@ struct Gateway::Impl {
   Config config;
   std::unique_ptr<GeoLocator> geo;
   std::vector<VendorRuntime> vendors;
+  std::unique_ptr<Delivery> delivery;
+  HttpMetrics http_metrics;
   std::unique_ptr<IngestHandler> handler;
+  std::unique_ptr<AdminServer> admin;
   net::io_context ioc;
   tcp::acceptor acceptor{ioc};
   std::mutex sessions_mu;
@@ -183,7 +208,7 @@ struct Gateway::Impl {
         if (ec != net::error::operation_aborted) spdlog::warn("accept failed: {}", ec.message());
         if (!acceptor.is_open()) return;
       } else {
-        auto s = std::make_shared<Session>(std::move(socket), *handler, config.max_body_bytes);
+        auto s = std::make_shared<Session>(std::move(socket), *handler, config.max_body_bytes, http_metrics);
         {
           std::lock_guard<std::mutex> lock(sessions_mu);
           sessions.remove_if([](const std::weak_ptr<Session>& w) { return w.expired(); });
@@ -228,16 +253,27 @@ StatusOr<std::unique_ptr<Gateway>> Gateway::Create(const Config& config) {
                                      " is not in the key file");
     }
     rt.pseudonymizer = std::make_unique<Pseudonymizer>(keys->VendorKey(v.name, epoch), epoch);
-    auto sink = v.endpoint ? MakeHttpForwarder(v, config.data_dir, ForwarderOptions{})
-                           : MakeShadowSink(config.data_dir, v.name);
-    if (!sink.ok()) return sink.status();
-    rt.sink = std::move(*sink);
+    rt.id = static_cast<SpoolVendorId>(impl.vendors.size());
     spdlog::info("vendor {}: {} ({} policy, key epoch {})", v.name,
                  v.endpoint ? "forwarding to " + *v.endpoint : "shadow mode, writing to " + config.data_dir + "/outbox/" + v.name + ".jsonl",
                  v.policy.is_default ? "strict default" : "custom", epoch);
     impl.vendors.push_back(std::move(rt));
   }
-  impl.handler = std::make_unique<IngestHandler>(impl.config, &impl.vendors, impl.geo.get());
+  // Durable delivery: the spool (recovered after a crash) and one sender per vendor.
+  DeliveryOptions options;
+  auto fsync = ParseFsyncPolicy(config.spool_fsync);
+  if (!fsync.ok()) return fsync.status();
+  options.fsync = *fsync;
+  options.spool_quota_bytes = config.spool_quota_bytes;
+  options.spool_segment_bytes = config.spool_segment_bytes;
+  auto delivery = Delivery::Start(impl.config, options);
+  if (!delivery.ok()) return delivery.status();
+  impl.delivery = std::move(*delivery);
+  OpsEndpoints ops;
+  ops.metrics = [&impl] { return RenderMetrics(*impl.delivery, impl.http_metrics); };
+  ops.ready = [&impl] { return impl.delivery->Ready(); };
+  impl.handler = std::make_unique<IngestHandler>(impl.config, &impl.vendors, impl.geo.get(), impl.delivery.get(),
+                                                 std::move(ops));
   return g;
 }
 
@@ -268,6 +304,7 @@ void Gateway::Stop() {
     beast::error_code ec;
     impl->acceptor.close(ec);
     if (impl->signals) impl->signals->cancel(ec);  // it would keep the io_context running
+    if (impl->admin) impl->admin->Stop();
     std::lock_guard<std::mutex> lock(impl->sessions_mu);
     for (auto& w : impl->sessions) {
       if (auto s = w.lock()) s->Close();
@@ -286,6 +323,12 @@ void Gateway::Run(bool handle_signals) {
     });
   }
   impl.Accept();
+  auto admin = AdminServer::Start(impl.ioc, impl.config.AdminSocketPath(), *impl.delivery);
+  if (admin.ok()) {
+    impl.admin = std::move(*admin);
+  } else {
+    spdlog::error("admin endpoint not available: {}", admin.status().message());
+  }
   spdlog::info("vendorguard listening on {}:{}", impl.config.listen_host, port());
   int threads = impl.config.threads > 0 ? impl.config.threads
                                         : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
@@ -293,7 +336,8 @@ void Gateway::Run(bool handle_signals) {
   for (int i = 1; i < threads; ++i) workers.emplace_back([&] { impl.ioc.run(); });
   impl.ioc.run();
   for (auto& t : workers) t.join();
-  for (auto& v : impl.vendors) v.sink->Shutdown(std::chrono::seconds(10));
+  impl.admin.reset();
+  impl.delivery->Shutdown(std::chrono::seconds(10));
   spdlog::info("vendorguard stopped");
 }
 

@@ -36,10 +36,14 @@ std::string_view PathOf(std::string_view target) { return target.substr(0, targe
 
 }  // namespace
 
-IngestHandler::IngestHandler(const Config& config, std::vector<VendorRuntime>* vendors, const GeoLocator* geo)
-    : config_(config), vendors_(vendors), geo_(geo) {
+IngestHandler::IngestHandler(const Config& config, std::vector<VendorRuntime>* vendors, const GeoLocator* geo,
+                             EventSubmitter* delivery, OpsEndpoints ops)
+    : config_(config), vendors_(vendors), geo_(geo), delivery_(delivery), ops_(std::move(ops)) {
   for (const auto& c : config.trusted_proxies) {
     if (auto cidr = Cidr::Parse(c)) trusted_proxies_.push_back(*cidr);
+  }
+  for (const auto& c : config.metrics_allow) {
+    if (auto cidr = Cidr::Parse(c)) metrics_allow_.push_back(*cidr);
   }
 }
 
@@ -97,7 +101,14 @@ HttpResponse IngestHandler::TooLarge(const HttpRequestView& req) const {
   return Answer(req, verbose, false, "", 413, reason);
 }
 
-HttpResponse IngestHandler::Handle(const HttpRequestView& req) const {
+void IngestHandler::Handle(const HttpRequestView& req, std::function<void(HttpResponse)> done) const {
+  HttpResponse now = HandleNow(req, done);
+  if (now.status != 0) done(std::move(now));
+}
+
+// Answers everything that needs no spool write; for events, hands `done` to the commit and returns a
+// response with status 0.
+HttpResponse IngestHandler::HandleNow(const HttpRequestView& req, std::function<void(HttpResponse)>& done) const {
   if (req.method == "OPTIONS") {
     HttpResponse resp;
     resp.status = 204;
@@ -108,6 +119,27 @@ HttpResponse IngestHandler::Handle(const HttpRequestView& req) const {
   if (path == "/healthz") {
     HttpResponse resp;
     resp.body = "ok\n";
+    return resp;
+  }
+  if (path == "/readyz") {
+    HttpResponse resp;
+    const bool ready = !ops_.ready || ops_.ready();
+    resp.status = ready ? 200 : 503;
+    resp.body = ready ? "ready\n" : "not ready: the spool is full or failed\n";
+    if (!ready) resp.headers.emplace_back("Retry-After", "5");
+    return resp;
+  }
+  if (path == "/metrics" && ops_.metrics) {
+    HttpResponse resp;
+    bool allowed = false;
+    for (const Cidr& c : metrics_allow_) allowed |= c.Contains(req.peer);
+    if (!allowed) {
+      resp.status = 403;
+      resp.body = "metrics are served to the addresses in metrics_allow only\n";
+      return resp;
+    }
+    resp.content_type = "text/plain; version=0.0.4; charset=utf-8";
+    resp.body = ops_.metrics();
     return resp;
   }
   if (req.method != "GET" && req.method != "POST") {
@@ -173,28 +205,46 @@ HttpResponse IngestHandler::Handle(const HttpRequestView& req) const {
   bool geolocate = p.endpoint != MixpanelEndpoint::kImport && p.ip.value_or(true);
   RequestContext ctx(client, geolocate, geo_);
 
+  // Every vendor's copy of every event, as one spool unit: all of it is durable, or none.
+  std::vector<std::string> payloads;
+  std::vector<SpoolEntry> entries;
+  payloads.reserve(events.size() * vendors_->size());
   for (VendorRuntime& vendor : *vendors_) {
-    std::vector<std::string> out;
-    out.reserve(events.size());
-    for (const Event& e : events) {
-      std::string json;
-      json.reserve(256);
-      if (vendor.policy->Apply(e, ctx, *vendor.pseudonymizer, &json, nullptr).send) out.push_back(std::move(json));
-    }
-    if (out.empty()) continue;
+    if (!delivery_->Accepting(vendor.id)) continue;  // cut: nothing more goes to it
     OutboundEndpoint endpoint = kind == EventKind::kProfile ? OutboundEndpoint::kEngage
                                 : kind == EventKind::kGroup ? OutboundEndpoint::kGroups
                                 : vendor.config.api == "import" ? OutboundEndpoint::kImport
                                                                 : OutboundEndpoint::kTrack;
-    Status s = vendor.sink->Enqueue(endpoint, std::move(out));
-    if (!s.ok()) {
-      spdlog::error("cannot accept {} from {}: {}", path, req.peer.ToString(), s.message());
-      HttpResponse resp = Answer(req, p.verbose, false, p.callback, 503, s.message());
-      resp.headers.emplace_back("Retry-After", "5");
-      return resp;
+    for (const Event& e : events) {
+      std::string json;
+      json.reserve(256);
+      if (!vendor.policy->Apply(e, ctx, *vendor.pseudonymizer, &json, nullptr).send) continue;
+      payloads.push_back(std::move(json));
+      entries.push_back({vendor.id, static_cast<uint8_t>(endpoint), {}, {}});
     }
   }
-  return Answer(req, p.verbose, p.img, p.callback, 200, "");
+  if (entries.empty()) return Answer(req, p.verbose, p.img, p.callback, 200, "");
+  for (size_t i = 0; i < entries.size(); ++i) entries[i].payload = payloads[i];
+
+  auto answer = [this, req, verbose = p.verbose, img = p.img, callback = p.callback](int status, std::string_view error) {
+    HttpResponse resp = Answer(req, verbose, img && status == 200, callback, status, error);
+    if (status == 503) resp.headers.emplace_back("Retry-After", "5");
+    return resp;
+  };
+  Status s = delivery_->Submit(entries, [answer, done, path = std::string(path), peer = req.peer](
+                                            StatusOr<uint64_t> committed) {
+    if (committed.ok()) return done(answer(200, ""));
+    spdlog::error("lost {} from {} before it was durable: {}", path, peer.ToString(), committed.status().message());
+    done(answer(committed.status().retryable() ? 503 : 500, committed.status().message()));
+  });
+  if (!s.ok()) {
+    spdlog::error("cannot accept {} from {}: {}", path, req.peer.ToString(), s.message());
+    int status = s.code() == Status::Code::kUnavailable ? 503 : s.code() == Status::Code::kTooLarge ? 413 : 500;
+    return answer(status, s.message());
+  }
+  HttpResponse pending;
+  pending.status = 0;  // answered by the commit callback
+  return pending;
 }
 
 }  // namespace vg

@@ -5,6 +5,7 @@
 // pseudonymizers it holds are immutable and shared, and each thread uses its own JSON parser.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -12,7 +13,7 @@
 
 #include "config/config.h"
 #include "crypto/pseudonymizer.h"
-#include "delivery/vendor_sink.h"
+#include "delivery/delivery.h"
 #include "net/ip_address.h"
 #include "policy/vendor_policy.h"
 
@@ -25,7 +26,7 @@ struct VendorRuntime {
   VendorConfig config;
   std::shared_ptr<const CompiledPolicy> policy;
   std::unique_ptr<Pseudonymizer> pseudonymizer;
-  std::unique_ptr<VendorSink> sink;
+  SpoolVendorId id = 0;  // its index in the config, the spool and the delivery service
 };
 
 struct HttpRequestView {
@@ -48,16 +49,27 @@ struct HttpResponse {
   std::vector<std::pair<std::string, std::string>> headers;
 };
 
+// The operational endpoints answered beside ingestion.
+struct OpsEndpoints {
+  std::function<std::string()> metrics;  // Prometheus text for /metrics (peers in metrics_allow only)
+  std::function<bool()> ready;           // /readyz: 200 when true, else 503
+};
+
 class IngestHandler {
  public:
-  IngestHandler(const Config& config, std::vector<VendorRuntime>* vendors, const GeoLocator* geo);
+  IngestHandler(const Config& config, std::vector<VendorRuntime>* vendors, const GeoLocator* geo,
+                EventSubmitter* delivery, OpsEndpoints ops = {});
 
-  HttpResponse Handle(const HttpRequestView& request) const;
+  // Answers `request` through `done`, exactly once: at once for anything not carrying events, and for
+  // events once they are durable in the spool (or refused: 503 with Retry-After when it is full). `done`
+  // may run on another thread (the spool's writer); `request`'s views must stay valid until it ran.
+  void Handle(const HttpRequestView& request, std::function<void(HttpResponse)> done) const;
 
   // A request whose body exceeded the limit before it was read whole (the transport stops reading).
   HttpResponse TooLarge(const HttpRequestView& request) const;
 
  private:
+  HttpResponse HandleNow(const HttpRequestView& req, std::function<void(HttpResponse)>& done) const;
   HttpResponse Answer(const HttpRequestView& req, bool verbose, bool img, const std::string& callback, int status,
                       std::string_view error) const;
   void AddCors(const HttpRequestView& req, HttpResponse* resp) const;
@@ -67,7 +79,10 @@ class IngestHandler {
   const Config& config_;
   std::vector<VendorRuntime>* vendors_;
   const GeoLocator* geo_;
+  EventSubmitter* delivery_;
+  OpsEndpoints ops_;
   std::vector<Cidr> trusted_proxies_;
+  std::vector<Cidr> metrics_allow_;
 };
 
 }  // namespace vg

@@ -121,3 +121,39 @@ test('keys rotate adds an epoch, and pseudonyms change only for vendors that do 
   assert.equal(idFor('pinned'), before.pinned);
   assert.equal(run(['keys', '--config', file, 'status']).stdout.trim(), `${dir}/data/keys/pseudonym.keys: current epoch 3`);
 }));
+
+test('serve --log-format json writes one JSON object per log line', { timeout: 60_000 }, async () => {
+  const { spawn } = await import('node:child_process');
+  const { existsSync, readFileSync } = await import('node:fs');
+  const dir = mkdtempSync(join(tmpdir(), 'vg-cli-log-'));
+  try {
+    const config = join(dir, 'c.yaml');
+    writeFileSync(config, `listen: 127.0.0.1:0\ndata_dir: ${JSON.stringify(join(dir, 'data'))}\n` +
+                          'vendors:\n  - name: shadowed\n    kind: mixpanel\n');
+    const portFile = join(dir, 'port');
+    const child = spawn(BIN, ['serve', '--config', config, '--port-file', portFile, '--log-format', 'json']);
+    let stderr = '';
+    child.stderr.on('data', (d) => { stderr += d; });
+    const exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+    const deadline = Date.now() + 30_000;
+    while (!existsSync(portFile) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    assert.ok(existsSync(portFile), `the gateway did not start:\n${stderr}`);
+    const port = Number(readFileSync(portFile, 'utf8'));
+    const res = await fetch(`http://127.0.0.1:${port}/track`, { method: 'POST', body: 'data=%7B%22event%22%3A%22a%22%7D',
+                                                                  headers: { 'Content-Type': 'application/x-www-form-urlencoded' } });
+    assert.equal(res.status, 200);
+    child.kill('SIGTERM');
+    assert.deepEqual(await exited, { code: 0, signal: null }, stderr);
+    const lines = stderr.split('\n').filter(Boolean);
+    assert.ok(lines.length >= 3, stderr);
+    for (const line of lines) {
+      const entry = JSON.parse(line);  // throws on a line that is not JSON
+      assert.match(entry.time, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}/, line);
+      assert.ok(['info', 'warning', 'error', 'critical', 'debug'].includes(entry.level), line);
+      assert.equal(typeof entry.msg, 'string', line);
+    }
+    assert.ok(lines.some((l) => JSON.parse(l).msg.includes('listening on 127.0.0.1')), stderr);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -1,4 +1,4 @@
-// The forwarder (src/delivery/vendor_sink.cc) against a vendor that fails, throttles, refuses or is down:
+// Delivery (src/delivery/delivery.cc, transport.cc) against a vendor that fails, throttles, refuses or is down:
 // retries deliver every event once, Retry-After is honoured, a refused batch is logged and written to the
 // outbox instead of being retried, gzip follows the vendor config. And the client address the gateway
 // geolocates when a trusted proxy sends X-Forwarded-For on several header lines.
@@ -168,7 +168,7 @@ test('429 with Retry-After: 1 delays the retry by at least a second', { timeout:
   assert.match(gw.stderr(), /HTTP 429/, 'the 429 is logged');
 });
 
-test('a 400 refusal is not retried: logged with the vendor\'s reason and written to the rejected outbox',
+test('a 400 refusal is not retried: logged with the vendor\'s reason and written to the dead-letter file',
      { timeout: 20_000 }, async (t) => {
   const h = harness(t);
   const sink = await h.sink({ answer: () => ({ status: 400, body: '{"error":"bad token","status":0}' }) });
@@ -180,7 +180,7 @@ test('a 400 refusal is not retried: logged with the vendor\'s reason and written
   // One SDK request, so one batch; the gateway accepts it (the SDK sees "1") before the vendor refuses.
   await trackBatch(client(gw.host), ids.map((id, i) => eventFor(id, i)));
 
-  const rejectedFile = path.join(gw.dataDir, 'outbox', 'mixpanel.rejected.jsonl');
+  const rejectedFile = path.join(gw.dataDir, 'deadletter', 'mixpanel.jsonl');
   const readRejected = () => fs.readFile(rejectedFile, 'utf8').catch(() => '');
   await waitFor(async () => (await readRejected()).split('\n').filter(Boolean).length >= ids.length, 10_000,
                 () => `${ids.length} lines in ${rejectedFile}\nsink:\n${sink.summary()}\n${gw.logs()}`);
@@ -202,6 +202,8 @@ test('a 400 refusal is not retried: logged with the vendor\'s reason and written
   assert.deepEqual(lines.map((l) => l.data?.properties?.$insert_id), ids, text);
   for (const l of lines) {
     assert.equal(l.endpoint, '/track', JSON.stringify(l));
+    assert.equal(l.http_status, 400, JSON.stringify(l));
+    assert.match(l.reason, /bad token/, JSON.stringify(l));
     assert.match(l.data.properties.distinct_id, PSEUDONYM_RE, JSON.stringify(l));
     assert.ok(!('$email' in l.data.properties), JSON.stringify(l));
     assert.equal(l.data.properties.plan, 'pro', JSON.stringify(l));

@@ -363,3 +363,96 @@ export const TEST_POLICY = {
   ip: 'drop',
   location: 'country',
 };
+
+// --- Durability helpers (tests/e2e/durability.test.mjs) -------------------------------------------------
+
+// A port nothing listens on (it was free a moment ago): for a vendor that is down, to be brought up later
+// with startSink({port}), or a gateway `listen` address that stays the same across restarts.
+export async function freePort() {
+  const server = http.createServer();
+  await new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', resolve);
+  });
+  const { port } = server.address();
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+// One request exactly as the Node SDK's track_batch / import_batch sends it (POST, form body
+// `data=<base64 JSON array>`, ?ip=0&verbose=1), with the answer's status, headers and body, so a test knows
+// precisely which events got a 2xx. `agent` (e.g. a keep-alive http.Agent) defaults to a fresh connection.
+// Rejects on a network error (refused, reset: no answer at all).
+export function mixpanelPost(port, endpoint, events, { agent = false, timeoutMs = 30_000 } = {}) {
+  const body = 'data=' + base64Json(events);
+  return new Promise((resolve, reject) => {
+    const req = http.request({
+      host: '127.0.0.1', port, method: 'POST', path: `${endpoint}?ip=0&verbose=1`, agent,
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded', 'Content-Length': Buffer.byteLength(body) },
+    }, (res) => {
+      const chunks = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks).toString() }));
+      res.on('error', reject);
+    });
+    req.setTimeout(timeoutMs, () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+// One request to the gateway's admin API on its Unix socket (<data_dir>/admin.sock unless `socketPath`
+// is given): {status, body, json} (json undefined if the body is not JSON). Rejects on a connection error.
+export function adminRequest(dataDirOrSocket, method, reqPath, { timeoutMs = 10_000 } = {}) {
+  const socketPath = dataDirOrSocket.endsWith('.sock') ? dataDirOrSocket : path.join(dataDirOrSocket, 'admin.sock');
+  return new Promise((resolve, reject) => {
+    const req = http.request({ socketPath, path: reqPath, method, agent: false }, (res) => {
+      const chunks = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () => {
+        const body = Buffer.concat(chunks).toString();
+        let json;
+        try { json = JSON.parse(body); } catch { json = undefined; }
+        resolve({ status: res.statusCode, body, json });
+      });
+      res.on('error', reject);
+    });
+    req.setTimeout(timeoutMs, () => req.destroy(new Error(`admin ${method} ${reqPath}: no answer within ${timeoutMs} ms`)));
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+// The gateway's /metrics text.
+export async function fetchMetrics(gw) {
+  const res = await fetch(`${gw.url}/metrics`);
+  const text = await res.text();
+  if (res.status !== 200) throw new Error(`GET /metrics -> ${res.status}: ${text}`);
+  return text;
+}
+
+// The value of the sample `name{labels}` in Prometheus text (labels: an object, matched exactly and in any
+// order), or undefined when there is no such sample.
+export function metricValue(text, name, labels = {}) {
+  const want = Object.entries(labels).map(([k, v]) => `${k}="${v}"`).sort().join(',');
+  for (const line of text.split('\n')) {
+    if (line.startsWith('#')) continue;
+    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?\s+(\S+)/.exec(line);
+    if (!m || m[1] !== name) continue;
+    const got = (m[2] ? m[2].match(/[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\]|\\.)*"/g) || [] : []).sort().join(',');
+    if (got === want) return Number(m[3]);
+  }
+  return undefined;
+}
+
+// Proves an absence: polls `predicate` for `ms` and throws as soon as it is false. Bounded by design.
+export async function holdsFor(predicate, ms, what = 'condition') {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    if (!(await predicate())) {
+      throw new Error(`no longer holds: ${typeof what === 'function' ? what() : what}`);
+    }
+    if (Date.now() >= deadline) return;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}

@@ -468,3 +468,52 @@ TEST(ConfigPii, UnknownTypeAndActionAreErrors) {
 
 }  // namespace
 }  // namespace vg
+
+namespace vg {
+namespace {
+
+TEST(ConfigSpoolAdmin, DefaultsAndEveryKey) {
+  StatusOr<Config> c = ParseConfig(kVendor, "min.yaml");
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_EQ(c->spool_fsync, "always");
+  EXPECT_EQ(c->spool_quota_bytes, 1ull << 30);
+  EXPECT_EQ(c->spool_segment_bytes, 64ull << 20);
+  EXPECT_EQ(c->AdminSocketPath(), "./vendorguard-data/admin.sock");
+  EXPECT_EQ(c->metrics_allow, (std::vector<std::string>{"127.0.0.0/8", "::1/128"}));
+
+  c = ParseConfig(std::string(kVendor) +
+                      "data_dir: /var/lib/vg\nspool:\n  fsync: interval\n  quota: 2GiB\n  segment_size: 512KiB\n"
+                      "admin:\n  socket: /run/vg/admin.sock\nmetrics_allow: [10.0.0.0/8]\n",
+                  "full.yaml");
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_EQ(c->spool_fsync, "interval");
+  EXPECT_EQ(c->spool_quota_bytes, 2ull << 30);
+  EXPECT_EQ(c->spool_segment_bytes, 512ull << 10);
+  EXPECT_EQ(c->AdminSocketPath(), "/run/vg/admin.sock");
+  EXPECT_EQ(c->metrics_allow, (std::vector<std::string>{"10.0.0.0/8"}));
+  c = ParseConfig(std::string(kVendor) + "data_dir: /d\nspool:\n  quota: 10000000\n  segment_size: 65536\n", "b.yaml");
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_EQ(c->spool_quota_bytes, 10000000u);
+  EXPECT_EQ(c->AdminSocketPath(), "/d/admin.sock");
+}
+
+TEST(ConfigSpoolAdmin, ErrorsNameThePosition) {
+  EXPECT_EQ(ErrorOf(std::string(kVendor) + "spool:\n  fsync: sometimes\n"),
+            "test.yaml:5:10: 'fsync' must be always, interval or never");
+  EXPECT_EQ(ErrorOf(std::string(kVendor) + "spool:\n  quota: lots\n"),
+            "test.yaml:5:10: 'quota' must be a size in bytes, optionally with KiB, MiB or GiB (e.g. 1GiB), at least "
+            "1048576");
+  EXPECT_EQ(ErrorOf(std::string(kVendor) + "spool:\n  quota: 100MiB\n  segment_size: 64MiB\n"),
+            "test.yaml:5:3: 'spool': quota must be at least twice segment_size");
+  EXPECT_EQ(ErrorOf(std::string(kVendor) + "spool:\n  fsycn: always\n"),
+            "test.yaml:5:3: unknown key 'fsycn' in 'spool' (did you mean 'fsync'?)");
+  EXPECT_EQ(ErrorOf(std::string(kVendor) + "spool: 5\n"),
+            "test.yaml:4:8: 'spool' must be a mapping (fsync, quota, segment_size)");
+  EXPECT_EQ(ErrorOf(std::string(kVendor) + "admin:\n  sock: /x\n"),
+            "test.yaml:5:3: unknown key 'sock' in 'admin' (did you mean 'socket'?)");
+  EXPECT_EQ(ErrorOf(std::string(kVendor) + "metrics_allow: [10.0.0.0/33]\n"),
+            "test.yaml:4:17: 'metrics_allow' entry '10.0.0.0/33' is not an IPv4 or IPv6 CIDR");
+}
+
+}  // namespace
+}  // namespace vg

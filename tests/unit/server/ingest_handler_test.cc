@@ -2,7 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <array>
 #include <filesystem>
+#include <set>
 #include <fstream>
 #include <sstream>
 
@@ -11,18 +13,29 @@
 namespace vg {
 namespace {
 
-// A sink that keeps what it was given, or refuses it, for the handler tests.
-class RecordingSink final : public VendorSink {
+// What one vendor was given.
+struct Received {
+  std::vector<std::pair<OutboundEndpoint, std::string>> received;
+};
+
+// Keeps what the handler submits (per vendor), or refuses it as a full spool would, for the handler
+// tests; commits at once.
+class RecordingSubmitter final : public EventSubmitter {
  public:
-  Status Enqueue(OutboundEndpoint endpoint, std::vector<std::string>&& events) override {
-    if (full) return Status::Unavailable("delivery queue for vendor 'test' is full");
-    for (auto& e : events) received.emplace_back(endpoint, std::move(e));
+  bool Accepting(SpoolVendorId vendor) const override { return cut.count(vendor) == 0; }
+  Status Submit(std::span<const SpoolEntry> entries, CommitCallback done) override {
+    if (full) return Status::Unavailable("spool quota reached");
+    ++units;
+    for (const SpoolEntry& e : entries) {
+      per_vendor[e.vendor].received.emplace_back(static_cast<OutboundEndpoint>(e.kind), std::string(e.payload));
+    }
+    done(uint64_t{1});
     return Status::Ok();
   }
-  void Shutdown(std::chrono::milliseconds) override {}
-  SinkStats Stats() const override { return {}; }
-  std::vector<std::pair<OutboundEndpoint, std::string>> received;
+  std::array<Received, 2> per_vendor;
+  std::set<SpoolVendorId> cut;
   bool full = false;
+  int units = 0;
 };
 
 class IngestHandlerTest : public ::testing::Test {
@@ -38,12 +51,23 @@ class IngestHandlerTest : public ::testing::Test {
       SecretKey k{};
       k[0] = static_cast<uint8_t>(name[0]);
       rt.pseudonymizer = std::make_unique<Pseudonymizer>(k, 1);
-      auto sink = std::make_unique<RecordingSink>();
-      sinks_.push_back(sink.get());
-      rt.sink = std::move(sink);
+      rt.id = static_cast<SpoolVendorId>(vendors_.size());
+      sinks_.push_back(&submitter_.per_vendor[rt.id]);
       vendors_.push_back(std::move(rt));
     }
-    handler_ = std::make_unique<IngestHandler>(config_, &vendors_, nullptr);
+    handler_ = std::make_unique<IngestHandler>(config_, &vendors_, nullptr, &submitter_);
+  }
+
+  // Handle, which must answer exactly once (the recording submitter commits at once).
+  HttpResponse Call(const HttpRequestView& r) {
+    HttpResponse out;
+    int answers = 0;
+    handler_->Handle(r, [&](HttpResponse resp) {
+      out = std::move(resp);
+      ++answers;
+    });
+    EXPECT_EQ(answers, 1);
+    return out;
   }
 
   HttpResponse Post(std::string target, std::string body, std::string content_type = "application/x-www-form-urlencoded",
@@ -60,7 +84,7 @@ class IngestHandlerTest : public ::testing::Test {
     r.content_encoding = enc_;
     r.origin = "http://shop.example";
     r.peer = *IpAddress::Parse("127.0.0.1");
-    return handler_->Handle(r);
+    return Call(r);
   }
   static std::string Header(const HttpResponse& r, std::string_view name) {
     for (auto& [k, v] : r.headers) {
@@ -71,7 +95,8 @@ class IngestHandlerTest : public ::testing::Test {
 
   Config config_;
   std::vector<VendorRuntime> vendors_;
-  std::vector<RecordingSink*> sinks_;
+  RecordingSubmitter submitter_;
+  std::vector<Received*> sinks_;
   std::unique_ptr<IngestHandler> handler_;
   std::string target_, body_, ct_, enc_;
 };
@@ -130,11 +155,55 @@ TEST_F(IngestHandlerTest, BadInputGetsMixpanelStyleErrors) {
   EXPECT_EQ(sinks_[0]->received.size(), 1u);
 }
 
-TEST_F(IngestHandlerTest, FullQueueAnswers503WithRetryAfter) {
-  sinks_[1]->full = true;
+TEST_F(IngestHandlerTest, FullSpoolAnswers503WithRetryAfterAndKeepsNothing) {
+  submitter_.full = true;
   auto r = Post("/track", R"(data={"event":"ok"})");
   EXPECT_EQ(r.status, 503);
   EXPECT_EQ(Header(r, "Retry-After"), "5");
+  // All vendors' copies are one unit: refused whole, none of it is kept.
+  EXPECT_TRUE(sinks_[0]->received.empty());
+  EXPECT_TRUE(sinks_[1]->received.empty());
+  submitter_.full = false;
+  EXPECT_EQ(Post("/track", R"(data={"event":"ok"})").status, 200);
+  EXPECT_EQ(submitter_.units, 1);
+  EXPECT_EQ(sinks_[0]->received.size(), 1u);
+  EXPECT_EQ(sinks_[1]->received.size(), 1u);
+}
+
+TEST_F(IngestHandlerTest, CutVendorGetsNothingOthersGoOn) {
+  submitter_.cut.insert(0);
+  EXPECT_EQ(Post("/track", R"(data=[{"event":"one"},{"event":"two"}])").status, 200);
+  EXPECT_TRUE(sinks_[0]->received.empty());
+  EXPECT_EQ(sinks_[1]->received.size(), 2u);
+  // Every vendor cut: answered 200 without a spool write (nothing is to be delivered).
+  submitter_.cut.insert(1);
+  EXPECT_EQ(Post("/track", R"(data={"event":"three"})").status, 200);
+  EXPECT_EQ(submitter_.units, 1);
+}
+
+TEST_F(IngestHandlerTest, HealthReadyAndMetricsEndpoints) {
+  bool ready = true;
+  OpsEndpoints ops;
+  ops.ready = [&] { return ready; };
+  ops.metrics = [] { return std::string("vendorguard_up 1\n"); };
+  handler_ = std::make_unique<IngestHandler>(config_, &vendors_, nullptr, &submitter_, ops);
+  HttpRequestView r;
+  r.method = "GET";
+  r.peer = *IpAddress::Parse("127.0.0.1");
+  r.target = "/healthz";
+  EXPECT_EQ(Call(r).status, 200);
+  r.target = "/readyz";
+  EXPECT_EQ(Call(r).status, 200);
+  ready = false;
+  auto not_ready = Call(r);
+  EXPECT_EQ(not_ready.status, 503);
+  EXPECT_EQ(Header(not_ready, "Retry-After"), "5");
+  r.target = "/metrics";
+  auto m = Call(r);
+  EXPECT_EQ(m.status, 200);
+  EXPECT_EQ(m.body, "vendorguard_up 1\n");
+  r.peer = *IpAddress::Parse("203.0.113.9");  // not in metrics_allow
+  EXPECT_EQ(Call(r).status, 403);
 }
 
 TEST_F(IngestHandlerTest, LocalAnswersForFlagsDecideSettingsAndPreflight) {
@@ -142,19 +211,19 @@ TEST_F(IngestHandlerTest, LocalAnswersForFlagsDecideSettingsAndPreflight) {
   r.method = "GET";
   r.target = "/flags/?context=%7B%7D";
   r.peer = *IpAddress::Parse("127.0.0.1");
-  EXPECT_EQ(handler_->Handle(r).body, R"({"flags":{}})");
+  EXPECT_EQ(Call(r).body, R"({"flags":{}})");
   r.target = "/settings/?sdk_config=1";
-  EXPECT_EQ(handler_->Handle(r).body, "{}");
+  EXPECT_EQ(Call(r).body, "{}");
   r.method = "OPTIONS";
   r.target = "/track/";
   r.origin = "http://shop.example";
   r.access_control_request_headers = "authorization,x-forwarded-for";
-  auto pre = handler_->Handle(r);
+  auto pre = Call(r);
   EXPECT_EQ(pre.status, 204);
   EXPECT_EQ(Header(pre, "Access-Control-Allow-Headers"), "authorization,x-forwarded-for");
   r.method = "GET";
   r.target = "/nope";
-  EXPECT_EQ(handler_->Handle(r).status, 404);
+  EXPECT_EQ(Call(r).status, 404);
   EXPECT_TRUE(sinks_[0]->received.empty());
 }
 

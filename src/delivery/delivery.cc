@@ -1,0 +1,796 @@
+#include "delivery/delivery.h"
+
+#include <fcntl.h>
+#include <simdjson.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <condition_variable>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <mutex>
+#include <random>
+#include <sstream>
+#include <thread>
+
+#include "delivery/transport.h"
+
+namespace vg {
+
+std::string_view VendorStateName(VendorState s) {
+  switch (s) {
+    case VendorState::kActive: return "active";
+    case VendorState::kPaused: return "paused";
+    case VendorState::kCut: return "cut";
+  }
+  return "active";
+}
+
+namespace {
+
+int64_t NowUs() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+int64_t NowS() { return NowUs() / 1'000'000; }
+
+std::optional<VendorState> ParseState(std::string_view s) {
+  if (s == "active") return VendorState::kActive;
+  if (s == "paused") return VendorState::kPaused;
+  if (s == "cut") return VendorState::kCut;
+  return std::nullopt;
+}
+
+std::optional<OutboundEndpoint> ParseEndpoint(std::string_view s) {
+  if (s == "/track") return OutboundEndpoint::kTrack;
+  if (s == "/import") return OutboundEndpoint::kImport;
+  if (s == "/engage") return OutboundEndpoint::kEngage;
+  if (s == "/groups") return OutboundEndpoint::kGroups;
+  return std::nullopt;
+}
+
+// The length of the valid UTF-8 sequence at s[i], or 0 when the bytes there are not one.
+size_t Utf8SequenceLength(std::string_view s, size_t i) {
+  const auto b0 = static_cast<unsigned char>(s[i]);
+  if (b0 < 0x80) return 1;
+  size_t n;
+  unsigned char lo = 0x80, hi = 0xBF;  // the allowed range of the second byte
+  if (b0 >= 0xC2 && b0 <= 0xDF) {
+    n = 2;
+  } else if (b0 >= 0xE0 && b0 <= 0xEF) {
+    n = 3;
+    if (b0 == 0xE0) lo = 0xA0;  // no overlong forms
+    if (b0 == 0xED) hi = 0x9F;  // no surrogates
+  } else if (b0 >= 0xF0 && b0 <= 0xF4) {
+    n = 4;
+    if (b0 == 0xF0) lo = 0x90;
+    if (b0 == 0xF4) hi = 0x8F;
+  } else {
+    return 0;
+  }
+  if (i + n > s.size()) return 0;
+  const auto b1 = static_cast<unsigned char>(s[i + 1]);
+  if (b1 < lo || b1 > hi) return 0;
+  for (size_t k = 2; k < n; ++k) {
+    if ((static_cast<unsigned char>(s[i + k]) & 0xC0) != 0x80) return 0;
+  }
+  return n;
+}
+
+// A JSON string of `s`; bytes that are not UTF-8 (a vendor's answer may hold anything, or be cut
+// mid-character) become U+FFFD, so the line stays valid JSON.
+void AppendJsonString(std::string* out, std::string_view s) {
+  out->push_back('"');
+  for (size_t i = 0; i < s.size();) {
+    const char c = s[i];
+    const auto u = static_cast<unsigned char>(c);
+    if (u >= 0x80) {
+      const size_t n = Utf8SequenceLength(s, i);
+      if (n == 0) {
+        out->append("\xEF\xBF\xBD");
+        ++i;
+      } else {
+        out->append(s.substr(i, n));
+        i += n;
+      }
+      continue;
+    }
+    if (c == '"' || c == '\\') {
+      out->push_back('\\');
+      out->push_back(c);
+    } else if (u < 0x20) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\u%04x", u);
+      out->append(buf);
+    } else {
+      out->push_back(c);
+    }
+    ++i;
+  }
+  out->push_back('"');
+}
+
+// Writes `content` to `path` so that a crash leaves either the old or the new file: a synced temporary
+// file renamed over it, and the directory synced.
+Status WriteFileAtomically(const std::string& path, std::string_view content) {
+  const std::string tmp = path + ".tmp";
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) return Status::IOError(tmp + ": " + std::strerror(errno));
+  size_t done = 0;
+  while (done < content.size()) {
+    ssize_t n = ::write(fd, content.data() + done, content.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      ::close(fd);
+      return Status::IOError(tmp + ": write failed: " + std::strerror(errno));
+    }
+    done += static_cast<size_t>(n);
+  }
+  if (::fsync(fd) != 0) {
+    ::close(fd);
+    return Status::IOError(tmp + ": sync failed: " + std::strerror(errno));
+  }
+  ::close(fd);
+  if (::rename(tmp.c_str(), path.c_str()) != 0) return Status::IOError(path + ": rename failed: " + std::strerror(errno));
+  std::string dir = std::filesystem::path(path).parent_path().string();
+  int dfd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd >= 0) {
+    ::fsync(dfd);
+    ::close(dfd);
+  }
+  return Status::Ok();
+}
+
+// Events per second over the last 10 whole seconds, from per-second buckets.
+class RateWindow {
+ public:
+  void Add(uint64_t n) {
+    std::lock_guard<std::mutex> lock(mu_);
+    Slot& s = Current(NowS());
+    s.count += n;
+  }
+  double PerSecond() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    const int64_t now = NowS();
+    uint64_t sum = 0;
+    for (const Slot& s : slots_) {
+      if (s.second < now && s.second >= now - 10) sum += s.count;
+    }
+    return static_cast<double>(sum) / 10.0;
+  }
+
+ private:
+  struct Slot {
+    int64_t second = 0;
+    uint64_t count = 0;
+  };
+  Slot& Current(int64_t now) {
+    Slot& s = slots_[static_cast<size_t>(now % static_cast<int64_t>(slots_.size()))];
+    if (s.second != now) s = {now, 0};
+    return s;
+  }
+  mutable std::mutex mu_;
+  std::array<Slot, 12> slots_{};
+};
+
+}  // namespace
+
+struct VendorRuntimeState {
+  std::string name;
+  SpoolVendorId id = 0;
+  std::unique_ptr<Transport> transport;
+  std::atomic<VendorState> state{VendorState::kActive};
+  std::atomic<bool> abort{false};  // ends an in-flight request (cut, or pause)
+  std::atomic<uint64_t> accepted{0}, delivered{0}, retries{0}, dead_lettered{0}, discarded{0};
+  RateWindow accepted_rate, delivered_rate;
+  mutable std::mutex mu;  // last_error*, and the dead-letter file
+  std::string last_error;
+  int64_t last_error_at = 0;
+  std::string dead_letter_path;
+  std::mutex discard_mu;  // one Spool::Discard of this vendor at a time (Cut's and the sender's)
+  std::thread thread;
+};
+
+class Delivery::Impl {
+ public:
+  Impl(const Config& config, const DeliveryOptions& options) : config_(config), options_(options) {}
+
+  Status Start() {
+    std::vector<std::string> names;
+    for (const VendorConfig& v : config_.vendors) names.push_back(v.name);
+    SpoolOptions so;
+    so.dir = (std::filesystem::path(config_.data_dir) / "spool").string();
+    so.vendors = names;
+    so.fsync = options_.fsync;
+    so.quota_bytes = options_.spool_quota_bytes;
+    so.segment_bytes = options_.spool_segment_bytes;
+    so.on_orphaned = [](const DiscardedRecord& r) {
+      spdlog::warn("spool: event {} for vendor '{}' (no longer configured) discarded", r.seq, r.vendor);
+    };
+    auto spool = Spool::Open(std::move(so));
+    if (!spool.ok()) return spool.status();
+    spool_ = std::move(*spool);
+    for (const auto& t : spool_->open_report().truncations) {
+      spdlog::warn("spool: torn tail of {} cut at {} ({} bytes): {}", t.segment, t.offset, t.bytes_cut, t.reason);
+    }
+
+    state_path_ = (std::filesystem::path(config_.data_dir) / "vendor-state.json").string();
+    std::map<std::string, VendorState> saved;
+    if (Status s = LoadStates(&saved); !s.ok()) return s;
+
+    const std::string dl_dir = (std::filesystem::path(config_.data_dir) / "deadletter").string();
+    std::error_code ec;
+    std::filesystem::create_directories(dl_dir, ec);
+    if (ec) return Status::IOError(dl_dir + ": " + ec.message());
+
+    for (size_t i = 0; i < config_.vendors.size(); ++i) {
+      const VendorConfig& vc = config_.vendors[i];
+      auto v = std::make_unique<VendorRuntimeState>();
+      v->name = vc.name;
+      v->id = static_cast<SpoolVendorId>(i);
+      auto transport = vc.endpoint ? MakeHttpTransport(vc, options_.request_timeout)
+                                   : MakeShadowTransport(config_.data_dir, vc.name);
+      if (!transport.ok()) return transport.status();
+      v->transport = std::move(*transport);
+      if (auto it = saved.find(vc.name); it != saved.end()) v->state = it->second;
+      v->dead_letter_path = dl_dir + "/" + vc.name + ".jsonl";
+      if (v->state != VendorState::kActive) {
+        spdlog::warn("vendor {}: {} (kept from before the restart)", vc.name, VendorStateName(v->state));
+      }
+      vendors_.push_back(std::move(v));
+    }
+    for (auto& v : vendors_) {
+      VendorRuntimeState* vp = v.get();
+      vp->thread = std::thread([this, vp] { RunSender(*vp); });
+    }
+    return Status::Ok();
+  }
+
+  ~Impl() { Shutdown(std::chrono::milliseconds(0)); }
+
+  VendorRuntimeState* Find(std::string_view name) const {
+    for (const auto& v : vendors_) {
+      if (v->name == name) return v.get();
+    }
+    return nullptr;
+  }
+
+  Status UnknownVendor(std::string_view name) const {
+    std::string known;
+    for (const auto& v : vendors_) known += (known.empty() ? "" : ", ") + v->name;
+    return Status::NotFound("unknown vendor '" + std::string(name) + "' (configured: " + known + ")");
+  }
+
+  Status Submit(std::span<const SpoolEntry> entries, CommitCallback done) {
+    if (stopping_.load()) return Status::Unavailable("shutting down");
+    std::vector<std::pair<SpoolVendorId, uint32_t>> counts;
+    for (const SpoolEntry& e : entries) {
+      if (counts.empty() || counts.back().first != e.vendor) {
+        counts.emplace_back(e.vendor, 0);
+      }
+      ++counts.back().second;
+    }
+    return spool_->Append(entries, NowUs(), [this, counts = std::move(counts), done = std::move(done)](
+                                                StatusOr<uint64_t> first_seq) {
+      if (first_seq.ok()) {
+        for (auto [vendor, n] : counts) {
+          if (vendor < vendors_.size()) {
+            vendors_[vendor]->accepted += n;
+            vendors_[vendor]->accepted_rate.Add(n);
+          }
+        }
+        {
+          std::lock_guard<std::mutex> lock(wake_mu_);
+          ++generation_;
+        }
+        wake_.notify_all();
+      }
+      done(std::move(first_seq));
+    });
+  }
+
+  Status SetState(std::string_view name, VendorState to, VendorState* from) {
+    std::lock_guard<std::mutex> lock(state_mu_);
+    VendorRuntimeState* v = Find(name);
+    if (v == nullptr) return UnknownVendor(name);
+    *from = v->state.load();
+    if (*from == to) {
+      return Status::FailedPrecondition("vendor '" + v->name + "' is already " + std::string(VendorStateName(to)));
+    }
+    v->state = to;
+    if (Status s = SaveStates(); !s.ok()) {
+      v->state = *from;
+      return s;
+    }
+    if (to != VendorState::kActive) v->abort = true;
+    {
+      std::lock_guard<std::mutex> wl(wake_mu_);
+      ++generation_;
+    }
+    wake_.notify_all();
+    return Status::Ok();
+  }
+
+  // Called with v.discard_mu held.
+  StatusOr<uint64_t> DiscardPending(VendorRuntimeState& v) {
+    auto n = spool_->Discard(v.id, [](const DiscardedRecord&) {});
+    if (n.ok()) v.discarded += *n;
+    return n;
+  }
+
+  // ---- Sender ---------------------------------------------------------------------------------------
+
+  void RecordError(VendorRuntimeState& v, const std::string& reason) {
+    std::lock_guard<std::mutex> lock(v.mu);
+    v.last_error = reason;
+    v.last_error_at = NowS();
+  }
+
+  // Waits until something may have changed for `v` (a commit, a state change, shutdown) or `until`.
+  void WaitForWork(uint64_t seen_generation, std::chrono::steady_clock::time_point until) {
+    std::unique_lock<std::mutex> lock(wake_mu_);
+    wake_.wait_until(lock, until, [&] { return generation_ != seen_generation; });
+  }
+
+  bool Stop() const { return stopping_.load() && std::chrono::steady_clock::now() >= deadline_.load(); }
+
+  void RunSender(VendorRuntimeState& v) {
+    std::mt19937_64 rng(std::random_device{}());
+    uint64_t after = 0;  // records up to here are acknowledged (or being skipped)
+    while (true) {
+      uint64_t generation;
+      {
+        std::lock_guard<std::mutex> lock(wake_mu_);
+        generation = generation_;
+      }
+      if (Stop()) break;
+      const VendorState state = v.state.load();
+      if (state == VendorState::kCut) {
+        // Anything committed for it since the cut is dropped too.
+        std::lock_guard<std::mutex> discard_lock(v.discard_mu);
+        if (auto n = DiscardPending(v); n.ok() && *n > 0) {
+          spdlog::warn("vendor {}: cut: {} queued events discarded", v.name, *n);
+        }
+      }
+      if (state != VendorState::kActive) {
+        if (stopping_.load()) break;
+        WaitForWork(generation, std::chrono::steady_clock::now() + std::chrono::milliseconds(500));
+        continue;
+      }
+      v.abort = false;
+      auto batch = spool_->Read(v.id, after, 2000, 16u << 20);
+      if (!batch.ok()) {
+        spdlog::error("vendor {}: reading the spool failed: {}", v.name, batch.status().message());
+        RecordError(v, batch.status().message());
+        WaitForWork(generation, std::chrono::steady_clock::now() + std::chrono::seconds(1));
+        continue;
+      }
+      if (batch->empty()) {
+        if (stopping_.load()) break;
+        WaitForWork(generation, std::chrono::steady_clock::now() + std::chrono::milliseconds(500));
+        continue;
+      }
+      const auto& records = batch->records;
+      uint64_t done_seq = after;
+      bool interrupted = false;
+      size_t i = 0;
+      std::vector<std::string_view> views;
+      while (i < records.size() && !interrupted) {
+        const uint8_t kind = records[i].kind;
+        const auto endpoint = static_cast<OutboundEndpoint>(kind <= 3 ? kind : 0);
+        size_t j = i;
+        while (j < records.size() && records[j].kind == kind && j - i < BatchLimit(endpoint)) ++j;
+        views.clear();
+        for (size_t k = i; k < j; ++k) views.push_back(records[k].payload);
+        int attempt = 0;
+        while (true) {
+          if (v.state.load() != VendorState::kActive || Stop()) {
+            interrupted = true;
+            break;
+          }
+          SendOutcome out = v.transport->Send(endpoint, views, v.abort);
+          if (out.kind == SendOutcome::Kind::kDelivered) {
+            v.delivered += views.size();
+            v.delivered_rate.Add(views.size());
+            break;
+          }
+          if (out.kind == SendOutcome::Kind::kRejected) {
+            spdlog::error("vendor {}: {} refused a batch of {} events: {}", v.name, OutboundPath(endpoint), views.size(),
+                          out.reason);
+            RecordError(v, out.reason);
+            if (Status s = WriteDeadLetters(v, endpoint, records, i, j, out); !s.ok()) {
+              // Nothing may be lost: keep the batch pending and try again later.
+              spdlog::critical("vendor {}: cannot write dead letters: {}", v.name, s.message());
+              interrupted = true;
+              WaitForWork(generation, std::chrono::steady_clock::now() + std::chrono::seconds(1));
+              break;
+            }
+            v.dead_lettered += views.size();
+            break;
+          }
+          // Retry with exponential backoff and full jitter; Retry-After is honoured up to a bound, so a
+          // vendor cannot stall delivery for days.
+          if (v.state.load() != VendorState::kActive) {
+            interrupted = true;
+            break;
+          }
+          ++v.retries;
+          ++attempt;
+          RecordError(v, out.reason);
+          const int64_t cap = std::min<int64_t>(options_.max_backoff.count(), int64_t{100} << std::min(attempt, 12));
+          std::uniform_int_distribution<int64_t> jitter(0, cap);
+          const int64_t retry_after_ms =
+              std::clamp<int64_t>(out.retry_after_s, 0, options_.max_retry_after.count()) * 1000;
+          auto wait = std::chrono::milliseconds(std::max(jitter(rng), retry_after_ms));
+          spdlog::warn("vendor {}: {} failed ({}), retry {} in {} ms", v.name, OutboundPath(endpoint), out.reason,
+                       attempt, wait.count());
+          auto until = std::min(std::chrono::steady_clock::now() + wait, deadline_.load());
+          // Sleep, waking early for a state change or the shutdown deadline (the generation moves on
+          // commits too, so re-check in a loop).
+          while (std::chrono::steady_clock::now() < until && v.state.load() == VendorState::kActive && !Stop()) {
+            uint64_t g;
+            {
+              std::lock_guard<std::mutex> lock(wake_mu_);
+              g = generation_;
+            }
+            WaitForWork(g, until);
+          }
+          if (stopping_.load() && Stop()) {
+            interrupted = true;
+            break;
+          }
+        }
+        if (!interrupted) {
+          done_seq = records[j - 1].seq;
+          i = j;
+        }
+      }
+      if (done_seq > after) {
+        if (Status f = v.transport->Flush(); !f.ok()) {
+          // Not durable at the destination: acknowledge nothing, send again (at least once).
+          spdlog::error("vendor {}: {}", v.name, f.message());
+          RecordError(v, f.message());
+          WaitForWork(generation, std::chrono::steady_clock::now() + std::chrono::seconds(1));
+          continue;
+        }
+        if (Status s = spool_->Ack(v.id, done_seq); !s.ok()) {
+          spdlog::error("vendor {}: acknowledging in the spool failed: {}", v.name, s.message());
+        }
+        after = done_seq;
+      }
+      if (interrupted && v.state.load() == VendorState::kActive && !Stop()) {
+        // A dead-letter write failed: the loop above already waited.
+        continue;
+      }
+    }
+  }
+
+  Status WriteDeadLetters(VendorRuntimeState& v, OutboundEndpoint endpoint, const std::vector<SpoolRecordView>& records,
+                          size_t from, size_t to, const SendOutcome& out) {
+    std::string lines;
+    const int64_t now = NowS();
+    for (size_t k = from; k < to; ++k) {
+      lines += "{\"seq\":" + std::to_string(records[k].seq) + ",\"endpoint\":\"" + std::string(OutboundPath(endpoint)) +
+               "\",\"http_status\":" + std::to_string(out.http_status) + ",\"reason\":";
+      AppendJsonString(&lines, out.reason);
+      lines += ",\"at\":" + std::to_string(now) + ",\"data\":";
+      lines.append(records[k].payload);
+      lines += "}\n";
+    }
+    std::lock_guard<std::mutex> lock(v.mu);
+    int fd = ::open(v.dead_letter_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    if (fd < 0) return Status::IOError(v.dead_letter_path + ": " + std::strerror(errno));
+    size_t done = 0;
+    while (done < lines.size()) {
+      ssize_t n = ::write(fd, lines.data() + done, lines.size() - done);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) {
+        ::close(fd);
+        return Status::IOError(v.dead_letter_path + ": write failed: " + std::strerror(errno));
+      }
+      done += static_cast<size_t>(n);
+    }
+    const bool synced = ::fdatasync(fd) == 0;
+    ::close(fd);
+    if (!synced) return Status::IOError(v.dead_letter_path + ": sync failed");
+    return Status::Ok();
+  }
+
+  // ---- Dead letters ---------------------------------------------------------------------------------
+
+  StatusOr<std::vector<DeadLetter>> ReadDeadLetters(VendorRuntimeState& v, bool with_data) const {
+    std::vector<DeadLetter> out;
+    std::ifstream in(v.dead_letter_path, std::ios::binary);
+    if (!in) return out;  // none yet
+    std::string line;
+    simdjson::dom::parser parser;
+    size_t line_no = 0;
+    while (std::getline(in, line)) {
+      ++line_no;
+      if (line.empty()) continue;
+      simdjson::dom::element doc;
+      if (parser.parse(line).get(doc) != simdjson::SUCCESS) {
+        return Status::IOError(v.dead_letter_path + ":" + std::to_string(line_no) + ": not a JSON line");
+      }
+      DeadLetter d;
+      uint64_t seq = 0;
+      int64_t status = 0, at = 0;
+      std::string_view endpoint, reason;
+      simdjson::dom::element data;
+      if (doc["seq"].get(seq) || doc["endpoint"].get(endpoint) || doc["http_status"].get(status) ||
+          doc["reason"].get(reason) || doc["at"].get(at) || doc["data"].get(data)) {
+        return Status::IOError(v.dead_letter_path + ":" + std::to_string(line_no) + ": missing fields");
+      }
+      d.seq = seq;
+      d.endpoint = endpoint;
+      d.http_status = static_cast<int>(status);
+      d.reason = reason;
+      d.at_unix_s = at;
+      if (with_data) d.data = simdjson::minify(data);
+      out.push_back(std::move(d));
+    }
+    return out;
+  }
+
+  StatusOr<uint64_t> Redrive(VendorRuntimeState& v) {
+    std::lock_guard<std::mutex> redrive_lock(redrive_mu_);
+    auto letters = [&] {
+      std::lock_guard<std::mutex> lock(v.mu);
+      return ReadDeadLetters(v, true);
+    }();
+    if (!letters.ok()) return letters.status();
+    if (letters->empty()) return uint64_t{0};
+    std::vector<SpoolEntry> entries;
+    for (const DeadLetter& d : *letters) {
+      auto endpoint = ParseEndpoint(d.endpoint);
+      if (!endpoint) return Status::IOError(v.dead_letter_path + ": unknown endpoint " + d.endpoint);
+      entries.push_back({v.id, static_cast<uint8_t>(*endpoint), d.data, {}});
+    }
+    // In units the spool accepts (it caps a unit's size by its segment size).
+    constexpr size_t kPerUnit = 1000;
+    for (size_t i = 0; i < entries.size(); i += kPerUnit) {
+      std::span<const SpoolEntry> unit(entries.data() + i, std::min(kPerUnit, entries.size() - i));
+      auto seq = spool_->AppendSync(unit, NowUs());
+      if (!seq.ok()) return seq.status().WithPrefix("redrive");
+    }
+    // The events are back in the spool: empty the file (a crash before this line redrives them twice,
+    // which the vendor deduplicates by $insert_id).
+    {
+      std::lock_guard<std::mutex> lock(v.mu);
+      if (Status s = WriteFileAtomically(v.dead_letter_path, ""); !s.ok()) return s;
+    }
+    v.accepted += entries.size();
+    {
+      std::lock_guard<std::mutex> lock(wake_mu_);
+      ++generation_;
+    }
+    wake_.notify_all();
+    spdlog::info("vendor {}: {} dead-lettered events sent again", v.name, entries.size());
+    return static_cast<uint64_t>(entries.size());
+  }
+
+  // ---- States ---------------------------------------------------------------------------------------
+
+  Status LoadStates(std::map<std::string, VendorState>* out) const {
+    std::ifstream in(state_path_, std::ios::binary);
+    if (!in) return Status::Ok();
+    std::stringstream buf;
+    buf << in.rdbuf();
+    simdjson::dom::parser parser;
+    simdjson::dom::object obj;
+    const std::string text = buf.str();
+    if (parser.parse(text).get_object().get(obj) != simdjson::SUCCESS) {
+      return Status::IOError(state_path_ + ": not a JSON object (the vendor states); fix or remove it");
+    }
+    simdjson::dom::object vendors;
+    if (obj["vendors"].get_object().get(vendors) != simdjson::SUCCESS) {
+      return Status::IOError(state_path_ + ": no \"vendors\" object");
+    }
+    for (auto field : vendors) {
+      std::string_view value;
+      if (field.value.get_string().get(value) != simdjson::SUCCESS || !ParseState(value)) {
+        return Status::IOError(state_path_ + ": vendor '" + std::string(field.key) + "' has an unknown state");
+      }
+      (*out)[std::string(field.key)] = *ParseState(value);
+    }
+    return Status::Ok();
+  }
+
+  // Called with state_mu_ held.
+  Status SaveStates() const {
+    std::string json = "{\"vendors\":{";
+    bool first = true;
+    for (const auto& v : vendors_) {
+      if (!first) json += ",";
+      first = false;
+      AppendJsonString(&json, v->name);
+      json += ":";
+      AppendJsonString(&json, VendorStateName(v->state.load()));
+    }
+    json += "}}\n";
+    return WriteFileAtomically(state_path_, json);
+  }
+
+  VendorStatus StatusOf(const VendorRuntimeState& v, const SpoolStats& spool) const {
+    VendorStatus s;
+    s.name = v.name;
+    s.state = v.state.load();
+    s.shadow = v.transport->shadow();
+    s.accepted = v.accepted.load();
+    s.delivered = v.delivered.load();
+    s.retries = v.retries.load();
+    s.dead_lettered = v.dead_lettered.load();
+    s.discarded = v.discarded.load();
+    if (v.id < spool.vendors.size()) {
+      const VendorSpoolStats& vs = spool.vendors[v.id];
+      s.pending = vs.pending_records;
+      s.pending_bytes = vs.pending_bytes;
+      if (vs.oldest_accept_unix_us > 0) {
+        s.oldest_pending_age_s = std::max(0.0, static_cast<double>(NowUs() - vs.oldest_accept_unix_us) / 1e6);
+      }
+    }
+    s.delivered_per_s = v.delivered_rate.PerSecond();
+    s.accepted_per_s = v.accepted_rate.PerSecond();
+    std::lock_guard<std::mutex> lock(v.mu);
+    s.last_error = v.last_error;
+    s.last_error_unix_s = v.last_error_at;
+    return s;
+  }
+
+  void Shutdown(std::chrono::milliseconds deadline) {
+    if (shut_down_.exchange(true)) return;
+    deadline_ = std::chrono::steady_clock::now() + deadline;
+    stopping_ = true;
+    {
+      std::lock_guard<std::mutex> lock(wake_mu_);
+      ++generation_;
+    }
+    wake_.notify_all();
+    // Senders finish what they are sending; past the deadline an in-flight request is aborted.
+    std::thread aborter([this] {
+      std::unique_lock<std::mutex> lock(aborter_mu_);
+      aborter_cv_.wait_until(lock, deadline_.load(), [&] { return senders_done_; });
+      for (auto& v : vendors_) v->abort = true;
+    });
+    for (auto& v : vendors_) {
+      if (v->thread.joinable()) v->thread.join();
+    }
+    {
+      std::lock_guard<std::mutex> lock(aborter_mu_);
+      senders_done_ = true;
+    }
+    aborter_cv_.notify_all();
+    aborter.join();
+    if (spool_) spool_->Close();
+    for (const auto& v : vendors_) {
+      SpoolStats st = spool_ ? spool_->Stats() : SpoolStats{};
+      if (v->id < st.vendors.size() && st.vendors[v->id].pending_records > 0) {
+        spdlog::info("vendor {}: {} events stay in the spool for the next start", v->name,
+                     st.vendors[v->id].pending_records);
+      }
+    }
+  }
+
+  const Config config_;
+  const DeliveryOptions options_;
+  std::unique_ptr<Spool> spool_;
+  std::vector<std::unique_ptr<VendorRuntimeState>> vendors_;
+  std::string state_path_;
+  std::mutex state_mu_;
+  std::mutex redrive_mu_;
+  std::mutex wake_mu_;
+  std::condition_variable wake_;
+  uint64_t generation_ = 0;
+  std::atomic<bool> stopping_{false};
+  std::atomic<bool> shut_down_{false};
+  std::atomic<std::chrono::steady_clock::time_point> deadline_{std::chrono::steady_clock::time_point::max()};
+  std::mutex aborter_mu_;
+  std::condition_variable aborter_cv_;
+  bool senders_done_ = false;
+};
+
+Delivery::Delivery(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Delivery::~Delivery() { Shutdown(std::chrono::milliseconds(0)); }
+
+StatusOr<std::unique_ptr<Delivery>> Delivery::Start(const Config& config, const DeliveryOptions& options) {
+  auto impl = std::make_unique<Impl>(config, options);
+  if (Status s = impl->Start(); !s.ok()) return s;
+  return std::unique_ptr<Delivery>(new Delivery(std::move(impl)));
+}
+
+std::optional<SpoolVendorId> Delivery::VendorId(std::string_view name) const {
+  const VendorRuntimeState* v = impl_->Find(name);
+  return v ? std::optional<SpoolVendorId>(v->id) : std::nullopt;
+}
+
+bool Delivery::Accepting(SpoolVendorId vendor) const {
+  return vendor < impl_->vendors_.size() && impl_->vendors_[vendor]->state.load() != VendorState::kCut;
+}
+
+Status Delivery::Submit(std::span<const SpoolEntry> entries, CommitCallback done) {
+  return impl_->Submit(entries, std::move(done));
+}
+
+Status Delivery::Pause(std::string_view vendor) {
+  VendorState from;
+  if (Status s = impl_->SetState(vendor, VendorState::kPaused, &from); !s.ok()) return s;
+  spdlog::warn("vendor {}: paused (was {}); its events are held in the spool", vendor, VendorStateName(from));
+  return Status::Ok();
+}
+
+Status Delivery::Resume(std::string_view vendor) {
+  VendorState from;
+  if (Status s = impl_->SetState(vendor, VendorState::kActive, &from); !s.ok()) return s;
+  if (from == VendorState::kCut) {
+    spdlog::warn("vendor {}: resumed after a cut; new events are sent to it again", vendor);
+  } else {
+    spdlog::warn("vendor {}: resumed", vendor);
+  }
+  return Status::Ok();
+}
+
+StatusOr<uint64_t> Delivery::Cut(std::string_view vendor) {
+  VendorRuntimeState* v = impl_->Find(vendor);
+  if (v == nullptr) return impl_->UnknownVendor(vendor);
+  // Held across the state change, so the sender (woken by it) cannot discard first: what was queued
+  // at the cut is counted here, once.
+  std::lock_guard<std::mutex> discard_lock(v->discard_mu);
+  VendorState from;
+  if (Status s = impl_->SetState(vendor, VendorState::kCut, &from); !s.ok()) return s;
+  auto n = impl_->DiscardPending(*v);
+  if (!n.ok()) return n.status();
+  spdlog::warn("vendor {}: CUT (was {}); nothing more is sent to it, {} queued events discarded", vendor,
+               VendorStateName(from), *n);
+  return n;
+}
+
+std::vector<VendorStatus> Delivery::List() const {
+  SpoolStats spool = impl_->spool_->Stats();
+  std::vector<VendorStatus> out;
+  for (const auto& v : impl_->vendors_) out.push_back(impl_->StatusOf(*v, spool));
+  return out;
+}
+
+StatusOr<VendorStatus> Delivery::Get(std::string_view vendor) const {
+  const VendorRuntimeState* v = impl_->Find(vendor);
+  if (v == nullptr) return impl_->UnknownVendor(vendor);
+  return impl_->StatusOf(*v, impl_->spool_->Stats());
+}
+
+StatusOr<std::vector<DeadLetter>> Delivery::DeadLetters(std::string_view vendor, size_t limit, bool with_data) const {
+  VendorRuntimeState* v = impl_->Find(vendor);
+  if (v == nullptr) return impl_->UnknownVendor(vendor);
+  std::lock_guard<std::mutex> lock(v->mu);
+  auto letters = impl_->ReadDeadLetters(*v, with_data);
+  if (!letters.ok()) return letters;
+  if (limit > 0 && letters->size() > limit) letters->erase(letters->begin(), letters->end() - static_cast<long>(limit));
+  return letters;
+}
+
+StatusOr<uint64_t> Delivery::Redrive(std::string_view vendor) {
+  VendorRuntimeState* v = impl_->Find(vendor);
+  if (v == nullptr) return impl_->UnknownVendor(vendor);
+  return impl_->Redrive(*v);
+}
+
+SpoolStats Delivery::SpoolStatistics() const { return impl_->spool_->Stats(); }
+
+bool Delivery::Ready() const {
+  if (impl_->stopping_.load()) return false;
+  SpoolStats s = impl_->spool_->Stats();
+  if (s.failed) return false;
+  if (s.quota_bytes == 0) return true;
+  // Not ready while what is left of the quota could not take a typical request: a load balancer should
+  // send traffic elsewhere before every request is refused, not after.
+  const uint64_t headroom = std::max<uint64_t>(64u << 10, s.quota_bytes / 64);
+  return s.disk_bytes + s.backlog_bytes + headroom <= s.quota_bytes;
+}
+
+void Delivery::Shutdown(std::chrono::milliseconds deadline) { impl_->Shutdown(deadline); }
+
+}  // namespace vg

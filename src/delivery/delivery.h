@@ -1,0 +1,143 @@
+// Delivery: durable, per-vendor delivery of what the policies produced, and the kill switch (issue #4).
+//
+// Ingestion hands each request's minimized events to Submit() as one unit; they are written to the spool
+// (spool/spool.h: group commit, the fsync policy) and the client gets its 2xx only from the commit
+// callback, so an event the SDK saw accepted is durable. One sender thread per vendor reads that vendor's
+// records from the spool after its cursor, sends them in the vendor's batch format through a Transport
+// (HTTP to the vendor, or the shadow-mode outbox file), and acknowledges them once the vendor did:
+// delivery is at least once, and a redelivery carries the same bytes (the same $insert_id).
+//
+// Failures: network errors, 5xx, 408 and 429 are retried with exponential backoff and full jitter,
+// honouring Retry-After (capped); other 4xx go to the vendor's dead-letter file
+// (<data_dir>/deadletter/<vendor>.jsonl) with the vendor's reason, to be inspected and re-driven. A
+// vendor's outage holds only its own sender: ingestion goes on into the spool until its quota, then
+// answers 503 with Retry-After.
+//
+// The kill switch: Pause holds a vendor's events in the spool; Resume sends them; Cut stops sending within
+// a second (an in-flight request is aborted), discards the vendor's queued events and stops accepting
+// events for it. The states are kept in <data_dir>/vendor-state.json and survive restarts.
+//
+// Thread-safety: every method may be called from any thread.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/status.h"
+#include "config/config.h"
+#include "spool/spool.h"
+
+namespace vg {
+
+// The vendor API a batch goes to (Mixpanel's names). Stored as the spool record's kind.
+enum class OutboundEndpoint : uint8_t { kTrack = 0, kImport = 1, kEngage = 2, kGroups = 3 };
+std::string_view OutboundPath(OutboundEndpoint e);  // "/track", "/import", "/engage", "/groups"
+
+enum class VendorState { kActive, kPaused, kCut };
+std::string_view VendorStateName(VendorState s);  // "active" | "paused" | "cut"
+
+// One vendor as `vendor list` and /metrics show it.
+struct VendorStatus {
+  std::string name;
+  VendorState state = VendorState::kActive;
+  bool shadow = false;                 // writes to the outbox file instead of a vendor API
+  uint64_t accepted = 0;               // events committed to the spool for it (this process)
+  uint64_t delivered = 0;              // events the vendor acknowledged (or written, in shadow mode)
+  uint64_t retries = 0;                // failed attempts that were retried
+  uint64_t dead_lettered = 0;          // events the vendor refused for good
+  uint64_t discarded = 0;              // events dropped by a cut
+  uint64_t pending = 0;                // in the spool, not yet acknowledged
+  uint64_t pending_bytes = 0;
+  double oldest_pending_age_s = 0;     // of the oldest pending event; 0 when none
+  double delivered_per_s = 0;          // over the last 10 seconds
+  double accepted_per_s = 0;           // over the last 10 seconds
+  uint64_t dead_letter_files_events = 0;  // events now in the dead-letter file
+  std::string last_error;              // the last failed attempt's reason ("" when none since start)
+  int64_t last_error_unix_s = 0;
+};
+
+// A dead-lettered event, as stored (without the event itself unless asked for).
+struct DeadLetter {
+  uint64_t seq = 0;                 // its spool sequence number
+  std::string endpoint;             // "/track", ...
+  int http_status = 0;              // 0: the vendor answered 2xx with a refusal in the body
+  std::string reason;               // the vendor's answer, cut to 300 bytes
+  int64_t at_unix_s = 0;
+  std::string data;                 // the event JSON (only when asked for)
+};
+
+struct DeliveryOptions {
+  FsyncPolicy fsync = FsyncPolicy::kAlways;
+  uint64_t spool_quota_bytes = 1ull << 30;
+  uint64_t spool_segment_bytes = 64ull << 20;
+  std::chrono::milliseconds max_backoff{30'000};
+  std::chrono::milliseconds request_timeout{30'000};
+  std::chrono::seconds max_retry_after{300};
+};
+
+// What ingestion needs of delivery (the seam the ingestion tests use).
+class EventSubmitter {
+ public:
+  virtual ~EventSubmitter() = default;
+  // False for a cut vendor: ingestion leaves it out of the unit.
+  virtual bool Accepting(SpoolVendorId vendor) const = 0;
+  // Writes one request's events as one unit; see Delivery::Submit.
+  [[nodiscard]] virtual Status Submit(std::span<const SpoolEntry> entries, CommitCallback done) = 0;
+};
+
+class Delivery final : public EventSubmitter {
+ public:
+  // Opens the spool at <data_dir>/spool (recovering it after a crash), loads the vendor states and
+  // starts one sender per vendor.
+  [[nodiscard]] static StatusOr<std::unique_ptr<Delivery>> Start(const Config& config, const DeliveryOptions& options);
+  ~Delivery() override;  // Shutdown(0)
+
+  // The vendor's index in the config (and spool), or nullopt.
+  std::optional<SpoolVendorId> VendorId(std::string_view name) const;
+  bool Accepting(SpoolVendorId vendor) const override;
+
+  // Writes one request's events (entries' `kind` = OutboundEndpoint) as one unit. On OK, `done` is called
+  // exactly once when the unit is durable (or lost: its error); on an error return nothing was written
+  // and `done` is never called: Unavailable (spool quota or backlog full, or shutting down: answer 503
+  // with Retry-After), TooLarge (413), IOError (500).
+  [[nodiscard]] Status Submit(std::span<const SpoolEntry> entries, CommitCallback done) override;
+
+  // The kill switch. Errors: NotFound (unknown vendor), FailedPrecondition (already in that state),
+  // IOError (the state file could not be written; the state did not change).
+  [[nodiscard]] Status Pause(std::string_view vendor);
+  [[nodiscard]] Status Resume(std::string_view vendor);
+  // Returns the number of queued events discarded.
+  [[nodiscard]] StatusOr<uint64_t> Cut(std::string_view vendor);
+
+  std::vector<VendorStatus> List() const;
+  [[nodiscard]] StatusOr<VendorStatus> Get(std::string_view vendor) const;
+
+  // Dead letters: the newest `limit` (0 = all); `with_data` includes the events.
+  [[nodiscard]] StatusOr<std::vector<DeadLetter>> DeadLetters(std::string_view vendor, size_t limit,
+                                                              bool with_data) const;
+  // Sends the vendor's dead letters again (appended to the spool, then the file is emptied); how many.
+  [[nodiscard]] StatusOr<uint64_t> Redrive(std::string_view vendor);
+
+  SpoolStats SpoolStatistics() const;
+  // Ready to accept: the spool is open, not failed, and below its quota.
+  bool Ready() const;
+
+  // Stops accepting, lets the senders deliver until `deadline`, then closes the spool (what is not
+  // delivered stays in it for the next start).
+  void Shutdown(std::chrono::milliseconds deadline);
+
+  class Impl;
+
+ private:
+  explicit Delivery(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace vg
