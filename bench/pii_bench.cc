@@ -75,13 +75,15 @@ void Walk(simdjson::dom::element v, std::string* path, Fn& fn) {
   }
 }
 
-template <bool kScan>
+template <bool kScan, bool kCache = true>
 void RunCorpus(benchmark::State& state) {
   if (Corpus() == nullptr) {
     state.SkipWithError("no corpus: run from the repository root with ../shared/pii-corpus, or set VG_PII_CORPUS");
     return;
   }
-  auto scanner = PiiScanner::Create();
+  PiiScanner::Options options;
+  options.cache_clean_values = kCache;
+  auto scanner = PiiScanner::Create(options);
   if (!scanner.ok()) {
     state.SkipWithError(scanner.status().message().c_str());
     return;
@@ -115,8 +117,11 @@ void RunCorpus(benchmark::State& state) {
 
 void BM_ParseAndWalk(benchmark::State& state) { RunCorpus<false>(state); }
 void BM_ParseWalkAndScan(benchmark::State& state) { RunCorpus<true>(state); }
+// Every value scanned in full: without the cache of values in which nothing was found.
+void BM_ParseWalkAndScanNoCache(benchmark::State& state) { RunCorpus<true, false>(state); }
 BENCHMARK(BM_ParseAndWalk)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_ParseWalkAndScan)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_ParseWalkAndScanNoCache)->Unit(benchmark::kMillisecond);
 
 // Pathological inputs: the cost per byte must not grow with size (no backtracking).
 void BM_Pathological(benchmark::State& state) {

@@ -244,6 +244,7 @@ struct PiiScanner::Impl {
   hs_database_t* cue_db = nullptr;  // cue words
   uint64_t id = 0;
   float min_confidence = 0.5f;
+  bool cache_clean_values = true;
   PhoneNumberConfirmer phones;
   std::unique_ptr<PersonNameFinder> names;
 
@@ -283,6 +284,7 @@ StatusOr<std::shared_ptr<const PiiScanner>> PiiScanner::Create(Options options) 
   if (Status st = compile(true, &impl->cue_db); !st.ok()) return st;
   impl->id = g_next_scanner_id.fetch_add(1);
   impl->min_confidence = options.min_confidence;
+  impl->cache_clean_values = options.cache_clean_values;
   impl->phones = PhoneNumberConfirmer(std::move(options.phone_regions));
   impl->names = std::make_unique<PersonNameFinder>(options.names ? options.names : NamesDictionary::Embedded());
   // Fail now, not on the first scan, if scratch space cannot be had.
@@ -1098,7 +1100,7 @@ void PiiScanner::Scan(std::string_view key_path, std::string_view value, Scratch
   }
   const KeyContext key = key_set[0].context;
   CleanEntry* clean_set = nullptr;
-  if (value.size() <= kCleanCacheMaxValue) {
+  if (impl.cache_clean_values && value.size() <= kCleanCacheMaxValue) {
     CacheHash(st->seed, PackKeyContext(key), value, &h1, &h2);
     clean_set = &st->clean[(h2 & (kCleanCacheSlots / 2 - 1)) * 2];
     if ((clean_set[0].h1 == h1 && clean_set[0].h2 == h2) || (clean_set[1].h1 == h1 && clean_set[1].h2 == h2)) return;

@@ -40,6 +40,9 @@ class PiiScanner {
     std::shared_ptr<const NamesDictionary> names;
     // Findings below this confidence are dropped.
     float min_confidence = 0.5f;
+    // Remember values in which nothing was found (by hash) so a repeat costs one hash. Off: every value
+    // is scanned in full (benchmarks of the scan itself).
+    bool cache_clean_values = true;
   };
 
   // Compiles the pattern database. Errors: Internal when Hyperscan rejects the patterns (a bug) or
