@@ -64,7 +64,9 @@ void Walk(simdjson::dom::element v, std::string* path, Fn& fn) {
       size_t i = 0;
       for (auto item : arr) {
         size_t len = path->size();
-        path->append("[" + std::to_string(i++) + "]");
+        path->push_back('[');
+        path->append(std::to_string(i++));
+        path->push_back(']');
         Walk(item, path, fn);
         path->resize(len);
       }
