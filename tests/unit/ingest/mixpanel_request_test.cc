@@ -240,7 +240,7 @@ TEST(Gunzip, OutputIsCappedExactlyAtTheLimit) {
 
 TEST(Gunzip, BombStopsAtTheLimit) {
   // 16 MiB of zeros compress to about 16 KiB; decoding must stop at the limit, not inflate it all.
-  std::string bomb = Gzip(std::string(16 << 20, '\0'));
+  std::string bomb = Gzip(std::string(16 << 20, '\0'), GzipLevel::kSmall);
   ASSERT_LT(bomb.size(), 20u * 1024);
   auto r = Gunzip(bomb, 1 << 20);
   ASSERT_FALSE(r.ok());
@@ -583,6 +583,66 @@ TEST_F(DecodeRequestTest, BrokenDataNamesTheProblem) {
             std::string::npos);
   EXPECT_NE(Error(Decode("POST", "/track", "multipart stuff", "multipart/form-data; boundary=x")).find("multipart"),
             std::string::npos);
+}
+
+}  // namespace
+}  // namespace vg
+
+namespace vg {
+namespace {
+
+// The decoder skips 16 bytes at a time between escapes: escapes and '+' at every position relative to
+// those blocks, in long inputs, must decode as a byte-at-a-time reference does, and a bad escape must be
+// reported at its offset wherever it sits.
+TEST(PercentDecodeBlocks, MatchesAByteAtATimeReferenceAtEveryAlignment) {
+  auto reference = [](std::string_view in, bool plus) {
+    std::string out;
+    for (size_t i = 0; i < in.size(); ++i) {
+      if (in[i] == '%') {
+        out.push_back(static_cast<char>(std::stoi(std::string(in.substr(i + 1, 2)), nullptr, 16)));
+        i += 2;
+      } else {
+        out.push_back(plus && in[i] == '+' ? ' ' : in[i]);
+      }
+    }
+    return out;
+  };
+  uint32_t seed = 7;
+  auto next = [&] { return seed = seed * 1664525u + 1013904223u; };
+  for (int round = 0; round < 400; ++round) {
+    std::string in;
+    const size_t len = 1 + next() % 90;
+    while (in.size() < len) {
+      switch (next() % 6) {
+        case 0: in += "%2B"; break;
+        case 1: in += "%3d"; break;
+        case 2: in += '+'; break;
+        default: in += static_cast<char>('a' + next() % 26); break;
+      }
+    }
+    for (bool plus : {false, true}) {
+      auto got = PercentDecode(in, plus);
+      ASSERT_TRUE(got.ok()) << in;
+      EXPECT_EQ(*got, reference(in, plus)) << in;
+    }
+    // A bad escape at a random position is reported at that byte.
+    const size_t at = next() % (in.size() + 1);
+    std::string bad = in.substr(0, at);
+    size_t expected = bad.size();
+    // Keep the prefix's own escapes whole: cut back to before a partial one.
+    for (size_t k = bad.size() >= 2 ? bad.size() - 2 : 0; k < bad.size(); ++k) {
+      if (bad[k] == '%') {
+        bad.resize(k);
+        expected = k;
+        break;
+      }
+    }
+    bad += "%zz" + std::string(20, 'x');
+    auto err = PercentDecode(bad, false);
+    ASSERT_FALSE(err.ok()) << bad;
+    EXPECT_NE(err.status().message().find("at byte " + std::to_string(expected)), std::string::npos)
+        << bad << " -> " << err.status().message();
+  }
 }
 
 }  // namespace
