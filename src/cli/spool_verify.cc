@@ -10,6 +10,7 @@
 #include <string>
 
 #include "cli/commands.h"
+#include "cli/format.h"
 #include "config/config.h"
 #include "spool/spool.h"
 #include "wire/mixpanel.h"
@@ -17,23 +18,6 @@
 namespace vg::cli {
 
 namespace {
-
-std::string Bytes(uint64_t n) {
-  static const char* kUnits[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-  double v = static_cast<double>(n);
-  int u = 0;
-  while (v >= 1024 && u < 4) {
-    v /= 1024;
-    ++u;
-  }
-  char buf[32];
-  if (u == 0) {
-    std::snprintf(buf, sizeof buf, "%llu B", static_cast<unsigned long long>(n));
-  } else {
-    std::snprintf(buf, sizeof buf, "%.1f %s", v, kUnits[u]);
-  }
-  return buf;
-}
 
 void PrintJson(const std::string& dir, const SpoolVerifyReport& r) {
   std::string out;
@@ -92,7 +76,7 @@ void PrintJson(const std::string& dir, const SpoolVerifyReport& r) {
 }
 
 void PrintText(const std::string& dir, const SpoolVerifyReport& r) {
-  std::cout << dir << ": " << r.segments << " segment(s), " << r.records << " record(s), " << Bytes(r.bytes);
+  std::cout << dir << ": " << r.segments << " segment(s), " << r.records << " record(s), " << HumanBytes(r.bytes);
   if (r.records > 0) std::cout << ", sequence " << r.first_seq << ".." << r.last_seq;
   std::cout << (r.has_cursor_file ? "" : ", no cursor file") << "\n";
   if (!r.vendors.empty()) {
@@ -106,7 +90,7 @@ void PrintText(const std::string& dir, const SpoolVerifyReport& r) {
       std::cout << "  " << v.name << std::string(name_width - v.name.size(), ' ');
       std::snprintf(line, sizeof line, "  %10llu  %10llu  %10llu  %s\n", static_cast<unsigned long long>(v.records),
                     static_cast<unsigned long long>(v.acked_seq), static_cast<unsigned long long>(v.pending_records),
-                    Bytes(v.pending_bytes).c_str());
+                    HumanBytes(v.pending_bytes).c_str());
       std::cout << line;
     }
   }

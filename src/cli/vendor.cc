@@ -33,6 +33,7 @@
 #include <vector>
 
 #include "cli/commands.h"
+#include "cli/format.h"
 #include "config/config.h"
 
 namespace vg::cli {
@@ -180,23 +181,6 @@ std::string Rate(double per_s) {
   return buf;
 }
 
-std::string Bytes(uint64_t n) {
-  static const char* kUnits[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-  double v = static_cast<double>(n);
-  int u = 0;
-  while (v >= 1024 && u < 4) {
-    v /= 1024;
-    ++u;
-  }
-  char buf[32];
-  if (u == 0) {
-    std::snprintf(buf, sizeof buf, "%llu B", static_cast<unsigned long long>(n));
-  } else {
-    std::snprintf(buf, sizeof buf, "%.1f %s", v, kUnits[u]);
-  }
-  return buf;
-}
-
 std::string UtcTime(int64_t unix_s) {
   if (unix_s <= 0) return "-";
   std::time_t t = static_cast<std::time_t>(unix_s);
@@ -278,7 +262,7 @@ void PrintVendor(simdjson::dom::element v) {
       {"vendor:", Str(v, "name")},
       {"state:", Str(v, "state")},
       {"mode:", Bool(v, "shadow") ? "shadow (writes to the outbox file)" : "forward"},
-      {"pending:", std::to_string(UInt(v, "pending")) + " event(s), " + Bytes(UInt(v, "pending_bytes"))},
+      {"pending:", std::to_string(UInt(v, "pending")) + " event(s), " + HumanBytes(UInt(v, "pending_bytes"))},
       {"oldest pending:", Age(Num(v, "oldest_pending_age_s"))},
       {"accepted:", std::to_string(UInt(v, "accepted")) + " (" + Rate(Num(v, "accepted_per_s")) + "/s)"},
       {"delivered:", std::to_string(UInt(v, "delivered")) + " (" + Rate(Num(v, "delivered_per_s")) + "/s)"},
