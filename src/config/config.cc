@@ -52,7 +52,11 @@ constexpr std::string_view kSpoolKeys[] = {"fsync", "quota", "segment_size"};
 constexpr std::string_view kAdminKeys[] = {"socket"};
 constexpr std::string_view kVendorKeys[] = {
     "name", "kind", "endpoint", "api", "token", "api_secret_env", "key_epoch", "gzip", "policy",
+    "purpose", "legal_basis", "destination_country", "retention_days",
 };
+// GDPR Art. 6(1)'s lawful bases.
+constexpr std::string_view kLegalBases[] = {"consent", "contract", "legal_obligation", "vital_interests",
+                                            "public_task", "legitimate_interests"};
 constexpr std::string_view kPolicyKeys[] = {
     "allow", "drop", "pseudonymize", "url_properties", "ip", "location", "urls", "user_agent", "pii",
 };
@@ -589,6 +593,25 @@ class ConfigParser {
         vendor->key_epoch = static_cast<uint32_t>(n);
       } else if (e.key == "gzip") {
         s = Bool(e, &vendor->gzip);
+      } else if (e.key == "purpose") {
+        s = String(e, &vendor->purpose);
+      } else if (e.key == "legal_basis") {
+        s = String(e, &vendor->legal_basis);
+        if (s.ok() && std::find(std::begin(kLegalBases), std::end(kLegalBases), vendor->legal_basis) ==
+                          std::end(kLegalBases)) {
+          s = ValueError(e, "'legal_basis' must be one of consent, contract, legal_obligation, vital_interests, "
+                            "public_task, legitimate_interests (GDPR Art. 6(1))");
+        }
+      } else if (e.key == "destination_country") {
+        s = String(e, &vendor->destination_country);
+        const std::string& c = vendor->destination_country;
+        if (s.ok() && !(c.size() == 2 && c[0] >= 'A' && c[0] <= 'Z' && c[1] >= 'A' && c[1] <= 'Z')) {
+          s = ValueError(e, "'destination_country' must be an ISO 3166-1 alpha-2 code in capitals, e.g. US or DE");
+        }
+      } else if (e.key == "retention_days") {
+        uint64_t n;
+        s = Integer(e, 1, 36500, "a number of days from 1 to 36500", &n);
+        vendor->retention_days = static_cast<uint32_t>(n);
       } else if (e.key == "policy") {
         have_policy = true;
         s = ParsePolicy(e, label, &vendor->policy);

@@ -85,6 +85,13 @@ struct VendorConfig {
   std::optional<uint32_t> key_epoch;    // pseudonym key epoch; absent = the key file's current epoch
   bool gzip = true;                     // gzip request bodies to the vendor
   PolicyConfig policy;
+  // What the company declares about this disclosure (GDPR Art. 30 records, Art. 15(1)(c) answers): kept
+  // with every ledger record about the vendor. Empty = not declared.
+  std::string purpose;                  // e.g. "product analytics"
+  std::string legal_basis;              // consent | contract | legal_obligation | vital_interests |
+                                        // public_task | legitimate_interests
+  std::string destination_country;      // ISO 3166-1 alpha-2 of where the vendor processes the data, e.g. US
+  std::optional<uint32_t> retention_days;  // how long the vendor keeps what it receives; absent = unlimited
 };
 
 struct Config {

@@ -517,3 +517,33 @@ TEST(ConfigSpoolAdmin, ErrorsNameThePosition) {
 
 }  // namespace
 }  // namespace vg
+
+namespace vg {
+namespace {
+
+TEST(ConfigVendorDeclarations, ParsedAndValidated) {
+  StatusOr<Config> c = ParseConfig(
+      "vendors:\n  - name: mp\n    kind: mixpanel\n    purpose: product analytics\n    legal_basis: consent\n"
+      "    destination_country: US\n    retention_days: 365\n",
+      "d.yaml");
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_EQ(c->vendors[0].purpose, "product analytics");
+  EXPECT_EQ(c->vendors[0].legal_basis, "consent");
+  EXPECT_EQ(c->vendors[0].destination_country, "US");
+  EXPECT_EQ(c->vendors[0].retention_days, 365u);
+  c = ParseConfig(kVendor, "min.yaml");
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->vendors[0].purpose, "");
+  EXPECT_FALSE(c->vendors[0].retention_days.has_value());
+
+  EXPECT_EQ(ErrorOf(std::string(kVendor) + "    legal_basis: because\n"),
+            "test.yaml:4:18: 'legal_basis' must be one of consent, contract, legal_obligation, vital_interests, "
+            "public_task, legitimate_interests (GDPR Art. 6(1))");
+  EXPECT_EQ(ErrorOf(std::string(kVendor) + "    destination_country: usa\n"),
+            "test.yaml:4:26: 'destination_country' must be an ISO 3166-1 alpha-2 code in capitals, e.g. US or DE");
+  EXPECT_EQ(ErrorOf(std::string(kVendor) + "    retention_days: 0\n"),
+            "test.yaml:4:21: 'retention_days' must be a number of days from 1 to 36500");
+}
+
+}  // namespace
+}  // namespace vg
