@@ -1,0 +1,823 @@
+#include "ledger/ledger.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cassert>
+#include <cerrno>
+#include <chrono>
+#include <cinttypes>
+#include <cstdio>
+#include <filesystem>
+
+#include "ledger/ledger_format.h"
+#include "ledger/ledger_impl.h"
+
+namespace vg::ledger {
+
+using format::ErrnoText;
+
+namespace {
+
+constexpr size_t kWriteThreshold = 1 << 20;  // WAL bytes buffered before a write()
+
+std::string Str(uint64_t v) { return std::to_string(v); }
+
+int64_t SystemNowUs() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+struct DirListing {
+  std::vector<uint64_t> segments, names, wals;
+  std::vector<std::string> tmp;
+};
+
+Status ListDir(const std::string& dir, DirListing* out) {
+  DIR* d = ::opendir(dir.c_str());
+  if (d == nullptr) return Status::IOError(dir + ": " + ErrnoText(errno));
+  while (struct dirent* ent = ::readdir(d)) {
+    std::string_view name = ent->d_name;
+    uint64_t index = 0;
+    if (format::ParseIndexedName(name, "seg-", ".vgl", &index)) {
+      out->segments.push_back(index);
+    } else if (format::ParseIndexedName(name, "seg-", ".names", &index)) {
+      out->names.push_back(index);
+    } else if (format::ParseIndexedName(name, "wal-", ".log", &index)) {
+      out->wals.push_back(index);
+    } else if (name.ends_with(".tmp")) {
+      out->tmp.emplace_back(name);
+    }
+  }
+  ::closedir(d);
+  std::sort(out->segments.begin(), out->segments.end());
+  std::sort(out->names.begin(), out->names.end());
+  std::sort(out->wals.begin(), out->wals.end());
+  return Status::Ok();
+}
+
+Status CheckVendorInfo(const VendorInfo& v) {
+  if (v.name.empty()) return Status::InvalidArgument("ledger: a vendor has an empty name");
+  for (const std::string* s : {&v.name, &v.purpose, &v.legal_basis, &v.destination_country}) {
+    if (s->size() > kMaxTextBytes) {
+      return Status::InvalidArgument("ledger: vendor '" + v.name.substr(0, 64) + "': a declaration field exceeds " +
+                                     Str(kMaxTextBytes) + " bytes");
+    }
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+// ---- heads.log ----
+
+std::string EncodeHeadEntry(const SignedTreeHead& head) {
+  const std::string sth = head.Serialize();
+  std::string out;
+  format::PutU32(&out, format::Crc(sth));
+  out += sth;
+  return out;
+}
+
+StatusOr<HeadsFile> ReadHeadsFile(const std::string& path, int64_t* bad_offset) {
+  HeadsFile f;
+  auto data = format::ReadFile(path);
+  if (!data.ok()) {
+    if (data.status().code() == Status::Code::kNotFound) return f;
+    return data.status();
+  }
+  const std::string& d = *data;
+  size_t pos = 0;
+  while (d.size() - pos >= kHeadEntryBytes) {
+    const std::string_view sth(d.data() + pos + 4, kSignedTreeHeadBytes);
+    if (format::GetU32(d.data() + pos) != format::Crc(sth)) {
+      if (bad_offset != nullptr) *bad_offset = static_cast<int64_t>(pos);
+      return Status::InvalidArgument(path + ": offset " + Str(pos) + ": signed tree head #" +
+                                     Str(pos / kHeadEntryBytes) + ": checksum mismatch (the entry was changed)");
+    }
+    auto parsed = SignedTreeHead::Parse({reinterpret_cast<const uint8_t*>(sth.data()), sth.size()});
+    if (!parsed.ok()) {
+      if (bad_offset != nullptr) *bad_offset = static_cast<int64_t>(pos);
+      return Status::InvalidArgument(path + ": offset " + Str(pos) + ": signed tree head #" +
+                                     Str(pos / kHeadEntryBytes) + ": " + parsed.status().message());
+    }
+    f.heads.push_back(*parsed);
+    f.offsets.push_back(pos);
+    pos += kHeadEntryBytes;
+  }
+  f.valid_bytes = pos;
+  f.torn_bytes = d.size() - pos;
+  return f;
+}
+
+bool ParseRetentionDetail(std::string_view detail, uint64_t* first, uint64_t* end) {
+  unsigned long long a = 0, b = 0;
+  const std::string s(detail.substr(0, 128));
+  if (std::sscanf(s.c_str(), "dropped records [%llu, %llu)", &a, &b) != 2 || a > b) return false;
+  *first = a;
+  *end = b;
+  return true;
+}
+
+// ---- Impl: open and recovery ----
+
+Ledger::Impl::Impl(LedgerOptions opt) : opt_(std::move(opt)), dir_(opt_.dir) {
+  if (!opt_.now_us) opt_.now_us = SystemNowUs;
+}
+
+Ledger::Impl::~Impl() {
+  (void)Close();
+  if (lock_fd_ >= 0) ::close(lock_fd_);
+}
+
+Status Ledger::Impl::WriteFileMaybeSync(const std::string& path, std::string_view data) {
+  if (opt_.sync) return format::ReplaceFile(dir_, path, data, 0644);
+  const std::string tmp = path + ".tmp";
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return Status::IOError(tmp + ": create: " + ErrnoText(errno));
+  Status s = format::WriteAll(fd, tmp, data);
+  ::close(fd);
+  if (s.ok() && ::rename(tmp.c_str(), path.c_str()) != 0) s = Status::IOError(path + ": rename: " + ErrnoText(errno));
+  return s;
+}
+
+Status Ledger::Impl::Open() {
+  if (dir_.empty()) return Status::InvalidArgument("ledger: no directory given");
+  if (opt_.max_segment_records == 0 || opt_.max_segment_records > (1u << 31)) {
+    return Status::InvalidArgument("ledger: max_segment_records must be in [1, 2^31]");
+  }
+  if (opt_.partition_us <= 0) return Status::InvalidArgument("ledger: partition_us must be positive");
+  if (opt_.block_rows == 0) return Status::InvalidArgument("ledger: block_rows must be positive");
+  for (size_t i = 0; i < opt_.vendors.size(); ++i) {
+    if (Status s = CheckVendorInfo(opt_.vendors[i]); !s.ok()) return s;
+    for (size_t j = 0; j < i; ++j) {
+      if (opt_.vendors[j].name == opt_.vendors[i].name) {
+        return Status::InvalidArgument("ledger: vendor '" + opt_.vendors[i].name + "' is declared twice");
+      }
+    }
+  }
+  std::error_code ec;
+  std::filesystem::create_directories(dir_, ec);
+  if (ec) return Status::IOError(dir_ + ": create: " + ec.message());
+  ::chmod(dir_.c_str(), 0700);
+  const std::string lock_path = Path("LOCK");
+  lock_fd_ = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (lock_fd_ < 0) return Status::IOError(lock_path + ": " + ErrnoText(errno));
+  if (::flock(lock_fd_, LOCK_EX | LOCK_NB) != 0) {
+    return Status::Unavailable("ledger " + dir_ + " is open in another process (" + lock_path + " is locked)");
+  }
+
+  auto key = OpenOrCreateSubjectKey(Path(kSubjectKeyFileName));
+  if (!key.ok()) return key.status();
+  keyer_.emplace(std::span<const uint8_t, kSubjectKeyBytes>(key->data(), kSubjectKeyBytes));
+  auto signer = TreeHeadSigner::OpenOrCreate(Path(kHeadKeyFileName));
+  if (!signer.ok()) return signer.status();
+  signer_.emplace(std::move(*signer));
+  {
+    auto pub = format::ReadFile(Path(kHeadPubFileName));
+    if (!pub.ok() || *pub != signer_->PublicKeyPem()) {
+      if (Status s = signer_->WritePublicKeyFile(Path(kHeadPubFileName)); !s.ok()) return s;
+    }
+  }
+
+  if (Status s = RecoverHeads(); !s.ok()) return s;
+  std::lock_guard lock(mu_);
+  if (Status s = RecoverSegments(); !s.ok()) return s;
+  report_.segments = segments_.size();
+  report_.records = frontier_.size();
+  report_.wal_records = active_.size();
+
+  // Declare the configured vendors that are new or changed.
+  BeginBatchLocked();
+  const int64_t now = Now();
+  for (const VendorInfo& v : opt_.vendors) {
+    std::optional<uint16_t> current;
+    for (size_t i = vendors_.size(); i-- > 0;) {
+      if (vendors_[i].name == v.name) {
+        current = static_cast<uint16_t>(i);
+        break;
+      }
+    }
+    if (current && vendors_[*current] == v) continue;
+    if (vendors_.size() >= kMaxVendors) return Status::InvalidArgument("ledger: too many vendor declarations");
+    if (Status s = AppendDeclarationLocked(now, static_cast<uint16_t>(vendors_.size()), v); !s.ok()) return s;
+  }
+  return EndBatchLocked();
+}
+
+Status Ledger::Impl::RecoverHeads() {
+  const std::string path = Path(kHeadsFileName);
+  auto heads = ReadHeadsFile(path);
+  if (!heads.ok()) return heads.status();
+  heads_fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  if (heads_fd_ < 0) return Status::IOError(path + ": " + ErrnoText(errno));
+  if (heads->torn_bytes > 0) {
+    if (::ftruncate(heads_fd_, static_cast<off_t>(heads->valid_bytes)) != 0) {
+      return Status::IOError(path + ": truncate: " + ErrnoText(errno));
+    }
+    report_.removed.push_back(path + ": a torn last entry (" + Str(heads->torn_bytes) + " bytes)");
+  }
+  if (!heads->heads.empty()) {
+    const SignedTreeHead& last = heads->heads.back();
+    if (Status s = VerifySignedTreeHead(last, signer_->public_key()); !s.ok()) {
+      return Status::InvalidArgument(path + ": offset " + Str(heads->offsets.back()) +
+                                     ": the last signed tree head does not verify with " + Path(kHeadKeyFileName) +
+                                     ": " + s.message());
+    }
+    last_head_ = last;
+    last_head_time_us_ = static_cast<int64_t>(last.head.timestamp_ms) * 1000;
+  }
+  return Status::Ok();
+}
+
+Status Ledger::Impl::RecoverSegments() {
+  DirListing files;
+  if (Status s = ListDir(dir_, &files); !s.ok()) return s;
+  for (const std::string& tmp : files.tmp) {
+    ::unlink(Path(tmp).c_str());
+    report_.removed.push_back(Path(tmp));
+  }
+  uint64_t sealed_end = 0;
+  for (uint64_t index : files.segments) {
+    const std::string path = Path(format::SegmentFileName(index));
+    auto seg = SegmentFile::Open(path);
+    if (!seg.ok()) return seg.status();
+    const SegmentFile& s = **seg;
+    if (s.first_index() != index) {
+      return Status::InvalidArgument(path + ": holds records from " + Str(s.first_index()) +
+                                     ", not from the index in its name");
+    }
+    if (!segments_.empty()) {
+      const SegmentFile& prev = *segments_.back();
+      if (prev.end_index() != index) {
+        return Status::InvalidArgument(path + ": starts at record " + Str(index) + " but " + prev.path() +
+                                       " ends at " + Str(prev.end_index()) + ": records are missing or overlap");
+      }
+      if (!(prev.frontier_end() == s.frontier_start())) {
+        return Status::InvalidArgument(path + ": its start frontier is not the end frontier of " + prev.path());
+      }
+    }
+    if (!std::binary_search(files.names.begin(), files.names.end(), index)) {
+      return Status::InvalidArgument(Path(format::NamesFileName(index)) + ": missing (the name table of " + path +
+                                     ")");
+    }
+    sealed_end = s.end_index();
+    segments_.push_back(*seg);
+  }
+  for (uint64_t index : files.names) {
+    if (!std::binary_search(files.segments.begin(), files.segments.end(), index)) {
+      const std::string path = Path(format::NamesFileName(index));
+      ::unlink(path.c_str());
+      report_.removed.push_back(path);
+    }
+  }
+  frontier_ = segments_.empty() ? MerkleFrontier() : segments_.back()->frontier_end();
+  vendors_ = segments_.empty() ? std::vector<VendorInfo>() : segments_.back()->vendors();
+
+  std::optional<uint64_t> wal_index;
+  for (uint64_t index : files.wals) {
+    const std::string path = Path(format::WalFileName(index));
+    if (!segments_.empty() && index < sealed_end) {  // sealed already; the seal was interrupted after the rename
+      ::unlink(path.c_str());
+      report_.removed.push_back(path);
+      continue;
+    }
+    if (wal_index || (!segments_.empty() && index != sealed_end)) {
+      return Status::InvalidArgument(path + ": a write-ahead log for records from " + Str(index) +
+                                     " does not follow the sealed segments (which end at " + Str(sealed_end) + ")");
+    }
+    wal_index = index;
+  }
+  const uint64_t head_size = last_head_ ? last_head_->head.tree_size : 0;
+  if (!wal_index) {
+    if (Status s = CreateWalLocked(frontier_.size(), frontier_); !s.ok()) return s;
+  } else {
+    wal_path_ = Path(format::WalFileName(*wal_index));
+    auto bytes = format::ReadFile(wal_path_);
+    if (!bytes.ok()) return bytes.status();
+    bool head_checked = false;
+    std::optional<Hash> head_root_seen;
+    auto replay = ReplayWal(wal_path_, *bytes, *keyer_, &active_, &frontier_, [&](const MerkleFrontier& f) {
+      if (f.size() == head_size) head_root_seen = f.Root();
+    });
+    if (!replay.ok()) return replay.status();
+    if (!segments_.empty() && !(replay->frontier_start == segments_.back()->frontier_end())) {
+      return Status::InvalidArgument(wal_path_ + ": its start frontier is not the end frontier of " +
+                                     segments_.back()->path());
+    }
+    if (replay->frontier_start.size() == head_size && head_size > 0) head_root_seen = replay->frontier_start.Root();
+    if (replay->damaged) {
+      const uint64_t damaged_record = replay->first_index + replay->records;
+      if (damaged_record < head_size) {
+        return Status::InvalidArgument(wal_path_ + ": offset " + Str(replay->damage_offset) + ": " + replay->damage +
+                                       ", at record " + Str(damaged_record) + ", which a signed tree head covers (" +
+                                       Str(head_size) + " records): damage, not a torn write");
+      }
+      const uint64_t bytes_cut = bytes->size() - replay->valid_bytes;
+      int fd = ::open(wal_path_.c_str(), O_WRONLY | O_CLOEXEC);
+      if (fd < 0 || ::ftruncate(fd, static_cast<off_t>(replay->valid_bytes)) != 0 || ::fdatasync(fd) != 0) {
+        const int e = errno;
+        if (fd >= 0) ::close(fd);
+        return Status::IOError(wal_path_ + ": truncate the torn tail: " + ErrnoText(e));
+      }
+      ::close(fd);
+      report_.truncation = LedgerOpenReport::Truncation{wal_path_, replay->valid_bytes, bytes_cut, replay->damage};
+    }
+    if (head_root_seen) {
+      head_checked = true;
+      if (*head_root_seen != last_head_->head.root_hash) {
+        return Status::InvalidArgument(wal_path_ + ": the records do not reproduce the root of the last signed tree "
+                                       "head (size " + Str(head_size) + "): the ledger was changed");
+      }
+    }
+    (void)head_checked;
+    wal_fd_ = ::open(wal_path_.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
+    if (wal_fd_ < 0) return Status::IOError(wal_path_ + ": " + ErrnoText(errno));
+    for (const RowTexts& t : active_.rows().texts) {
+      if (active_.rows().kind[t.row] == static_cast<uint8_t>(RecordKind::kVendorDeclaration) && t.texts.size() == 4) {
+        ApplyDeclarationLocked(active_.rows().vendor[t.row], VendorInfo{t.texts[0], t.texts[1], t.texts[2], t.texts[3]});
+      }
+    }
+    if (!active_.empty()) active_partition_ = FloorDiv(active_.rows().time_us[0], opt_.partition_us);
+  }
+  if (frontier_.size() < head_size) {
+    return Status::InvalidArgument(Path(kHeadsFileName) + ": the last signed tree head covers " + Str(head_size) +
+                                   " records but the ledger holds " + Str(frontier_.size()) +
+                                   ": records were removed (a segment or the write-ahead log was truncated)");
+  }
+  if (!segments_.empty() && last_head_ && head_size == sealed_end && frontier_.size() >= head_size) {
+    if (segments_.back()->frontier_end().Root() != last_head_->head.root_hash) {
+      return Status::InvalidArgument(segments_.back()->path() +
+                                     ": its end frontier does not reproduce the root of the last signed tree head");
+    }
+  }
+  durable_ = frontier_.size();
+  return Status::Ok();
+}
+
+Status Ledger::Impl::CreateWalLocked(uint64_t first_index, const MerkleFrontier& frontier) {
+  const std::string path = Path(format::WalFileName(first_index));
+  if (Status s = WriteFileMaybeSync(path, EncodeWalHeader(first_index, frontier)); !s.ok()) return s;
+  int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
+  if (fd < 0) return Status::IOError(path + ": " + ErrnoText(errno));
+  if (wal_fd_ >= 0) ::close(wal_fd_);
+  wal_fd_ = fd;
+  wal_path_ = path;
+  active_.Reset(first_index, frontier);
+  return Status::Ok();
+}
+
+void Ledger::Impl::ApplyDeclarationLocked(uint16_t index, const VendorInfo& v) {
+  if (index < vendors_.size()) {
+    vendors_[index] = v;  // a restatement (after retention)
+  } else if (index == vendors_.size()) {
+    vendors_.push_back(v);
+  }
+}
+
+// ---- Impl: appending ----
+
+void Ledger::Impl::FailLocked(const Status& s) {
+  if (!failed_) {
+    failed_ = true;
+    fail_status_ = Status::IOError("ledger " + dir_ + " failed and must be reopened: " + s.message());
+  }
+}
+
+Status Ledger::Impl::ValidateLocked(const LedgerRecord& r) const {
+  auto bad = [&](const std::string& what) { return Status::InvalidArgument("ledger record: " + what); };
+  if (r.subject.size() > kMaxSubjectBytes) return bad("subject longer than " + Str(kMaxSubjectBytes) + " bytes");
+  if (r.insert_id.size() > kMaxInsertIdBytes) return bad("insert_id longer than 255 bytes");
+  switch (r.kind) {
+    case RecordKind::kDisclosure:
+      if (r.vendor >= vendors_.size()) return bad("unknown vendor id " + Str(r.vendor));
+      if (r.outcome >= kOutcomeCount) return bad("unknown outcome " + Str(r.outcome));
+      if (!r.actor.empty() || !r.detail.empty()) return bad("a disclosure has no actor or detail");
+      return Status::Ok();
+    case RecordKind::kAdmin:
+      if (r.vendor != kNoVendor && r.vendor >= vendors_.size()) return bad("unknown vendor id " + Str(r.vendor));
+      if (r.outcome > static_cast<uint8_t>(AdminAction::kOther)) return bad("unknown admin action " + Str(r.outcome));
+      if (r.actor.size() > kMaxTextBytes || r.detail.size() > kMaxTextBytes) return bad("actor or detail too long");
+      return Status::Ok();
+    case RecordKind::kVendorDeclaration:
+      return bad("vendor declarations are written by the ledger (LedgerOptions::vendors)");
+  }
+  return bad("unknown kind " + Str(static_cast<uint8_t>(r.kind)));
+}
+
+void Ledger::Impl::BeginBatchLocked() {
+  assert(!frame_);
+  frame_.emplace(&pending_);
+}
+
+Status Ledger::Impl::EndBatchLocked() {
+  frame_->Finish();
+  frame_.reset();
+  if (pending_.size() >= kWriteThreshold) return WritePendingLocked();
+  return Status::Ok();
+}
+
+Status Ledger::Impl::AddLocked(const LeafFields& in, std::string_view subject) {
+  const int64_t partition = FloorDiv(in.time_us, opt_.partition_us);
+  if (!active_.empty() && (active_.size() >= opt_.max_segment_records || partition > active_partition_)) {
+    frame_->Finish();
+    frame_.reset();
+    Status s = SealLocked();
+    frame_.emplace(&pending_);
+    if (!s.ok()) return s;
+  }
+  if (active_.empty()) active_partition_ = partition;
+  LeafFields f = in;
+  uint32_t subject_id = 0;
+  std::string_view new_subject;
+  if (!subject.empty()) {
+    const SubjectHash hash = keyer_->Hash(subject);
+    auto id = active_.Find(hash);
+    if (!id) {
+      id = active_.Add(subject, hash);
+      new_subject = subject;
+    }
+    subject_id = *id + 1;
+    f.subject = &active_.hashes()[*id];
+  } else {
+    f.subject = nullptr;
+  }
+  frontier_.Append(RecordLeafHash(f, &scratch_));
+  active_.AppendRow(f, subject_id);
+  frame_->Add(f, subject_id, new_subject);
+  return Status::Ok();
+}
+
+Status Ledger::Impl::AppendDeclarationLocked(int64_t time_us, uint16_t index, const VendorInfo& v) {
+  const std::string_view texts[4] = {v.name, v.purpose, v.legal_basis, v.destination_country};
+  LeafFields f;
+  f.kind = RecordKind::kVendorDeclaration;
+  f.time_us = time_us;
+  f.vendor = index;
+  f.texts = texts;
+  if (Status s = AddLocked(f, {}); !s.ok()) {
+    FailLocked(s);
+    return fail_status_;
+  }
+  ApplyDeclarationLocked(index, v);
+  return Status::Ok();
+}
+
+Status Ledger::Impl::Append(std::span<const LedgerRecord> records) {
+  std::lock_guard lock(mu_);
+  if (closed_) return Status::FailedPrecondition("ledger " + dir_ + " is closed");
+  if (failed_) return fail_status_;
+  for (const LedgerRecord& r : records) {
+    if (Status s = ValidateLocked(r); !s.ok()) return s;
+  }
+  BeginBatchLocked();
+  for (const LedgerRecord& r : records) {
+    std::string_view texts[2] = {r.actor, r.detail};
+    LeafFields f;
+    f.kind = r.kind;
+    f.time_us = r.time_us;
+    f.vendor = r.vendor;
+    f.key_epoch = r.key_epoch;
+    f.categories = r.categories;
+    f.outcome = r.outcome;
+    f.insert_id = r.insert_id;
+    f.payload_hash = &r.payload_hash;
+    if (r.kind == RecordKind::kAdmin) f.texts = texts;
+    if (Status s = AddLocked(f, r.subject); !s.ok()) {
+      frame_.reset();
+      FailLocked(s);
+      return fail_status_;
+    }
+  }
+  if (Status s = EndBatchLocked(); !s.ok()) {
+    FailLocked(s);
+    return fail_status_;
+  }
+  return Status::Ok();
+}
+
+Status Ledger::Impl::WritePendingLocked() {
+  if (pending_.empty()) return Status::Ok();
+  Status s = format::WriteAll(wal_fd_, wal_path_, pending_);
+  pending_.clear();
+  if (!s.ok()) FailLocked(s);
+  return s;
+}
+
+Status Ledger::Impl::Seal() {
+  std::lock_guard lock(mu_);
+  if (closed_) return Status::FailedPrecondition("ledger " + dir_ + " is closed");
+  if (failed_) return fail_status_;
+  return SealLocked();
+}
+
+Status Ledger::Impl::SealLocked() {
+  if (active_.empty()) return Status::Ok();
+  if (Status s = WritePendingLocked(); !s.ok()) return s;
+  const std::string old_wal = wal_path_;
+  const uint64_t first = active_.first_index();
+  SegmentContent content = active_.TakeContent(frontier_, vendors_);
+  SegmentEncodeOptions eo;
+  eo.block_rows = opt_.block_rows;
+  eo.zstd_level = opt_.zstd_level;
+  const std::string seg_path = Path(format::SegmentFileName(first));
+  const std::string names_path = Path(format::NamesFileName(first));
+  Status s = WriteFileMaybeSync(names_path, EncodeNames(first, content.subject_names, eo.page_entries, eo.zstd_level));
+  if (s.ok()) s = WriteFileMaybeSync(seg_path, EncodeSegment(content, eo));
+  if (s.ok()) s = CreateWalLocked(frontier_.size(), frontier_);
+  if (s.ok()) {
+    if (::unlink(old_wal.c_str()) != 0) s = Status::IOError(old_wal + ": delete: " + ErrnoText(errno));
+  }
+  if (s.ok() && opt_.sync) s = format::SyncDir(dir_);
+  active_.RecycleRows(std::move(content.rows));
+  if (s.ok()) {
+    auto seg = SegmentFile::Open(seg_path);
+    if (!seg.ok()) {
+      s = seg.status();
+    } else {
+      segments_.push_back(*seg);
+    }
+  }
+  if (!s.ok()) {
+    FailLocked(s);
+    return fail_status_;
+  }
+  durable_ = frontier_.size();
+  return Status::Ok();
+}
+
+Status Ledger::Impl::Flush(bool force_head) {
+  uint64_t my_target;
+  {
+    std::lock_guard lock(mu_);
+    if (failed_) return fail_status_;
+    my_target = frontier_.size();
+  }
+  if (opt_.flush_hook_for_testing) opt_.flush_hook_for_testing();
+  std::lock_guard flush_lock(flush_mu_);
+  int fd = -1;
+  uint64_t target = 0;
+  MerkleFrontier snapshot;
+  bool can_sign = false;  // snapshot is exactly what will be durable when this returns
+  {
+    std::lock_guard lock(mu_);
+    if (failed_) return fail_status_;
+    if (wal_fd_ < 0) return Status::Ok();  // closed
+    can_sign = durable_ >= my_target ? durable_ == frontier_.size() : true;
+    if (durable_ < my_target) {
+      if (Status s = WritePendingLocked(); !s.ok()) return fail_status_;
+      if (opt_.sync) {
+        fd = ::dup(wal_fd_);
+        if (fd < 0) {
+          FailLocked(Status::IOError(wal_path_ + ": dup: " + ErrnoText(errno)));
+          return fail_status_;
+        }
+      }
+      target = frontier_.size();  // all of it is in the WAL now (pending_ was written)
+    } else {
+      // Our records are durable already (a seal, or another Flush, wrote them). Records appended since,
+      // e.g. after a seal inside another thread's Append, may still be only in pending_: this call wrote
+      // nothing, so it must not claim them (a later Flush would then skip the write and sign over them).
+      target = durable_;
+    }
+    snapshot = frontier_;  // signed only when can_sign: then durable_ == frontier_.size() or all was written
+  }
+  if (fd >= 0) {
+    const int rc = ::fdatasync(fd);
+    const int e = errno;
+    ::close(fd);
+    if (rc != 0) {
+      std::lock_guard lock(mu_);
+      FailLocked(Status::IOError(wal_path_ + ": fdatasync: " + ErrnoText(e)));
+      return fail_status_;
+    }
+  }
+  {
+    std::lock_guard lock(mu_);
+    durable_ = std::max(durable_, target);
+  }
+  // A signed tree head for what is now durable.
+  const int64_t now = Now();
+  const uint64_t last_size = last_head_ ? last_head_->head.tree_size : 0;
+  if (!can_sign || snapshot.size() == 0 || snapshot.size() <= last_size || heads_fd_ < 0) return Status::Ok();
+  if (!force_head && last_head_time_us_ != INT64_MIN && now - last_head_time_us_ < opt_.head_interval_us) {
+    return Status::Ok();
+  }
+  TreeHead head;
+  head.tree_size = snapshot.size();
+  head.root_hash = snapshot.Root();
+  head.timestamp_ms = static_cast<uint64_t>(std::max<int64_t>(now, 0) / 1000);
+  const SignedTreeHead sth = signer_->Sign(head);
+  const std::string heads_path = Path(kHeadsFileName);
+  Status s = format::WriteAll(heads_fd_, heads_path, EncodeHeadEntry(sth));
+  if (s.ok() && opt_.sync && ::fdatasync(heads_fd_) != 0) {
+    s = Status::IOError(heads_path + ": fdatasync: " + ErrnoText(errno));
+  }
+  if (!s.ok()) return s;  // the records are durable; only this head is lost
+  last_head_time_us_ = now;
+  std::lock_guard lock(mu_);
+  last_head_ = sth;
+  return Status::Ok();
+}
+
+Status Ledger::Impl::Close() {
+  {
+    std::lock_guard lock(mu_);
+    if (closed_) return Status::Ok();
+  }
+  Status s = Flush(/*force_head=*/true);
+  std::lock_guard flush_lock(flush_mu_);
+  std::lock_guard lock(mu_);
+  closed_ = true;
+  if (wal_fd_ >= 0) ::close(wal_fd_);
+  wal_fd_ = -1;
+  if (heads_fd_ >= 0) ::close(heads_fd_);
+  heads_fd_ = -1;
+  if (lock_fd_ >= 0) ::close(lock_fd_);  // another process may open it now; queries here keep working
+  lock_fd_ = -1;
+  return s;
+}
+
+std::optional<uint16_t> Ledger::Impl::VendorId(std::string_view name) const {
+  std::lock_guard lock(mu_);
+  for (size_t i = vendors_.size(); i-- > 0;) {
+    if (vendors_[i].name == name) return static_cast<uint16_t>(i);
+  }
+  return std::nullopt;
+}
+
+std::vector<VendorInfo> Ledger::Impl::vendors() const {
+  std::lock_guard lock(mu_);
+  return vendors_;
+}
+
+uint64_t Ledger::Impl::size() const {
+  std::lock_guard lock(mu_);
+  return frontier_.size();
+}
+
+std::optional<SignedTreeHead> Ledger::Impl::last_head() const {
+  std::lock_guard lock(mu_);
+  return last_head_;
+}
+
+// ---- Impl: erasure and retention ----
+
+StatusOr<EraseResult> Ledger::Impl::Erase(std::string_view subject, std::string_view actor, int64_t time_us) {
+  if (subject.empty()) return Status::InvalidArgument("ledger erase: empty identifier");
+  if (actor.size() > kMaxTextBytes) return Status::InvalidArgument("ledger erase: actor too long");
+  std::lock_guard admin(admin_mu_);
+  EraseResult result;
+  result.subject_hash = keyer_->Hash(subject);
+  std::vector<std::shared_ptr<const SegmentFile>> segments;
+  {
+    std::lock_guard lock(mu_);
+    if (closed_) return Status::FailedPrecondition("ledger " + dir_ + " is closed");
+    if (failed_) return fail_status_;
+    if (active_.Find(result.subject_hash)) {
+      if (Status s = SealLocked(); !s.ok()) return s;
+      result.sealed_active = true;
+    }
+    segments = segments_;
+  }
+  for (const auto& seg : segments) {
+    auto id = seg->FindSubject(result.subject_hash);
+    if (!id.ok()) return id.status();
+    if (!*id) continue;
+    const std::string names_path = Path(format::NamesFileName(seg->first_index()));
+    auto table = ReadNames(names_path);
+    if (!table.ok()) return table.status();
+    if (**id >= table->names.size()) {
+      return Status::InvalidArgument(names_path + ": has fewer names than " + seg->path() + " has subjects");
+    }
+    if (table->names[**id].empty()) continue;  // erased before
+    std::vector<std::string> names = table->names.ToStrings();
+    names[**id].clear();
+    const std::string bytes =
+        EncodeNames(seg->first_index(), NameList::FromStrings(names), table->page_entries, opt_.zstd_level);
+    if (Status s = format::ReplaceFile(dir_, names_path, bytes, 0644); !s.ok()) return s;
+    ++result.segments;
+  }
+  const std::string detail = "erased the identifier with keyed hash " + SubjectHashHex(result.subject_hash) +
+                             " from " + Str(result.segments) + " segment name tables";
+  const LedgerRecord record = LedgerRecord::Admin(time_us, AdminAction::kErase, kNoVendor, actor, detail);
+  if (Status s = Append({&record, 1}); !s.ok()) return s;
+  if (Status s = Flush(false); !s.ok()) return s;
+  return result;
+}
+
+StatusOr<RetentionResult> Ledger::Impl::ApplyRetention(int64_t older_than_us, std::string_view actor,
+                                                       int64_t time_us) {
+  if (actor.size() > kMaxTextBytes) return Status::InvalidArgument("ledger retention: actor too long");
+  std::lock_guard admin(admin_mu_);
+  RetentionResult result;
+  std::vector<std::shared_ptr<const SegmentFile>> drop;
+  {
+    std::lock_guard lock(mu_);
+    if (closed_) return Status::FailedPrecondition("ledger " + dir_ + " is closed");
+    if (failed_) return fail_status_;
+    for (const auto& seg : segments_) {
+      if (seg->time_max() >= older_than_us) break;
+      drop.push_back(seg);
+    }
+    if (drop.empty()) {
+      result.first_retained_index = segments_.empty() ? active_.first_index() : segments_.front()->first_index();
+      return result;
+    }
+    result.segments_dropped = drop.size();
+    result.records_dropped = drop.back()->end_index() - drop.front()->first_index();
+    result.first_retained_index = drop.back()->end_index();
+    char detail[256];
+    std::snprintf(detail, sizeof detail,
+                  "dropped records [%" PRIu64 ", %" PRIu64 "): %" PRIu64 " segments whose records are all older than "
+                  "%" PRId64 " us",
+                  drop.front()->first_index(), drop.back()->end_index(), static_cast<uint64_t>(drop.size()),
+                  older_than_us);
+    const std::string_view texts[2] = {actor, detail};
+    LeafFields f;
+    f.kind = RecordKind::kAdmin;
+    f.time_us = time_us;
+    f.vendor = kNoVendor;
+    f.outcome = static_cast<uint8_t>(AdminAction::kRetention);
+    f.texts = texts;
+    BeginBatchLocked();
+    if (Status s = AddLocked(f, {}); !s.ok()) {
+      frame_.reset();
+      FailLocked(s);
+      return fail_status_;
+    }
+    // Restate every declaration, so the retained tree declares each vendor id it uses.
+    const std::vector<VendorInfo> table = vendors_;
+    for (size_t i = 0; i < table.size(); ++i) {
+      if (Status s = AppendDeclarationLocked(time_us, static_cast<uint16_t>(i), table[i]); !s.ok()) {
+        frame_.reset();
+        return s;
+      }
+    }
+    if (Status s = EndBatchLocked(); !s.ok()) {
+      FailLocked(s);
+      return fail_status_;
+    }
+  }
+  if (Status s = Flush(false); !s.ok()) return s;
+  {
+    std::lock_guard lock(mu_);
+    segments_.erase(segments_.begin(), segments_.begin() + static_cast<ptrdiff_t>(drop.size()));
+  }
+  for (const auto& seg : drop) {
+    const std::string names_path = Path(format::NamesFileName(seg->first_index()));
+    if (::unlink(seg->path().c_str()) != 0 && errno != ENOENT) {
+      return Status::IOError(seg->path() + ": delete: " + ErrnoText(errno));
+    }
+    if (::unlink(names_path.c_str()) != 0 && errno != ENOENT) {
+      return Status::IOError(names_path + ": delete: " + ErrnoText(errno));
+    }
+  }
+  if (Status s = format::SyncDir(dir_); !s.ok()) return s;
+  return result;
+}
+
+// ---- Ledger facade ----
+
+Ledger::Ledger(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Ledger::~Ledger() = default;
+
+StatusOr<std::unique_ptr<Ledger>> Ledger::Open(LedgerOptions options) {
+  auto impl = std::make_unique<Impl>(std::move(options));
+  if (Status s = impl->Open(); !s.ok()) return s;
+  if (Status s = impl->Flush(false); !s.ok()) return s;
+  return std::unique_ptr<Ledger>(new Ledger(std::move(impl)));
+}
+
+Status Ledger::Close() { return impl_->Close(); }
+const LedgerOpenReport& Ledger::open_report() const { return impl_->report_; }
+std::optional<uint16_t> Ledger::VendorId(std::string_view name) const { return impl_->VendorId(name); }
+std::vector<VendorInfo> Ledger::vendors() const { return impl_->vendors(); }
+Status Ledger::Append(std::span<const LedgerRecord> records) { return impl_->Append(records); }
+Status Ledger::Flush() { return impl_->Flush(false); }
+uint64_t Ledger::size() const { return impl_->size(); }
+std::optional<SignedTreeHead> Ledger::last_head() const { return impl_->last_head(); }
+PublicKey Ledger::public_key() const { return impl_->public_key(); }
+StatusOr<std::vector<WhoEntry>> Ledger::Who(std::string_view vendor, int64_t from_us, int64_t to_us,
+                                            OutcomeMask outcomes) const {
+  return impl_->Who(vendor, from_us, to_us, outcomes);
+}
+StatusOr<SubjectAnswer> Ledger::Subject(std::string_view subject, OutcomeMask outcomes) const {
+  return impl_->Subject(subject, outcomes);
+}
+StatusOr<std::vector<VendorSummary>> Ledger::Vendors(int64_t since_us, OutcomeMask outcomes) const {
+  return impl_->Vendors(since_us, outcomes);
+}
+StatusOr<EraseResult> Ledger::Erase(std::string_view subject, std::string_view actor, int64_t time_us) {
+  return impl_->Erase(subject, actor, time_us);
+}
+StatusOr<RetentionResult> Ledger::ApplyRetention(int64_t older_than_us, std::string_view actor, int64_t time_us) {
+  return impl_->ApplyRetention(older_than_us, actor, time_us);
+}
+Status Ledger::SealForTesting() { return impl_->Seal(); }
+
+}  // namespace vg::ledger

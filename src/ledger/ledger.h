@@ -1,0 +1,277 @@
+// The disclosure ledger (issue #5): a tamper-evident, queryable record of what every vendor received
+// about whom. One record per disclosure, per admin action and per vendor declaration (ledger_record.h);
+// never the values of an event.
+//
+// Directory layout (LedgerOptions::dir, mode 0700):
+//   LOCK                          flock()ed by the one process that has the ledger open for writing
+//   subject.key                   HMAC key for SubjectHash (mode 0600): leaves commit to the keyed hash
+//   head.key, head.pub            Ed25519 key that signs tree heads (tree_head.h), and its public half
+//   heads.log                     signed tree heads, append-only: each u32 masked CRC32C of the 114 bytes,
+//                                 then the SignedTreeHead (RFC 6962 TreeHeadSignature + Ed25519 signature)
+//   seg-<first index>.vgl         sealed segments: columnar, zstd, bounds, subject index (ledger_segment.h)
+//   seg-<first index>.names       each sealed segment's subject plaintexts (the only place they live)
+//   wal-<first index>.log         the active segment's write-ahead log (ledger_wal.h)
+//
+// Tamper evidence: records are the leaves of one RFC 6962 Merkle tree, in append order (record index =
+// leaf index). Every sealed segment stores the Merkle frontier at its start and end, so the tree can be
+// resumed and checked from any segment. Signed tree heads are written by Flush (at most one per
+// head_interval_us) and by Close. Verify (below) recomputes every leaf from the stored columns and checks
+// every head.
+//
+// Writing: Append encodes each record once (WAL frame, leaf hash, in-memory columns) under the ledger's
+// mutex; records are durable after Flush returns (group commit: one fdatasync covers every record appended
+// before it, whichever thread appended them). The active segment is sealed when it reaches
+// max_segment_records or when a record's time falls in a later partition (UTC day by default): names
+// file, then segment file (each written to .tmp, synced, renamed), then a fresh WAL; the old WAL is then
+// deleted. Sealing runs in the appending thread (about 0.2 s per million records).
+//
+// Recovery (Open): a WAL frame that is incomplete or fails its CRC after the last signed tree head's size
+// is a torn tail: the WAL is truncated there and open_report() says so. Damage at or before a signed
+// head's size is never a crash artifact: Open fails, naming the file and offset. A sealed segment whose
+// trailer or footer is damaged fails Open the same way (its blocks are checked when read, and by Verify).
+// Leftovers of an interrupted seal (a WAL already sealed, *.tmp files, a names file without its segment)
+// are removed. The tree must reach the last signed head's size, and match its root where it can be
+// recomputed cheaply (the WAL range and segment boundaries).
+//
+// Erasure (Erase): seals the active segment if it holds the identifier, then rewrites the name table of
+// each segment that holds it with that entry blanked. Leaves commit only to the keyed hash, so every root,
+// head and proof stays valid. Left behind, by design: the keyed hash (anyone holding subject.key and the
+// identifier can still confirm that the ledger has records about it, and Subject() still answers for it
+// with the subject shown as erased), and the records' categories, vendors and times, which are the
+// accounting of disclosures the law asks the controller to keep. The erasure itself is a ledger record.
+//
+// Retention (ApplyRetention): drops whole sealed segments whose newest record is older than the cutoff,
+// oldest first. First it appends (and syncs) a retention record "dropped records [a, b) ..." and a
+// restatement of every vendor declaration, so the retained tree still declares every vendor it uses; then
+// it deletes the files. The first retained segment's stored start frontier resumes the tree: roots of
+// signed heads at or after it still verify (a forged start frontier cannot reproduce a signed root), and
+// Verify accepts missing leading records only when a retention record in the retained tree accounts for
+// them. Heads older than the cutoff keep their signatures and are checked as signatures only.
+//
+// Queries read only what they need: segments outside the time window or without the vendor are skipped
+// by their footer bounds, row blocks outside the window by their block bounds, and Subject() goes through
+// each segment's subject index (one dictionary page and one postings page per segment). Answers merge the
+// per-segment runs by SubjectHash, so one person is one entry however many segments they span.
+// Times in queries are microseconds since the Unix epoch; windows are half-open [from_us, to_us).
+//
+// Thread-safety: every method may be called from any thread concurrently. Queries see every record
+// appended before they started.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/status.h"
+#include "ledger/ledger_record.h"
+#include "ledger/merkle.h"
+#include "ledger/tree_head.h"
+
+namespace vg::ledger {
+
+struct LedgerOptions {
+  std::string dir;
+  // The vendors as configured now. Open appends a vendor declaration for each one that is new or whose
+  // purpose, legal basis or destination changed (it gets a new vendor id; older records keep theirs).
+  std::vector<VendorInfo> vendors;
+  uint32_t max_segment_records = 1u << 20;
+  int64_t partition_us = 86'400'000'000;  // time partition of segments: one UTC day
+  int64_t head_interval_us = 1'000'000;   // at most one signed tree head per interval from Flush
+  bool sync = true;                       // fdatasync at Flush and seal (false: tests and benchmarks)
+  int zstd_level = 1;
+  uint32_t block_rows = 65536;            // rows per column block in sealed segments
+  std::function<int64_t()> now_us;        // clock for tree heads and declarations; default: system clock
+  // Tests only: called by Flush after it has noted how many records it must make durable and before it
+  // takes the flush lock (no lock held), so a test can append or seal in that window deterministically.
+  std::function<void()> flush_hook_for_testing;
+};
+
+struct LedgerOpenReport {
+  uint64_t segments = 0;       // sealed segments found
+  uint64_t records = 0;        // records in the ledger after recovery
+  uint64_t wal_records = 0;    // of which in the active segment
+  struct Truncation {
+    std::string file;
+    uint64_t offset = 0;       // the WAL's new length
+    uint64_t bytes_cut = 0;
+    std::string reason;
+  };
+  std::optional<Truncation> truncation;  // a torn tail that was cut
+  std::vector<std::string> removed;      // leftovers of an interrupted seal or erasure
+};
+
+// Which outcomes a query counts. Default: what may have reached the vendor (delivered or dead-lettered).
+using OutcomeMask = uint8_t;
+inline constexpr OutcomeMask OutcomeBit(Outcome o) { return static_cast<OutcomeMask>(1u << static_cast<int>(o)); }
+inline constexpr OutcomeMask kReachedVendor = OutcomeBit(Outcome::kDelivered) | OutcomeBit(Outcome::kDeadLettered);
+inline constexpr OutcomeMask kAllOutcomes = kReachedVendor | OutcomeBit(Outcome::kCut);
+
+struct OutcomeCounts {
+  uint64_t delivered = 0;
+  uint64_t dead_lettered = 0;
+  uint64_t cut = 0;
+  uint64_t total() const { return delivered + dead_lettered + cut; }
+  void Add(uint8_t outcome, uint64_t n = 1) {
+    if (outcome == 0) delivered += n;
+    else if (outcome == 1) dead_lettered += n;
+    else cut += n;
+  }
+  void Add(const OutcomeCounts& o) {
+    delivered += o.delivered;
+    dead_lettered += o.dead_lettered;
+    cut += o.cut;
+  }
+  bool operator==(const OutcomeCounts&) const = default;
+};
+
+// ledger who: one subject disclosed to the vendor in the window.
+struct WhoEntry {
+  std::string subject;  // the identifier; empty when it was erased
+  bool erased = false;
+  SubjectHash subject_hash{};
+  uint32_t categories = 0;  // union over the counted records
+  int64_t first_us = 0;
+  int64_t last_us = 0;
+  OutcomeCounts counts;
+};
+
+// ledger subject: one vendor (declaration) that received something about the subject.
+struct SubjectVendorEntry {
+  uint16_t vendor_id = 0;
+  VendorInfo vendor;  // name, purpose, legal basis, destination country
+  uint32_t categories = 0;
+  int64_t first_us = 0;
+  int64_t last_us = 0;
+  OutcomeCounts counts;
+};
+struct SubjectAnswer {
+  bool found = false;   // the ledger holds records about this identifier
+  bool erased = false;  // its identifier was erased (a deletion request); the records remain
+  std::vector<SubjectVendorEntry> vendors;  // ascending vendor id
+};
+
+// ledger vendors: what each vendor (declaration) really received.
+struct VendorSummary {
+  uint16_t vendor_id = 0;
+  VendorInfo vendor;
+  uint32_t categories = 0;
+  OutcomeCounts counts;
+  uint64_t distinct_subjects = 0;
+  int64_t first_us = 0;  // 0 when nothing was counted
+  int64_t last_us = 0;
+};
+
+struct EraseResult {
+  SubjectHash subject_hash{};
+  uint64_t segments = 0;  // name tables rewritten
+  bool sealed_active = false;
+};
+
+struct RetentionResult {
+  uint64_t segments_dropped = 0;
+  uint64_t records_dropped = 0;
+  uint64_t first_retained_index = 0;
+};
+
+class Ledger {
+ public:
+  // Opens (creating if needed) and recovers the ledger in options.dir (see the file comment). Errors:
+  // InvalidArgument for bad options or damage (message names file and offset), Unavailable when another
+  // process has it open, IOError for a failing file system.
+  [[nodiscard]] static StatusOr<std::unique_ptr<Ledger>> Open(LedgerOptions options);
+  ~Ledger();  // Close()
+  Ledger(const Ledger&) = delete;
+  Ledger& operator=(const Ledger&) = delete;
+
+  // Flushes, signs a final tree head, closes the files. Later Appends fail with FailedPrecondition;
+  // queries keep working. Idempotent.
+  Status Close();
+
+  const LedgerOpenReport& open_report() const;
+
+  // The vendor id for the current declaration of `name`.
+  std::optional<uint16_t> VendorId(std::string_view name) const;
+  // Every declaration, indexed by vendor id.
+  std::vector<VendorInfo> vendors() const;
+
+  // Appends records in order (validated first: nothing is appended if one is invalid). InvalidArgument
+  // for a record that is malformed (unknown vendor id, vendor declaration kind, oversize fields,
+  // unknown outcome); IOError if writing failed, after which every Append fails until the ledger is
+  // reopened (which recovers). Not durable until Flush.
+  [[nodiscard]] Status Append(std::span<const LedgerRecord> records);
+  // Makes every record appended before the call durable, and signs a tree head when head_interval_us
+  // has passed since the last one.
+  [[nodiscard]] Status Flush();
+
+  uint64_t size() const;  // records in the tree (including any before a retention cutoff)
+  std::optional<SignedTreeHead> last_head() const;
+  PublicKey public_key() const;
+
+  // Queries (see the file comment). Who: every subject disclosed to any declaration named `vendor` in
+  // [from_us, to_us), in SubjectHash order. NotFound for a vendor never declared.
+  [[nodiscard]] StatusOr<std::vector<WhoEntry>> Who(std::string_view vendor, int64_t from_us, int64_t to_us,
+                                                   OutcomeMask outcomes = kReachedVendor) const;
+  [[nodiscard]] StatusOr<SubjectAnswer> Subject(std::string_view subject, OutcomeMask outcomes = kReachedVendor) const;
+  // Per vendor declaration with records at or after since_us (all declarations are listed; those with
+  // nothing counted have zero counts).
+  [[nodiscard]] StatusOr<std::vector<VendorSummary>> Vendors(int64_t since_us = INT64_MIN,
+                                                             OutcomeMask outcomes = kReachedVendor) const;
+
+  // Deletion request: removes the identifier's plaintext from the ledger (see the file comment) and
+  // records the erasure (admin record by `actor` at time_us). Flushes.
+  [[nodiscard]] StatusOr<EraseResult> Erase(std::string_view subject, std::string_view actor, int64_t time_us);
+  // Drops sealed segments whose records are all older than older_than_us (see the file comment).
+  [[nodiscard]] StatusOr<RetentionResult> ApplyRetention(int64_t older_than_us, std::string_view actor,
+                                                         int64_t time_us);
+
+  // Seals the active segment now (tests; Erase uses it). No-op when it is empty.
+  [[nodiscard]] Status SealForTesting();
+
+  class Impl;
+
+ private:
+  explicit Ledger(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+struct VerifyOptions {
+  // The key heads must be signed with; default: <dir>/head.pub. Pass the key an auditor holds: an
+  // attacker who can rewrite the ledger can also replace head.pub.
+  std::optional<PublicKey> public_key;
+  // Check each name table entry against its keyed hash (needs <dir>/subject.key; skipped if absent).
+  bool check_names = true;
+};
+
+struct VerifyReport {
+  bool ok = false;
+  // The first problem, in words: what, where and which records.
+  std::string problem;
+  std::string file;         // the file where it was found ("" if none applies)
+  int64_t offset = -1;      // byte offset in that file, -1 if none applies
+  int64_t record = -1;      // the first record index concerned, -1 if none applies
+  // What was checked.
+  uint64_t segments = 0;
+  uint64_t records = 0;           // leaves recomputed
+  uint64_t first_record = 0;      // index of the first retained record
+  uint64_t heads = 0;             // signatures checked
+  uint64_t heads_matched = 0;     // heads whose root was recomputed and matched
+  uint64_t names_checked = 0;
+  std::vector<std::string> notes;  // e.g. an unflushed WAL tail, heads older than the retained records
+};
+
+// Recomputes everything in `dir` (which may be open by a Ledger in another process): every block's CRC,
+// every leaf from the stored columns, the frontiers in each footer, the root at every signed head's size,
+// each head's signature, that consecutive heads describe one growing tree, the footers' bounds and subject
+// indexes, the name tables, and that every missing leading record is accounted for by a retention
+// record. Stops at the first problem.
+VerifyReport Verify(const std::string& dir, const VerifyOptions& options = {});
+
+}  // namespace vg::ledger
