@@ -18,6 +18,7 @@
 #include <sstream>
 #include <thread>
 
+#include "common/json_text.h"
 #include "delivery/transport.h"
 
 namespace vg {
@@ -54,67 +55,6 @@ std::optional<OutboundEndpoint> ParseEndpoint(std::string_view s) {
   return std::nullopt;
 }
 
-// The length of the valid UTF-8 sequence at s[i], or 0 when the bytes there are not one.
-size_t Utf8SequenceLength(std::string_view s, size_t i) {
-  const auto b0 = static_cast<unsigned char>(s[i]);
-  if (b0 < 0x80) return 1;
-  size_t n;
-  unsigned char lo = 0x80, hi = 0xBF;  // the allowed range of the second byte
-  if (b0 >= 0xC2 && b0 <= 0xDF) {
-    n = 2;
-  } else if (b0 >= 0xE0 && b0 <= 0xEF) {
-    n = 3;
-    if (b0 == 0xE0) lo = 0xA0;  // no overlong forms
-    if (b0 == 0xED) hi = 0x9F;  // no surrogates
-  } else if (b0 >= 0xF0 && b0 <= 0xF4) {
-    n = 4;
-    if (b0 == 0xF0) lo = 0x90;
-    if (b0 == 0xF4) hi = 0x8F;
-  } else {
-    return 0;
-  }
-  if (i + n > s.size()) return 0;
-  const auto b1 = static_cast<unsigned char>(s[i + 1]);
-  if (b1 < lo || b1 > hi) return 0;
-  for (size_t k = 2; k < n; ++k) {
-    if ((static_cast<unsigned char>(s[i + k]) & 0xC0) != 0x80) return 0;
-  }
-  return n;
-}
-
-// A JSON string of `s`; bytes that are not UTF-8 (a vendor's answer may hold anything, or be cut
-// mid-character) become U+FFFD, so the line stays valid JSON.
-void AppendJsonString(std::string* out, std::string_view s) {
-  out->push_back('"');
-  for (size_t i = 0; i < s.size();) {
-    const char c = s[i];
-    const auto u = static_cast<unsigned char>(c);
-    if (u >= 0x80) {
-      const size_t n = Utf8SequenceLength(s, i);
-      if (n == 0) {
-        out->append("\xEF\xBF\xBD");
-        ++i;
-      } else {
-        out->append(s.substr(i, n));
-        i += n;
-      }
-      continue;
-    }
-    if (c == '"' || c == '\\') {
-      out->push_back('\\');
-      out->push_back(c);
-    } else if (u < 0x20) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\u%04x", u);
-      out->append(buf);
-    } else {
-      out->push_back(c);
-    }
-    ++i;
-  }
-  out->push_back('"');
-}
-
 // Writes `content` to `path` so that a crash leaves either the old or the new file: a synced temporary
 // file renamed over it, and the directory synced.
 Status WriteFileAtomically(const std::string& path, std::string_view content) {
@@ -144,6 +84,14 @@ Status WriteFileAtomically(const std::string& path, std::string_view content) {
     ::close(dfd);
   }
   return Status::Ok();
+}
+
+// Lines in a file (0 when it does not exist).
+uint64_t CountLines(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  uint64_t n = 0;
+  for (std::string line; std::getline(in, line);) n += !line.empty();
+  return n;
 }
 
 // Events per second over the last 10 whole seconds, from per-second buckets.
@@ -187,6 +135,7 @@ struct VendorRuntimeState {
   std::atomic<VendorState> state{VendorState::kActive};
   std::atomic<bool> abort{false};  // ends an in-flight request (cut, or pause)
   std::atomic<uint64_t> accepted{0}, delivered{0}, retries{0}, dead_lettered{0}, discarded{0};
+  std::atomic<uint64_t> dead_letters_in_file{0};  // lines in the dead-letter file now
   RateWindow accepted_rate, delivered_rate;
   mutable std::mutex mu;  // last_error*, and the dead-letter file
   std::string last_error;
@@ -239,6 +188,7 @@ class Delivery::Impl {
       v->transport = std::move(*transport);
       if (auto it = saved.find(vc.name); it != saved.end()) v->state = it->second;
       v->dead_letter_path = dl_dir + "/" + vc.name + ".jsonl";
+      v->dead_letters_in_file = CountLines(v->dead_letter_path);
       if (v->state != VendorState::kActive) {
         spdlog::warn("vendor {}: {} (kept from before the restart)", vc.name, VendorStateName(v->state));
       }
@@ -477,7 +427,7 @@ class Delivery::Impl {
     for (size_t k = from; k < to; ++k) {
       lines += "{\"seq\":" + std::to_string(records[k].seq) + ",\"endpoint\":\"" + std::string(OutboundPath(endpoint)) +
                "\",\"http_status\":" + std::to_string(out.http_status) + ",\"reason\":";
-      AppendJsonString(&lines, out.reason);
+      AppendJsonStringLossy(&lines, out.reason);
       lines += ",\"at\":" + std::to_string(now) + ",\"data\":";
       lines.append(records[k].payload);
       lines += "}\n";
@@ -498,6 +448,7 @@ class Delivery::Impl {
     const bool synced = ::fdatasync(fd) == 0;
     ::close(fd);
     if (!synced) return Status::IOError(v.dead_letter_path + ": sync failed");
+    v.dead_letters_in_file += to - from;
     return Status::Ok();
   }
 
@@ -563,6 +514,7 @@ class Delivery::Impl {
     {
       std::lock_guard<std::mutex> lock(v.mu);
       if (Status s = WriteFileAtomically(v.dead_letter_path, ""); !s.ok()) return s;
+      v.dead_letters_in_file = 0;
     }
     v.accepted += entries.size();
     {
@@ -608,9 +560,9 @@ class Delivery::Impl {
     for (const auto& v : vendors_) {
       if (!first) json += ",";
       first = false;
-      AppendJsonString(&json, v->name);
+      AppendJsonStringLossy(&json, v->name);
       json += ":";
-      AppendJsonString(&json, VendorStateName(v->state.load()));
+      AppendJsonStringLossy(&json, VendorStateName(v->state.load()));
     }
     json += "}}\n";
     return WriteFileAtomically(state_path_, json);
@@ -626,6 +578,7 @@ class Delivery::Impl {
     s.retries = v.retries.load();
     s.dead_lettered = v.dead_lettered.load();
     s.discarded = v.discarded.load();
+    s.dead_letters_in_file = v.dead_letters_in_file.load();
     if (v.id < spool.vendors.size()) {
       const VendorSpoolStats& vs = spool.vendors[v.id];
       s.pending = vs.pending_records;

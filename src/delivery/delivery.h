@@ -58,7 +58,7 @@ struct VendorStatus {
   double oldest_pending_age_s = 0;     // of the oldest pending event; 0 when none
   double delivered_per_s = 0;          // over the last 10 seconds
   double accepted_per_s = 0;           // over the last 10 seconds
-  uint64_t dead_letter_files_events = 0;  // events now in the dead-letter file
+  uint64_t dead_letters_in_file = 0;   // events now in the dead-letter file (re-drivable)
   std::string last_error;              // the last failed attempt's reason ("" when none since start)
   int64_t last_error_unix_s = 0;
 };

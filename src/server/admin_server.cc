@@ -1,5 +1,7 @@
 #include "server/admin_server.h"
 
+#include "common/json_text.h"
+
 #include <spdlog/spdlog.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -42,73 +44,6 @@ constexpr size_t kMaxSocketPath = sizeof(sockaddr_un{}.sun_path) - 1;
 
 // --- JSON output ---------------------------------------------------------------------------------------
 
-// Appends `s` as a JSON string. Invalid UTF-8 (a vendor's reason cut mid-character, a name with stray
-// bytes) becomes U+FFFD, so the output is always valid JSON.
-void AppendJsonString(std::string* out, std::string_view s) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  out->push_back('"');
-  size_t i = 0;
-  while (i < s.size()) {
-    auto c = static_cast<unsigned char>(s[i]);
-    if (c < 0x80) {
-      switch (c) {
-        case '"':
-          out->append("\\\"");
-          break;
-        case '\\':
-          out->append("\\\\");
-          break;
-        case '\n':
-          out->append("\\n");
-          break;
-        case '\r':
-          out->append("\\r");
-          break;
-        case '\t':
-          out->append("\\t");
-          break;
-        default:
-          if (c < 0x20 || c == 0x7f) {
-            out->append("\\u00");
-            out->push_back(kHex[c >> 4]);
-            out->push_back(kHex[c & 0xf]);
-          } else {
-            out->push_back(static_cast<char>(c));
-          }
-      }
-      ++i;
-      continue;
-    }
-    // A multi-byte sequence: its length from the lead byte, and the valid range of the second byte
-    // (which rules out overlong forms, surrogates and code points above U+10FFFF).
-    size_t len = 0;
-    unsigned char lo = 0x80, hi = 0xbf;
-    if (c >= 0xc2 && c <= 0xdf) {
-      len = 2;
-    } else if (c >= 0xe0 && c <= 0xef) {
-      len = 3;
-      if (c == 0xe0) lo = 0xa0;
-      if (c == 0xed) hi = 0x9f;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-      len = 4;
-      if (c == 0xf0) lo = 0x90;
-      if (c == 0xf4) hi = 0x8f;
-    }
-    bool valid = len > 0 && i + len <= s.size();
-    for (size_t k = 1; valid && k < len; ++k) {
-      auto b = static_cast<unsigned char>(s[i + k]);
-      valid = k == 1 ? (b >= lo && b <= hi) : (b >= 0x80 && b <= 0xbf);
-    }
-    if (valid) {
-      out->append(s.data() + i, len);
-      i += len;
-    } else {
-      out->append("\\ufffd");
-      ++i;
-    }
-  }
-  out->push_back('"');
-}
 
 // One JSON object, member by member.
 class JsonObject {
@@ -116,7 +51,7 @@ class JsonObject {
   JsonObject() : out_("{") {}
   JsonObject& Str(std::string_view key, std::string_view value) {
     Key(key);
-    AppendJsonString(&out_, value);
+    AppendJsonStringLossy(&out_, value);
     return *this;
   }
   JsonObject& UInt(std::string_view key, uint64_t value) {
@@ -162,7 +97,7 @@ class JsonObject {
  private:
   void Key(std::string_view key) {
     if (out_.size() > 1) out_.push_back(',');
-    AppendJsonString(&out_, key);
+    AppendJsonStringLossy(&out_, key);
     out_.push_back(':');
   }
   std::string out_;
@@ -193,7 +128,7 @@ std::string VendorJson(const VendorStatus& v) {
       .Num("oldest_pending_age_s", v.oldest_pending_age_s)
       .Num("delivered_per_s", v.delivered_per_s)
       .Num("accepted_per_s", v.accepted_per_s)
-      .UInt("dead_letters", v.dead_letter_files_events);
+      .UInt("dead_letters", v.dead_letters_in_file);
   if (v.last_error.empty()) {
     o.Null("last_error");
   } else {

@@ -305,6 +305,8 @@ test('dead letters: a vendor\'s 4xx refusals are listed with its reason and re-d
     return r.status === 0 && r.json.count === 1;
   }, 15_000, () => `a dead letter; last answer: ${r && show(r)}\n${sink.summary()}\n${gw.logs()}`);
   const [item] = r.json.items;
+  assert.equal((await vendor(gw, ['show', 'refuser'], { json: true })).json.dead_letters, 1,
+               'the vendor shows the dead letter waiting in its file');
   assert.equal(item.http_status, 400);
   assert.match(item.reason, /bad token \u00e9/);
   assert.ok(item.reason.includes('\ufffd'), `invalid UTF-8 shown as U+FFFD: ${JSON.stringify(item.reason)}`);
@@ -326,6 +328,7 @@ test('dead letters: a vendor\'s 4xx refusals are listed with its reason and re-d
     15_000, () => `the re-driven event at the vendor\n${sink.summary()}`);
   r = await vendor(gw, ['dead-letters', 'refuser'], { json: true });
   assert.equal(r.json.count, 0, show(r));
+  assert.equal((await vendor(gw, ['show', 'refuser'], { json: true })).json.dead_letters, 0, 'none left after redrive');
 });
 
 test('spool verify: a clean spool exits 0, a damaged copy exits 1 naming the segment', async (t) => {
