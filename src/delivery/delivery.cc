@@ -55,6 +55,33 @@ std::optional<OutboundEndpoint> ParseEndpoint(std::string_view s) {
   return std::nullopt;
 }
 
+std::string Hex(std::string_view bytes) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(bytes.size() * 2);
+  for (unsigned char c : bytes) {
+    out.push_back(kDigits[c >> 4]);
+    out.push_back(kDigits[c & 15]);
+  }
+  return out;
+}
+
+std::optional<std::string> Unhex(std::string_view hex) {
+  if (hex.size() % 2 != 0) return std::nullopt;
+  auto nibble = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    return -1;
+  };
+  std::string out(hex.size() / 2, '\0');
+  for (size_t i = 0; i < out.size(); ++i) {
+    const int hi = nibble(hex[2 * i]), lo = nibble(hex[2 * i + 1]);
+    if (hi < 0 || lo < 0) return std::nullopt;
+    out[i] = static_cast<char>(hi << 4 | lo);
+  }
+  return out;
+}
+
 // Writes `content` to `path` so that a crash leaves either the old or the new file: a synced temporary
 // file renamed over it, and the directory synced.
 Status WriteFileAtomically(const std::string& path, std::string_view content) {
@@ -126,7 +153,51 @@ class RateWindow {
   std::array<Slot, 12> slots_{};
 };
 
+constexpr uint8_t kMetaVersion = 1;
+
+void PutU32(std::string* out, uint32_t v) {
+  for (int i = 0; i < 4; ++i) out->push_back(static_cast<char>(v >> (8 * i)));
+}
+uint32_t GetU32(const char* p) {
+  uint32_t v = 0;
+  for (int i = 0; i < 4; ++i) v |= static_cast<uint32_t>(static_cast<unsigned char>(p[i])) << (8 * i);
+  return v;
+}
+
 }  // namespace
+
+// Layout: u8 version (1), u32 key epoch, u32 categories, u16 subject length, subject, u8 insert_id
+// length, insert_id; integers little-endian. The subject is cut to 65535 bytes and the insert_id to 255.
+std::string EncodeDisclosureMeta(const DisclosureMeta& m) {
+  const std::string_view subject = m.subject.substr(0, 0xffff);
+  const std::string_view insert_id = m.insert_id.substr(0, 0xff);
+  std::string out;
+  out.reserve(1 + 4 + 4 + 2 + subject.size() + 1 + insert_id.size());
+  out.push_back(static_cast<char>(kMetaVersion));
+  PutU32(&out, m.key_epoch);
+  PutU32(&out, m.categories);
+  out.push_back(static_cast<char>(subject.size() & 0xff));
+  out.push_back(static_cast<char>(subject.size() >> 8));
+  out.append(subject);
+  out.push_back(static_cast<char>(insert_id.size()));
+  out.append(insert_id);
+  return out;
+}
+
+bool DecodeDisclosureMeta(std::string_view b, DisclosureMeta* out) {
+  if (b.size() < 12 || static_cast<uint8_t>(b[0]) != kMetaVersion) return false;
+  DisclosureMeta m;
+  m.key_epoch = GetU32(b.data() + 1);
+  m.categories = GetU32(b.data() + 5);
+  const size_t subject_len = static_cast<unsigned char>(b[9]) | static_cast<size_t>(static_cast<unsigned char>(b[10])) << 8;
+  if (b.size() < 11 + subject_len + 1) return false;
+  m.subject = b.substr(11, subject_len);
+  const size_t id_len = static_cast<unsigned char>(b[11 + subject_len]);
+  if (b.size() != 12 + subject_len + id_len) return false;
+  m.insert_id = b.substr(12 + subject_len, id_len);
+  *out = m;
+  return true;
+}
 
 struct VendorRuntimeState {
   std::string name;
@@ -147,7 +218,11 @@ struct VendorRuntimeState {
 
 class Delivery::Impl {
  public:
-  Impl(const Config& config, const DeliveryOptions& options) : config_(config), options_(options) {}
+  Impl(const Config& config, const DeliveryOptions& options) : config_(config), options_(options) {
+    if (!options_.now_us) options_.now_us = NowUs;
+  }
+
+  int64_t Now() const { return options_.now_us(); }
 
   Status Start() {
     std::vector<std::string> names;
@@ -225,7 +300,7 @@ class Delivery::Impl {
       }
       ++counts.back().second;
     }
-    return spool_->Append(entries, NowUs(), [this, counts = std::move(counts), done = std::move(done)](
+    return spool_->Append(entries, Now(), [this, counts = std::move(counts), done = std::move(done)](
                                                 StatusOr<uint64_t> first_seq) {
       if (first_seq.ok()) {
         for (auto [vendor, n] : counts) {
@@ -266,11 +341,65 @@ class Delivery::Impl {
     return Status::Ok();
   }
 
-  // Called with v.discard_mu held.
+  // Called with v.discard_mu held. Each discarded event is recorded with outcome cut.
   StatusOr<uint64_t> DiscardPending(VendorRuntimeState& v) {
-    auto n = spool_->Discard(v.id, [](const DiscardedRecord&) {});
-    if (n.ok()) v.discarded += *n;
+    std::vector<std::string> metas;
+    auto n = spool_->Discard(v.id, [&](const DiscardedRecord& r) {
+      if (options_.recorder != nullptr) metas.emplace_back(r.meta);
+    });
+    if (!n.ok()) return n;
+    v.discarded += *n;
+    if (options_.recorder != nullptr && !metas.empty()) {
+      const int64_t now = Now();
+      constexpr size_t kChunk = 10'000;
+      std::vector<DisclosureEvent> events;
+      for (size_t i = 0; i < metas.size(); i += kChunk) {
+        events.clear();
+        for (size_t k = i; k < std::min(metas.size(), i + kChunk); ++k) {
+          events.push_back({now, v.id, DisclosureOutcome::kCut, metas[k], {}});
+        }
+        Status s = options_.recorder->RecordDisclosures(events);
+        for (int attempt = 1; !s.ok() && attempt < 3; ++attempt) {
+          std::this_thread::sleep_for(std::chrono::milliseconds(200));
+          s = options_.recorder->RecordDisclosures(events);
+        }
+        if (!s.ok()) {
+          spdlog::critical("vendor {}: {} events discarded by the cut could not be recorded in the ledger: {}", v.name,
+                           metas.size() - i, s.message());
+          break;
+        }
+      }
+    }
     return n;
+  }
+
+  void RecordAdmin(VendorRuntimeState& v, AdminActionKind action, std::string_view actor, const std::string& detail) {
+    if (options_.recorder == nullptr) return;
+    AdminEvent e{Now(), action, v.id, actor, detail};
+    if (Status s = options_.recorder->RecordAdmin(e); !s.ok()) {
+      spdlog::critical("vendor {}: the admin action '{}' could not be recorded in the ledger: {}", v.name, detail,
+                       s.message());
+    }
+  }
+
+  // Records the fates of a read batch's events before they are acknowledged; retries until it works or
+  // the sender must stop (then nothing is acknowledged: the events are sent and recorded again later).
+  bool RecordDisclosures(VendorRuntimeState& v, std::span<const DisclosureEvent> events) {
+    if (options_.recorder == nullptr || events.empty()) return true;
+    for (int attempt = 0;; ++attempt) {
+      Status s = options_.recorder->RecordDisclosures(events);
+      if (s.ok()) return true;
+      spdlog::error("vendor {}: recording {} disclosures in the ledger failed (acknowledgement held): {}", v.name,
+                    events.size(), s.message());
+      RecordError(v, "ledger: " + s.message());
+      if (stopping_.load()) return false;
+      uint64_t g;
+      {
+        std::lock_guard<std::mutex> lock(wake_mu_);
+        g = generation_;
+      }
+      WaitForWork(g, std::chrono::steady_clock::now() + std::chrono::milliseconds(std::min(5000, 200 << std::min(attempt, 5))));
+    }
   }
 
   // ---- Sender ---------------------------------------------------------------------------------------
@@ -330,6 +459,7 @@ class Delivery::Impl {
       bool interrupted = false;
       size_t i = 0;
       std::vector<std::string_view> views;
+      std::vector<DisclosureEvent> disclosures;
       while (i < records.size() && !interrupted) {
         const uint8_t kind = records[i].kind;
         const auto endpoint = static_cast<OutboundEndpoint>(kind <= 3 ? kind : 0);
@@ -347,6 +477,7 @@ class Delivery::Impl {
           if (out.kind == SendOutcome::Kind::kDelivered) {
             v.delivered += views.size();
             v.delivered_rate.Add(views.size());
+            NoteDisclosures(v, records, i, j, DisclosureOutcome::kDelivered, &disclosures);
             break;
           }
           if (out.kind == SendOutcome::Kind::kRejected) {
@@ -361,6 +492,7 @@ class Delivery::Impl {
               break;
             }
             v.dead_lettered += views.size();
+            NoteDisclosures(v, records, i, j, DisclosureOutcome::kDeadLettered, &disclosures);
             break;
           }
           // Retry with exponential backoff and full jitter; Retry-After is honoured up to a bound, so a
@@ -408,6 +540,7 @@ class Delivery::Impl {
           WaitForWork(generation, std::chrono::steady_clock::now() + std::chrono::seconds(1));
           continue;
         }
+        if (!RecordDisclosures(v, disclosures)) continue;
         if (Status s = spool_->Ack(v.id, done_seq); !s.ok()) {
           spdlog::error("vendor {}: acknowledging in the spool failed: {}", v.name, s.message());
         }
@@ -420,15 +553,22 @@ class Delivery::Impl {
     }
   }
 
+  void NoteDisclosures(const VendorRuntimeState& v, const std::vector<SpoolRecordView>& records, size_t from, size_t to,
+                       DisclosureOutcome outcome, std::vector<DisclosureEvent>* out) const {
+    if (options_.recorder == nullptr) return;
+    const int64_t now = Now();
+    for (size_t k = from; k < to; ++k) out->push_back({now, v.id, outcome, records[k].meta, records[k].payload});
+  }
+
   Status WriteDeadLetters(VendorRuntimeState& v, OutboundEndpoint endpoint, const std::vector<SpoolRecordView>& records,
                           size_t from, size_t to, const SendOutcome& out) {
     std::string lines;
-    const int64_t now = NowS();
+    const int64_t now = Now() / 1'000'000;
     for (size_t k = from; k < to; ++k) {
       lines += "{\"seq\":" + std::to_string(records[k].seq) + ",\"endpoint\":\"" + std::string(OutboundPath(endpoint)) +
                "\",\"http_status\":" + std::to_string(out.http_status) + ",\"reason\":";
       AppendJsonStringLossy(&lines, out.reason);
-      lines += ",\"at\":" + std::to_string(now) + ",\"data\":";
+      lines += ",\"at\":" + std::to_string(now) + ",\"meta\":\"" + Hex(records[k].meta) + "\",\"data\":";
       lines.append(records[k].payload);
       lines += "}\n";
     }
@@ -482,7 +622,15 @@ class Delivery::Impl {
       d.http_status = static_cast<int>(status);
       d.reason = reason;
       d.at_unix_s = at;
-      if (with_data) d.data = simdjson::minify(data);
+      if (with_data) {
+        d.data = simdjson::minify(data);
+        std::string_view meta_hex;
+        if (doc["meta"].get(meta_hex) == simdjson::SUCCESS) {  // absent in files written before the ledger
+          auto meta = Unhex(meta_hex);
+          if (!meta) return Status::IOError(v.dead_letter_path + ":" + std::to_string(line_no) + ": bad meta");
+          d.meta = std::move(*meta);
+        }
+      }
       out.push_back(std::move(d));
     }
     return out;
@@ -500,13 +648,13 @@ class Delivery::Impl {
     for (const DeadLetter& d : *letters) {
       auto endpoint = ParseEndpoint(d.endpoint);
       if (!endpoint) return Status::IOError(v.dead_letter_path + ": unknown endpoint " + d.endpoint);
-      entries.push_back({v.id, static_cast<uint8_t>(*endpoint), d.data, {}});
+      entries.push_back({v.id, static_cast<uint8_t>(*endpoint), d.data, d.meta});
     }
     // In units the spool accepts (it caps a unit's size by its segment size).
     constexpr size_t kPerUnit = 1000;
     for (size_t i = 0; i < entries.size(); i += kPerUnit) {
       std::span<const SpoolEntry> unit(entries.data() + i, std::min(kPerUnit, entries.size() - i));
-      auto seq = spool_->AppendSync(unit, NowUs());
+      auto seq = spool_->AppendSync(unit, Now());
       if (!seq.ok()) return seq.status().WithPrefix("redrive");
     }
     // The events are back in the spool: empty the file (a crash before this line redrives them twice,
@@ -584,7 +732,7 @@ class Delivery::Impl {
       s.pending = vs.pending_records;
       s.pending_bytes = vs.pending_bytes;
       if (vs.oldest_accept_unix_us > 0) {
-        s.oldest_pending_age_s = std::max(0.0, static_cast<double>(NowUs() - vs.oldest_accept_unix_us) / 1e6);
+        s.oldest_pending_age_s = std::max(0.0, static_cast<double>(Now() - vs.oldest_accept_unix_us) / 1e6);
       }
     }
     s.delivered_per_s = v.delivered_rate.PerSecond();
@@ -630,7 +778,7 @@ class Delivery::Impl {
   }
 
   const Config config_;
-  const DeliveryOptions options_;
+  DeliveryOptions options_;
   std::unique_ptr<Spool> spool_;
   std::vector<std::unique_ptr<VendorRuntimeState>> vendors_;
   std::string state_path_;
@@ -669,14 +817,16 @@ Status Delivery::Submit(std::span<const SpoolEntry> entries, CommitCallback done
   return impl_->Submit(entries, std::move(done));
 }
 
-Status Delivery::Pause(std::string_view vendor) {
+Status Delivery::Pause(std::string_view vendor, std::string_view actor) {
   VendorState from;
   if (Status s = impl_->SetState(vendor, VendorState::kPaused, &from); !s.ok()) return s;
   spdlog::warn("vendor {}: paused (was {}); its events are held in the spool", vendor, VendorStateName(from));
+  impl_->RecordAdmin(*impl_->Find(vendor), AdminActionKind::kPause, actor,
+                     "pause (was " + std::string(VendorStateName(from)) + ")");
   return Status::Ok();
 }
 
-Status Delivery::Resume(std::string_view vendor) {
+Status Delivery::Resume(std::string_view vendor, std::string_view actor) {
   VendorState from;
   if (Status s = impl_->SetState(vendor, VendorState::kActive, &from); !s.ok()) return s;
   if (from == VendorState::kCut) {
@@ -684,10 +834,12 @@ Status Delivery::Resume(std::string_view vendor) {
   } else {
     spdlog::warn("vendor {}: resumed", vendor);
   }
+  impl_->RecordAdmin(*impl_->Find(vendor), AdminActionKind::kResume, actor,
+                     "resume (was " + std::string(VendorStateName(from)) + ")");
   return Status::Ok();
 }
 
-StatusOr<uint64_t> Delivery::Cut(std::string_view vendor) {
+StatusOr<uint64_t> Delivery::Cut(std::string_view vendor, std::string_view actor) {
   VendorRuntimeState* v = impl_->Find(vendor);
   if (v == nullptr) return impl_->UnknownVendor(vendor);
   // Held across the state change, so the sender (woken by it) cannot discard first: what was queued
@@ -696,9 +848,17 @@ StatusOr<uint64_t> Delivery::Cut(std::string_view vendor) {
   VendorState from;
   if (Status s = impl_->SetState(vendor, VendorState::kCut, &from); !s.ok()) return s;
   auto n = impl_->DiscardPending(*v);
-  if (!n.ok()) return n.status();
+  if (!n.ok()) {
+    impl_->RecordAdmin(*v, AdminActionKind::kCut, actor,
+                       "cut (was " + std::string(VendorStateName(from)) + "): discarding the queue failed: " +
+                           n.status().message());
+    return n.status();
+  }
   spdlog::warn("vendor {}: CUT (was {}); nothing more is sent to it, {} queued events discarded", vendor,
                VendorStateName(from), *n);
+  impl_->RecordAdmin(*v, AdminActionKind::kCut, actor,
+                     "cut (was " + std::string(VendorStateName(from)) + "): " + std::to_string(*n) +
+                         " queued events discarded");
   return n;
 }
 
@@ -725,10 +885,14 @@ StatusOr<std::vector<DeadLetter>> Delivery::DeadLetters(std::string_view vendor,
   return letters;
 }
 
-StatusOr<uint64_t> Delivery::Redrive(std::string_view vendor) {
+StatusOr<uint64_t> Delivery::Redrive(std::string_view vendor, std::string_view actor) {
   VendorRuntimeState* v = impl_->Find(vendor);
   if (v == nullptr) return impl_->UnknownVendor(vendor);
-  return impl_->Redrive(*v);
+  auto n = impl_->Redrive(*v);
+  if (n.ok() && *n > 0) {
+    impl_->RecordAdmin(*v, AdminActionKind::kRedrive, actor, "redrive: " + std::to_string(*n) + " dead letters sent again");
+  }
+  return n;
 }
 
 SpoolStats Delivery::SpoolStatistics() const { return impl_->spool_->Stats(); }

@@ -17,6 +17,14 @@
 // a second (an in-flight request is aborted), discards the vendor's queued events and stops accepting
 // events for it. The states are kept in <data_dir>/vendor-state.json and survive restarts.
 //
+// The disclosure ledger: with a DisclosureRecorder, every event's fate is recorded before its spool record
+// is acknowledged: delivered (the vendor acknowledged it), dead-lettered (refused: it may have arrived),
+// cut (accepted, then discarded by a cut, never sent); and every state change by an admin. A failing
+// recorder holds the vendor's acknowledgements (the events stay pending and are recorded when it recovers);
+// a crash between recording and acknowledging sends and records those events again (at least once, like
+// delivery). Events discarded by a cut are recorded right after the discard: a crash in between loses
+// those cut records, never events.
+//
 // Thread-safety: every method may be called from any thread.
 #pragma once
 
@@ -71,6 +79,49 @@ struct DeadLetter {
   std::string reason;               // the vendor's answer, cut to 300 bytes
   int64_t at_unix_s = 0;
   std::string data;                 // the event JSON (only when asked for)
+  std::string meta;                 // its DisclosureMeta bytes (only with data; for a re-drive)
+};
+
+// What the ledger needs to know of one event, carried in its spool record's `meta` (ingestion encodes it,
+// the sender decodes it): never the event's values, only the subject's identifier as the product sent it.
+struct DisclosureMeta {
+  std::string_view subject;    // "" for anonymous events
+  uint32_t key_epoch = 0;      // pseudonym key epoch of the vendor's copy
+  uint32_t categories = 0;     // data categories that left with it (policy/categories.h)
+  std::string_view insert_id;  // the event's $insert_id ("" when none); at most 255 bytes are kept
+};
+// Compact binary form (versioned). Decode returns false for bytes that are not one.
+std::string EncodeDisclosureMeta(const DisclosureMeta& m);
+bool DecodeDisclosureMeta(std::string_view bytes, DisclosureMeta* out);
+
+enum class DisclosureOutcome : uint8_t { kDelivered = 0, kDeadLettered = 1, kCut = 2 };
+
+// One event's fate. Views are valid during the recorder call only.
+struct DisclosureEvent {
+  int64_t time_us = 0;        // when it was sent (or cut)
+  SpoolVendorId vendor = 0;
+  DisclosureOutcome outcome = DisclosureOutcome::kDelivered;
+  std::string_view meta;      // the spool record's meta (DisclosureMeta encoding, or empty)
+  std::string_view payload;   // the exact bytes sent; empty for a cut event
+};
+
+enum class AdminActionKind : uint8_t { kPause, kResume, kCut, kRedrive, kPolicyChange };
+struct AdminEvent {
+  int64_t time_us = 0;
+  AdminActionKind action = AdminActionKind::kPause;
+  SpoolVendorId vendor = 0;
+  std::string_view actor;   // who, e.g. "uid 1000, pid 4242 (admin socket)"
+  std::string_view detail;  // what, e.g. "cut (was active): 42 queued events discarded"
+};
+
+// Where delivery records disclosures (the ledger; tests use their own). Must be thread-safe: each
+// vendor's sender calls it from its own thread.
+class DisclosureRecorder {
+ public:
+  virtual ~DisclosureRecorder() = default;
+  // Durably records the events; an error means none of them may be taken as recorded.
+  [[nodiscard]] virtual Status RecordDisclosures(std::span<const DisclosureEvent> events) = 0;
+  [[nodiscard]] virtual Status RecordAdmin(const AdminEvent& event) = 0;
 };
 
 struct DeliveryOptions {
@@ -80,6 +131,8 @@ struct DeliveryOptions {
   std::chrono::milliseconds max_backoff{30'000};
   std::chrono::milliseconds request_timeout{30'000};
   std::chrono::seconds max_retry_after{300};
+  DisclosureRecorder* recorder = nullptr;  // not owned; outlives the Delivery. Null: nothing recorded
+  std::function<int64_t()> now_us;         // the clock for accept and disclosure times; default: system
 };
 
 // What ingestion needs of delivery (the seam the ingestion tests use).
@@ -110,11 +163,12 @@ class Delivery final : public EventSubmitter {
   [[nodiscard]] Status Submit(std::span<const SpoolEntry> entries, CommitCallback done) override;
 
   // The kill switch. Errors: NotFound (unknown vendor), FailedPrecondition (already in that state),
-  // IOError (the state file could not be written; the state did not change).
-  [[nodiscard]] Status Pause(std::string_view vendor);
-  [[nodiscard]] Status Resume(std::string_view vendor);
-  // Returns the number of queued events discarded.
-  [[nodiscard]] StatusOr<uint64_t> Cut(std::string_view vendor);
+  // IOError (the state file could not be written; the state did not change). `actor` names who did it
+  // in the ledger's admin record (a failure to write that record is logged; the action stands).
+  [[nodiscard]] Status Pause(std::string_view vendor, std::string_view actor = "admin");
+  [[nodiscard]] Status Resume(std::string_view vendor, std::string_view actor = "admin");
+  // Returns the number of queued events discarded (each recorded with outcome cut).
+  [[nodiscard]] StatusOr<uint64_t> Cut(std::string_view vendor, std::string_view actor = "admin");
 
   std::vector<VendorStatus> List() const;
   [[nodiscard]] StatusOr<VendorStatus> Get(std::string_view vendor) const;
@@ -123,7 +177,7 @@ class Delivery final : public EventSubmitter {
   [[nodiscard]] StatusOr<std::vector<DeadLetter>> DeadLetters(std::string_view vendor, size_t limit,
                                                               bool with_data) const;
   // Sends the vendor's dead letters again (appended to the spool, then the file is emptied); how many.
-  [[nodiscard]] StatusOr<uint64_t> Redrive(std::string_view vendor);
+  [[nodiscard]] StatusOr<uint64_t> Redrive(std::string_view vendor, std::string_view actor = "admin");
 
   SpoolStats SpoolStatistics() const;
   // Ready to accept: the spool is open, not failed, and below its quota.

@@ -2,6 +2,7 @@
 
 #include "common/json_text.h"
 
+#include <pwd.h>
 #include <spdlog/spdlog.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -308,6 +309,19 @@ std::string PeerText(const AdminPeer& peer) {
   return "uid " + std::to_string(peer.uid) + ", pid " + std::to_string(peer.pid);
 }
 
+// Who did it, for the ledger's admin record: the peer's user (by name when the system knows it) and pid.
+std::string PeerActor(const AdminPeer& peer) {
+  if (!peer.known) return "admin socket (unknown peer)";
+  std::string user = "uid " + std::to_string(peer.uid);
+  passwd pw{};
+  passwd* found = nullptr;
+  char buf[1024];
+  if (::getpwuid_r(peer.uid, &pw, buf, sizeof buf, &found) == 0 && found != nullptr && pw.pw_name != nullptr) {
+    user = std::string(pw.pw_name) + " (" + user + ")";
+  }
+  return user + ", pid " + std::to_string(peer.pid) + " via the admin socket";
+}
+
 std::string UnknownVendor(const Delivery& d, std::string_view name) {
   std::string names;
   for (const auto& v : d.List()) names += (names.empty() ? "" : ", ") + v.name;
@@ -327,7 +341,7 @@ AdminResponse StateConflict(const Delivery& d, std::string_view name, VendorStat
 AdminResponse VendorAction(Delivery& d, const std::string& name, std::string_view action, const AdminPeer& peer) {
   if (action == "pause" || action == "resume") {
     VendorState wanted = action == "pause" ? VendorState::kPaused : VendorState::kActive;
-    Status s = action == "pause" ? d.Pause(name) : d.Resume(name);
+    Status s = action == "pause" ? d.Pause(name, PeerActor(peer)) : d.Resume(name, PeerActor(peer));
     if (!s.ok()) {
       if (s.code() == Status::Code::kFailedPrecondition) return StateConflict(d, name, wanted, s);
       spdlog::warn("admin: {} of vendor {} failed ({}): {}", action, name, PeerText(peer), s.message());
@@ -337,7 +351,7 @@ AdminResponse VendorAction(Delivery& d, const std::string& name, std::string_vie
     return Json(200, JsonObject().Str("vendor", name).Str("state", VendorStateName(wanted)).Finish());
   }
   if (action == "cut") {
-    auto discarded = d.Cut(name);
+    auto discarded = d.Cut(name, PeerActor(peer));
     if (!discarded.ok()) {
       if (discarded.status().code() == Status::Code::kFailedPrecondition) {
         return StateConflict(d, name, VendorState::kCut, discarded.status());
@@ -354,7 +368,7 @@ AdminResponse VendorAction(Delivery& d, const std::string& name, std::string_vie
                          .Finish());
   }
   // redrive
-  auto redriven = d.Redrive(name);
+  auto redriven = d.Redrive(name, PeerActor(peer));
   if (!redriven.ok()) {
     spdlog::warn("admin: redrive of vendor {} failed ({}): {}", name, PeerText(peer), redriven.status().message());
     return ErrorFromStatus(redriven.status());

@@ -7,7 +7,11 @@
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <cstdlib>
+#include <functional>
+#include <ctime>
 #include <filesystem>
+#include <fstream>
 #include <list>
 #include <mutex>
 #include <thread>
@@ -17,6 +21,7 @@
 #include "geo/geo_locator.h"
 #include "pii/scanner.h"
 #include "server/admin_server.h"
+#include "server/disclosure_ledger.h"
 #include "server/ingest_handler.h"
 #include "server/metrics.h"
 
@@ -30,6 +35,29 @@ using tcp = net::ip::tcp;
 namespace {
 
 constexpr auto kIdleTimeout = std::chrono::seconds(60);
+
+// Tests only: VENDORGUARD_TEST_CLOCK_FILE names a file holding the time the gateway takes for "now"
+// (accept and disclosure times, the ledger's tree heads), as an ISO 8601 UTC time
+// ("2025-11-09T10:00:00Z") or microseconds since the Unix epoch. It is read at every use, so a test can
+// move time by rewriting it. Unset (always in production): the system clock.
+std::function<int64_t()> TestClockFromEnvironment() {
+  const char* path = std::getenv("VENDORGUARD_TEST_CLOCK_FILE");
+  if (path == nullptr || *path == '\0') return nullptr;
+  spdlog::warn("VENDORGUARD_TEST_CLOCK_FILE is set: the gateway's clock is read from {} (for tests only)", path);
+  return [file = std::string(path)]() -> int64_t {
+    const auto system_now = [] {
+      return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count();
+    };
+    std::ifstream in(file);
+    std::string text;
+    if (!(in >> text)) return system_now();
+    if (text.find_first_not_of("0123456789") == std::string::npos) return std::stoll(text);
+    std::tm tm{};
+    if (::strptime(text.c_str(), "%Y-%m-%dT%H:%M:%SZ", &tm) == nullptr) return system_now();
+    return static_cast<int64_t>(::timegm(&tm)) * 1'000'000;
+  };
+}
 constexpr size_t kHeaderLimit = 16 * 1024;
 
 class Session : public std::enable_shared_from_this<Session> {
@@ -191,6 +219,7 @@ struct Gateway::Impl {
   Config config;
   std::unique_ptr<GeoLocator> geo;
   std::vector<VendorRuntime> vendors;
+  std::unique_ptr<DisclosureLedger> ledger;  // outlives delivery, which records into it
   std::unique_ptr<Delivery> delivery;
   HttpMetrics http_metrics;
   std::unique_ptr<IngestHandler> handler;
@@ -266,6 +295,15 @@ StatusOr<std::unique_ptr<Gateway>> Gateway::Create(const Config& config) {
   options.fsync = *fsync;
   options.spool_quota_bytes = config.spool_quota_bytes;
   options.spool_segment_bytes = config.spool_segment_bytes;
+  options.now_us = TestClockFromEnvironment();
+  // The disclosure ledger: every event's fate is recorded in it before the spool lets go of it.
+  std::vector<uint32_t> key_epochs;
+  for (const VendorRuntime& v : impl.vendors) key_epochs.push_back(v.pseudonymizer->epoch());
+  auto ledger = DisclosureLedger::Open(impl.config, *fsync != FsyncPolicy::kNever, options.now_us, key_epochs,
+                                       "vendorguard serve (configuration at start)");
+  if (!ledger.ok()) return ledger.status();
+  impl.ledger = std::move(*ledger);
+  options.recorder = impl.ledger.get();
   auto delivery = Delivery::Start(impl.config, options);
   if (!delivery.ok()) return delivery.status();
   impl.delivery = std::move(*delivery);

@@ -34,6 +34,38 @@ MixpanelParser& ThreadParser(size_t max_depth) {
 
 std::string_view PathOf(std::string_view target) { return target.substr(0, target.find('?')); }
 
+// A top-level identity value as text: strings as they are, integers in decimal (as the policy
+// pseudonymizes them); "" for anything else.
+std::string ScalarOf(const Event& e, std::string_view key) {
+  for (const Property& p : e.properties) {
+    if (p.key != key) continue;
+    std::string_view s;
+    if (p.value.get_string().get(s) == simdjson::SUCCESS) return std::string(s);
+    int64_t i;
+    if (p.value.get_int64().get(i) == simdjson::SUCCESS) return std::to_string(i);
+    uint64_t u;
+    if (p.value.get_uint64().get(u) == simdjson::SUCCESS) return std::to_string(u);
+    return {};
+  }
+  return {};
+}
+
+// The subject the ledger names an event by: the identifier as the product sent it, before
+// pseudonymization — the track event's distinct_id, a profile update's $distinct_id, a group update's
+// "<$group_key>:<$group_id>" (the organization or account it describes).
+std::string SubjectOf(const Event& e) {
+  switch (e.kind) {
+    case EventKind::kTrack: return ScalarOf(e, "distinct_id");
+    case EventKind::kProfile: return ScalarOf(e, "$distinct_id");
+    case EventKind::kGroup: {
+      std::string id = ScalarOf(e, "$group_id");
+      if (id.empty()) return id;
+      return ScalarOf(e, "$group_key") + ":" + id;
+    }
+  }
+  return {};
+}
+
 }  // namespace
 
 IngestHandler::IngestHandler(const Config& config, std::vector<VendorRuntime>* vendors, const GeoLocator* geo,
@@ -205,26 +237,42 @@ HttpResponse IngestHandler::HandleNow(const HttpRequestView& req, std::function<
   bool geolocate = p.endpoint != MixpanelEndpoint::kImport && p.ip.value_or(true);
   RequestContext ctx(client, geolocate, geo_);
 
-  // Every vendor's copy of every event, as one spool unit: all of it is durable, or none.
-  std::vector<std::string> payloads;
+  // Every vendor's copy of every event, as one spool unit: all of it is durable, or none. Each copy
+  // carries what the ledger records about it (DisclosureMeta): never the values.
+  std::vector<std::string> subjects;
+  subjects.reserve(events.size());
+  for (const Event& e : events) subjects.push_back(SubjectOf(e));
+  std::vector<std::string> payloads, metas;
   std::vector<SpoolEntry> entries;
   payloads.reserve(events.size() * vendors_->size());
+  metas.reserve(events.size() * vendors_->size());
   for (VendorRuntime& vendor : *vendors_) {
     if (!delivery_->Accepting(vendor.id)) continue;  // cut: nothing more goes to it
     OutboundEndpoint endpoint = kind == EventKind::kProfile ? OutboundEndpoint::kEngage
                                 : kind == EventKind::kGroup ? OutboundEndpoint::kGroups
                                 : vendor.config.api == "import" ? OutboundEndpoint::kImport
                                                                 : OutboundEndpoint::kTrack;
-    for (const Event& e : events) {
+    for (size_t k = 0; k < events.size(); ++k) {
+      const Event& e = events[k];
       std::string json;
       json.reserve(256);
-      if (!vendor.policy->Apply(e, ctx, *vendor.pseudonymizer, &json, nullptr).send) continue;
+      const ApplyResult applied = vendor.policy->Apply(e, ctx, *vendor.pseudonymizer, &json, nullptr);
+      if (!applied.send) continue;
+      DisclosureMeta meta;
+      meta.subject = subjects[k];
+      meta.key_epoch = vendor.pseudonymizer->epoch();
+      meta.categories = applied.categories;
+      meta.insert_id = e.kind == EventKind::kTrack ? FindString(e, "$insert_id") : std::string_view();
       payloads.push_back(std::move(json));
+      metas.push_back(EncodeDisclosureMeta(meta));
       entries.push_back({vendor.id, static_cast<uint8_t>(endpoint), {}, {}});
     }
   }
   if (entries.empty()) return Answer(req, p.verbose, p.img, p.callback, 200, "");
-  for (size_t i = 0; i < entries.size(); ++i) entries[i].payload = payloads[i];
+  for (size_t i = 0; i < entries.size(); ++i) {
+    entries[i].payload = payloads[i];
+    entries[i].meta = metas[i];
+  }
 
   auto answer = [this, req, verbose = p.verbose, img = p.img, callback = p.callback](int status, std::string_view error) {
     HttpResponse resp = Answer(req, verbose, img && status == 200, callback, status, error);

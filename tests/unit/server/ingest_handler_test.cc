@@ -16,6 +16,7 @@ namespace {
 // What one vendor was given.
 struct Received {
   std::vector<std::pair<OutboundEndpoint, std::string>> received;
+  std::vector<std::string> metas;  // each event's DisclosureMeta bytes
 };
 
 // Keeps what the handler submits (per vendor), or refuses it as a full spool would, for the handler
@@ -28,6 +29,7 @@ class RecordingSubmitter final : public EventSubmitter {
     ++units;
     for (const SpoolEntry& e : entries) {
       per_vendor[e.vendor].received.emplace_back(static_cast<OutboundEndpoint>(e.kind), std::string(e.payload));
+      per_vendor[e.vendor].metas.emplace_back(e.meta);
     }
     done(uint64_t{1});
     return Status::Ok();
@@ -118,6 +120,38 @@ TEST_F(IngestHandlerTest, TrackBatchReachesEveryVendorMinimizedWithDifferentPseu
   EXPECT_EQ(a.find("\"u1\""), std::string::npos);
   EXPECT_NE(a.find("\"$insert_id\":\"i1\""), std::string::npos);
   EXPECT_NE(a, b);  // per-vendor pseudonyms
+}
+
+// What the ledger will record of each copy travels with it: the subject as sent (never in the payload),
+// the vendor's key epoch, the categories the policy let out, and the $insert_id.
+TEST_F(IngestHandlerTest, EachCopyCarriesItsDisclosureDetails) {
+  auto r = Post("/track/",
+                R"(data=[{"event":"a","properties":{"distinct_id":"u1","$insert_id":"i1","$browser":"Chrome"}},{"event":"b","properties":{"distinct_id":42}}])",
+                "application/json");
+  ASSERT_EQ(r.status, 200);
+  ASSERT_EQ(sinks_[0]->metas.size(), 2u);
+  DisclosureMeta m;
+  ASSERT_TRUE(DecodeDisclosureMeta(sinks_[0]->metas[0], &m));
+  EXPECT_EQ(m.subject, "u1");
+  EXPECT_EQ(m.key_epoch, 1u);
+  EXPECT_EQ(m.insert_id, "i1");
+  EXPECT_TRUE(m.categories & kCatIdentifier);
+  EXPECT_TRUE(m.categories & kCatDevice);
+  EXPECT_FALSE(m.categories & kCatContact);
+  ASSERT_TRUE(DecodeDisclosureMeta(sinks_[0]->metas[1], &m));
+  EXPECT_EQ(m.subject, "42");  // an integer id, as the policy pseudonymizes it
+  EXPECT_EQ(m.insert_id, "");
+
+  Post("/engage/", R"(data={"$distinct_id":"p7","$set":{"$browser":"Chrome"}})");
+  ASSERT_TRUE(DecodeDisclosureMeta(sinks_[0]->metas.back(), &m));
+  EXPECT_EQ(m.subject, "p7");
+  PolicyConfig allow_plan = config_.vendors[0].policy;
+  allow_plan.allow.push_back("plan");
+  vendors_[0].policy = CompiledPolicy::Compile(allow_plan, std::nullopt);
+  Post("/groups/", R"(data={"$group_key":"company","$group_id":"acme","$set":{"plan":"pro"}})");
+  ASSERT_EQ(sinks_[0]->received.back().first, OutboundEndpoint::kGroups);
+  ASSERT_TRUE(DecodeDisclosureMeta(sinks_[0]->metas.back(), &m));
+  EXPECT_EQ(m.subject, "company:acme");
 }
 
 TEST_F(IngestHandlerTest, EngageGoesToEngage) {

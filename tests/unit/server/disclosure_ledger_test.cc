@@ -1,0 +1,237 @@
+// Delivery records every event's fate in the disclosure ledger before acknowledging it: delivered events,
+// events a cut discarded, admin actions; a failing ledger holds acknowledgements instead of losing records.
+#include "server/disclosure_ledger.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <functional>
+#include <future>
+#include <mutex>
+#include <thread>
+
+#include "config/config.h"
+#include "delivery/delivery.h"
+#include "ledger/ledger.h"
+#include "policy/categories.h"
+
+namespace vg {
+namespace {
+
+constexpr int64_t kNov10 = 1'762'732'800'000'000;  // 2025-11-10T00:00:00Z in microseconds
+
+TEST(DisclosureMetaTest, RoundTripsAndRejectsOtherBytes) {
+  DisclosureMeta m{"user-42", 3, kCatIdentifier | kCatContact, "ins-1"};
+  const std::string bytes = EncodeDisclosureMeta(m);
+  DisclosureMeta back;
+  ASSERT_TRUE(DecodeDisclosureMeta(bytes, &back));
+  EXPECT_EQ(back.subject, "user-42");
+  EXPECT_EQ(back.key_epoch, 3u);
+  EXPECT_EQ(back.categories, kCatIdentifier | kCatContact);
+  EXPECT_EQ(back.insert_id, "ins-1");
+  // Empty fields, and a long insert_id cut to 255 bytes.
+  const std::string long_id(300, 'x');
+  ASSERT_TRUE(DecodeDisclosureMeta(EncodeDisclosureMeta({"", 0, 0, long_id}), &back));
+  EXPECT_EQ(back.subject, "");
+  EXPECT_EQ(back.insert_id.size(), 255u);
+  // Anything else is refused: empty, truncated, trailing bytes, another version.
+  EXPECT_FALSE(DecodeDisclosureMeta("", &back));
+  EXPECT_FALSE(DecodeDisclosureMeta(bytes.substr(0, bytes.size() - 1), &back));
+  EXPECT_FALSE(DecodeDisclosureMeta(bytes + "x", &back));
+  std::string other = bytes;
+  other[0] = 2;
+  EXPECT_FALSE(DecodeDisclosureMeta(other, &back));
+}
+
+// Wraps the real ledger and fails while `fail` is set.
+class FlakyRecorder final : public DisclosureRecorder {
+ public:
+  explicit FlakyRecorder(DisclosureRecorder* inner) : inner_(inner) {}
+  Status RecordDisclosures(std::span<const DisclosureEvent> events) override {
+    ++calls;
+    if (fail.load()) return Status::IOError("disk full (test)");
+    return inner_->RecordDisclosures(events);
+  }
+  Status RecordAdmin(const AdminEvent& e) override { return inner_->RecordAdmin(e); }
+  std::atomic<bool> fail{false};
+  std::atomic<int> calls{0};
+
+ private:
+  DisclosureRecorder* inner_;
+};
+
+class DisclosureLedgerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/vg-disclosure-test-XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl), nullptr);
+    dir_ = tmpl;
+    config_ = DefaultConfig();
+    config_.geoip_db.reset();
+    config_.data_dir = dir_ + "/data";
+    config_.vendors.resize(1);
+    config_.vendors[0].name = "alpha";
+    config_.vendors[0].endpoint.reset();
+    config_.vendors[0].purpose = "product analytics";
+    config_.vendors[0].legal_basis = "consent";
+    config_.vendors[0].destination_country = "US";
+    config_.vendors.push_back(config_.vendors[0]);
+    config_.vendors[1].name = "beta";
+    std::filesystem::create_directories(config_.data_dir);
+    auto l = DisclosureLedger::Open(config_, false, [this] { return now_.load(); }, {1, 1}, "test");
+    ASSERT_TRUE(l.ok()) << l.status().message();
+    ledger_ = std::move(*l);
+  }
+  void TearDown() override {
+    delivery_.reset();
+    ledger_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+
+  void StartDelivery(DisclosureRecorder* recorder) {
+    DeliveryOptions options;
+    options.fsync = FsyncPolicy::kNever;
+    options.recorder = recorder;
+    options.now_us = [this] { return now_.load(); };
+    auto d = Delivery::Start(config_, options);
+    ASSERT_TRUE(d.ok()) << d.status().message();
+    delivery_ = std::move(*d);
+  }
+
+  // Submits one event per subject for `vendor` and waits for the commit.
+  void Submit(SpoolVendorId vendor, const std::vector<std::string>& subjects, uint32_t categories) {
+    std::vector<std::string> payloads, metas;
+    for (size_t i = 0; i < subjects.size(); ++i) {
+      payloads.push_back("{\"event\":\"e\",\"properties\":{\"n\":" + std::to_string(i) + "}}");
+      metas.push_back(EncodeDisclosureMeta({subjects[i], 1, categories, "ins-" + subjects[i]}));
+    }
+    std::vector<SpoolEntry> entries;
+    for (size_t i = 0; i < subjects.size(); ++i) entries.push_back({vendor, 0, payloads[i], metas[i]});
+    std::promise<Status> committed;
+    ASSERT_TRUE(delivery_->Submit(entries, [&](StatusOr<uint64_t> r) { committed.set_value(r.status()); }).ok());
+    ASSERT_TRUE(committed.get_future().get().ok());
+  }
+
+  bool WaitFor(const std::function<bool()>& pred) {
+    for (int i = 0; i < 500; ++i) {
+      if (pred()) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return pred();
+  }
+
+  uint64_t Delivered(std::string_view vendor) { return delivery_->Get(vendor)->delivered; }
+  uint64_t Pending(std::string_view vendor) { return delivery_->Get(vendor)->pending; }
+
+  std::string dir_;
+  Config config_;
+  std::atomic<int64_t> now_{kNov10};
+  std::unique_ptr<DisclosureLedger> ledger_;
+  std::unique_ptr<Delivery> delivery_;
+};
+
+TEST_F(DisclosureLedgerTest, DeliveredEventsAreRecordedWithSubjectCategoriesAndTime) {
+  StartDelivery(ledger_.get());
+  Submit(0, {"u1", "u2", "u1"}, kCatIdentifier | kCatContact);
+  Submit(1, {"u3"}, kCatIdentifier);
+  ASSERT_TRUE(WaitFor([&] { return Delivered("alpha") == 3 && Delivered("beta") == 1; }));
+  // Recorded before acknowledged: once the spool is empty, the ledger holds them.
+  ASSERT_TRUE(WaitFor([&] { return Pending("alpha") == 0 && Pending("beta") == 0; }));
+
+  auto who = ledger_->ledger().Who("alpha", kNov10, kNov10 + 1);
+  ASSERT_TRUE(who.ok()) << who.status().message();
+  ASSERT_EQ(who->size(), 2u);
+  uint64_t total = 0;
+  for (const auto& w : *who) {
+    EXPECT_TRUE(w.subject == "u1" || w.subject == "u2") << w.subject;
+    EXPECT_EQ(w.categories, kCatIdentifier | kCatContact);
+    EXPECT_EQ(w.first_us, kNov10);
+    EXPECT_EQ(w.counts.delivered, w.subject == "u1" ? 2u : 1u);
+    total += w.counts.total();
+  }
+  EXPECT_EQ(total, 3u);
+  // Outside the window: nothing.
+  EXPECT_TRUE(ledger_->ledger().Who("alpha", kNov10 + 1, kNov10 + 1000)->empty());
+
+  auto subject = ledger_->ledger().Subject("u3");
+  ASSERT_TRUE(subject.ok());
+  ASSERT_TRUE(subject->found);
+  ASSERT_EQ(subject->vendors.size(), 1u);
+  EXPECT_EQ(subject->vendors[0].vendor.name, "beta");
+  EXPECT_EQ(subject->vendors[0].vendor.legal_basis, "consent");
+  EXPECT_EQ(subject->vendors[0].categories, kCatIdentifier);
+
+  delivery_.reset();
+  ledger_.reset();
+  ledger::VerifyReport report = ledger::Verify(dir_ + "/data/ledger");
+  EXPECT_TRUE(report.ok) << report.problem;
+  EXPECT_EQ(report.records, 2u + 2u + 4u);  // two vendor declarations, two policies first seen, four disclosures
+}
+
+TEST_F(DisclosureLedgerTest, CutRecordsTheDiscardedEventsAndTheAction) {
+  StartDelivery(ledger_.get());
+  ASSERT_TRUE(delivery_->Pause("alpha", "tester").ok());
+  Submit(0, {"a", "b", "c"}, kCatIdentifier);
+  now_ += 5'000'000;
+  auto cut = delivery_->Cut("alpha", "tester");
+  ASSERT_TRUE(cut.ok()) << cut.status().message();
+  EXPECT_EQ(*cut, 3u);
+
+  // Never sent: not counted as reaching the vendor, but recorded with outcome cut.
+  auto reached = ledger_->ledger().Who("alpha", kNov10, kNov10 + 10'000'000);
+  ASSERT_TRUE(reached.ok());
+  EXPECT_TRUE(reached->empty());
+  auto all = ledger_->ledger().Who("alpha", kNov10, kNov10 + 10'000'000, ledger::kAllOutcomes);
+  ASSERT_TRUE(all.ok());
+  ASSERT_EQ(all->size(), 3u);
+  for (const auto& w : *all) {
+    EXPECT_EQ(w.counts.cut, 1u);
+    EXPECT_EQ(w.counts.delivered, 0u);
+    EXPECT_EQ(w.first_us, kNov10 + 5'000'000);
+  }
+  // Two declarations, two policies first seen, pause, three cut events, the cut itself.
+  EXPECT_EQ(ledger_->ledger().size(), 2u + 2u + 1u + 3u + 1u);
+  // An action refused (already cut) records nothing.
+  EXPECT_FALSE(delivery_->Cut("alpha", "tester").ok());
+  EXPECT_EQ(ledger_->ledger().size(), 9u);
+}
+
+TEST_F(DisclosureLedgerTest, AFailingLedgerHoldsAcknowledgementsAndLosesNothing) {
+  FlakyRecorder flaky(ledger_.get());
+  flaky.fail = true;
+  StartDelivery(&flaky);
+  Submit(0, {"x1", "x2"}, kCatIdentifier);
+  ASSERT_TRUE(WaitFor([&] { return flaky.calls.load() >= 2; }));
+  // Sent (shadow outbox), but not acknowledged while the ledger cannot record it.
+  EXPECT_EQ(Pending("alpha"), 2u);
+  flaky.fail = false;
+  ASSERT_TRUE(WaitFor([&] { return Pending("alpha") == 0; }));
+  auto who = ledger_->ledger().Who("alpha", kNov10, kNov10 + 1);
+  ASSERT_TRUE(who.ok());
+  EXPECT_EQ(who->size(), 2u);
+}
+
+TEST_F(DisclosureLedgerTest, APolicyChangeIsRecordedOnceAtTheNextStart) {
+  const uint64_t before = ledger_->ledger().size();
+  ledger_.reset();
+  // Same configuration: nothing new.
+  auto same = DisclosureLedger::Open(config_, false, [this] { return now_.load(); }, {1, 1}, "test");
+  ASSERT_TRUE(same.ok()) << same.status().message();
+  EXPECT_EQ((*same)->ledger().size(), before);
+  same->reset();
+  // beta now lets `plan` through, and alpha moved to key epoch 2: one record each.
+  config_.vendors[1].policy.allow.push_back("plan");
+  auto changed = DisclosureLedger::Open(config_, false, [this] { return now_.load(); }, {2, 1}, "test");
+  ASSERT_TRUE(changed.ok()) << changed.status().message();
+  EXPECT_EQ((*changed)->ledger().size(), before + 2);
+  changed->reset();
+  auto again = DisclosureLedger::Open(config_, false, [this] { return now_.load(); }, {2, 1}, "test");
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ((*again)->ledger().size(), before + 2);
+}
+
+}  // namespace
+}  // namespace vg
