@@ -23,6 +23,8 @@ int main(int argc, char** argv) {
   add(vg::cli::AddScan);
   add(vg::cli::AddVendor);
   add(vg::cli::AddSpool);
+  add(vg::cli::AddLedger);
+  add(vg::cli::AddIncident);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

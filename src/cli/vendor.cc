@@ -13,14 +13,9 @@
 // --socket. Exit codes: 0 done, 1 the gateway said no (unknown vendor, already in that state) or a cut
 // was not confirmed, 2 usage or I/O error (no gateway answering, permission denied).
 #include <simdjson.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/local/stream_protocol.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
 #include <cctype>
 #include <chrono>
 #include <cmath>
@@ -32,6 +27,7 @@
 #include <variant>
 #include <vector>
 
+#include "cli/admin_client.h"
 #include "cli/commands.h"
 #include "cli/format.h"
 #include "config/config.h"
@@ -39,89 +35,6 @@
 namespace vg::cli {
 
 namespace {
-
-namespace net = boost::asio;
-namespace beast = boost::beast;
-namespace http = beast::http;
-using unix_stream = net::local::stream_protocol;
-
-// A cut waits at most a second for an in-flight request; a redrive of a large dead-letter file takes
-// longer. Beyond this the gateway is taken to be hung.
-constexpr auto kCallTimeout = std::chrono::seconds(120);
-constexpr uint64_t kMaxReplyBytes = 1ull << 30;  // dead letters with their events can be large
-
-// The outcome of a command: an exit code and, when it is not 0, the message for stderr.
-struct Outcome {
-  int exit_code = 0;
-  std::string message;
-};
-
-struct AdminReply {
-  unsigned status = 0;
-  std::string body;
-};
-
-std::string NoGateway(const std::string& path) {
-  return "no gateway answering at " + path + " (is `vendorguard serve` running with this config?)";
-}
-
-// One request to the admin endpoint. On a transport failure returns the Outcome to exit with.
-std::variant<AdminReply, Outcome> CallAdmin(const std::string& path, http::verb verb, const std::string& target) {
-  if (path.size() >= sizeof(sockaddr_un{}.sun_path)) {
-    return Outcome{2, "admin socket path is too long for a Unix socket: " + path};
-  }
-  net::io_context ioc;
-  beast::basic_stream<unix_stream> stream(ioc);
-  http::request<http::empty_body> req{verb, target, 11};
-  req.set(http::field::host, "localhost");
-  req.set(http::field::user_agent, "vendorguard-cli");
-  req.keep_alive(false);
-  req.prepare_payload();
-  beast::flat_buffer buffer;
-  http::response_parser<http::string_body> parser;
-  parser.body_limit(kMaxReplyBytes);
-  beast::error_code result;
-  enum class Stage { kConnect, kSend, kReceive } stage = Stage::kConnect;
-
-  stream.expires_after(kCallTimeout);
-  stream.async_connect(unix_stream::endpoint(path), [&](beast::error_code ec) {
-    if (ec) {
-      result = ec;
-      return;
-    }
-    stage = Stage::kSend;
-    http::async_write(stream, req, [&](beast::error_code ec, size_t) {
-      if (ec) {
-        result = ec;
-        return;
-      }
-      stage = Stage::kReceive;
-      http::async_read(stream, buffer, parser, [&](beast::error_code ec, size_t) { result = ec; });
-    });
-  });
-  ioc.run();
-
-  if (result == beast::error::timeout) {
-    return Outcome{2,
-                   "the gateway at " + path + " did not answer within " + std::to_string(kCallTimeout.count()) + " s"};
-  }
-  if (result && stage == Stage::kConnect) {
-    namespace errc = boost::system::errc;
-    if (result == errc::no_such_file_or_directory || result == errc::connection_refused ||
-        result == errc::not_a_directory) {
-      return Outcome{2, NoGateway(path)};
-    }
-    if (result == errc::permission_denied || result == errc::operation_not_permitted) {
-      return Outcome{2, "permission denied: " + path + " — run as the gateway's user"};
-    }
-    return Outcome{2, "cannot connect to the gateway at " + path + ": " + result.message()};
-  }
-  if (result) {
-    return Outcome{2, "lost the connection to the gateway at " + path + ": " + result.message()};
-  }
-  auto& res = parser.get();
-  return AdminReply{res.result_int(), std::move(res.body())};
-}
 
 // --- JSON replies --------------------------------------------------------------------------------------
 
@@ -303,7 +216,7 @@ struct Options {
 };
 
 // Sends one request and, on a 2xx, parses the reply. Errors come back as the Outcome to exit with.
-std::variant<simdjson::dom::element, Outcome> Request(const std::string& socket, http::verb verb,
+std::variant<simdjson::dom::element, Outcome> Request(const std::string& socket, std::string_view verb,
                                                       const std::string& target, simdjson::dom::parser& parser,
                                                       std::string* raw) {
   auto reply = CallAdmin(socket, verb, target);
@@ -377,7 +290,7 @@ std::function<int()> AddVendor(CLI::App& app) {
     std::string raw;
 
     if (list->parsed() || show->parsed()) {
-      auto doc = Request(socket, http::verb::get, list->parsed() ? "/v1/vendors" : vendor_path, parser, &raw);
+      auto doc = Request(socket, "GET", list->parsed() ? "/v1/vendors" : vendor_path, parser, &raw);
       if (auto* err = std::get_if<Outcome>(&doc)) return Report(*err);
       if (json) {
         PrintRaw(raw);
@@ -398,7 +311,7 @@ std::function<int()> AddVendor(CLI::App& app) {
     if (dead->parsed()) {
       std::string target =
           vendor_path + "/dead-letters?limit=" + std::to_string(o->limit) + (o->show_data ? "&data=1" : "");
-      auto doc = Request(socket, http::verb::get, target, parser, &raw);
+      auto doc = Request(socket, "GET", target, parser, &raw);
       if (auto* err = std::get_if<Outcome>(&doc)) return Report(*err);
       if (json) {
         PrintRaw(raw);
@@ -432,7 +345,7 @@ std::function<int()> AddVendor(CLI::App& app) {
             {2, "`vendor cut` stops all sending to '" + o->name +
                     "' and discards its queued events; stdin is not a terminal to confirm on, so pass --yes"});
       }
-      auto doc = Request(socket, http::verb::get, vendor_path, parser, &raw);
+      auto doc = Request(socket, "GET", vendor_path, parser, &raw);
       if (auto* err = std::get_if<Outcome>(&doc)) return Report(*err);
       auto element = std::get<simdjson::dom::element>(doc);
       std::cerr << "Cut vendor '" << o->name << "'? Nothing more will be sent to it (also after restarts), and its "
@@ -445,7 +358,7 @@ std::function<int()> AddVendor(CLI::App& app) {
     }
 
     std::string action = pause->parsed() ? "pause" : resume->parsed() ? "resume" : cut->parsed() ? "cut" : "redrive";
-    auto doc = Request(socket, http::verb::post, vendor_path + "/" + action, parser, &raw);
+    auto doc = Request(socket, "POST", vendor_path + "/" + action, parser, &raw);
     if (auto* err = std::get_if<Outcome>(&doc)) return Report(*err);
     if (json) {
       PrintRaw(raw);

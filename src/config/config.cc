@@ -46,8 +46,9 @@ std::vector<std::string> ToVector(const std::string_view (&list)[N]) {
 
 constexpr std::string_view kTopKeys[] = {
     "listen", "data_dir", "trusted_proxies", "geoip_db", "max_body_bytes", "max_json_depth", "threads", "vendors",
-    "spool", "admin", "metrics_allow",
+    "spool", "admin", "metrics_allow", "organization",
 };
+constexpr std::string_view kOrganizationKeys[] = {"name", "contact", "domain", "notice_url"};
 constexpr std::string_view kSpoolKeys[] = {"fsync", "quota", "segment_size"};
 constexpr std::string_view kAdminKeys[] = {"socket"};
 constexpr std::string_view kVendorKeys[] = {
@@ -212,6 +213,8 @@ class ConfigParser {
         s = ParseAdmin(e, &config);
       } else if (e.key == "metrics_allow") {
         s = ParseCidrList(e, &config.metrics_allow);
+      } else if (e.key == "organization") {
+        s = ParseOrganization(e, &config.organization);
       } else {
         s = UnknownKey(e, "", kTopKeys);
       }
@@ -464,6 +467,66 @@ class ConfigParser {
       if (!s.ok()) return s;
     }
     return Status::Ok();
+  }
+
+  Status ParseOrganization(const Entry& e, Config::Organization* org) const {
+    if (!e.value.IsMap()) return ValueError(e, "'organization' must be a mapping (name, contact, domain, notice_url)");
+    std::vector<Entry> entries;
+    if (Status s = Entries(e.value, &entries); !s.ok()) return s;
+    const Entry* url_entry = nullptr;
+    for (const Entry& f : entries) {
+      Status s;
+      if (f.key == "name") {
+        s = String(f, &org->name);
+        if (s.ok() && org->name.empty()) s = ValueError(f, "'organization': name must not be empty");
+      } else if (f.key == "contact") {
+        s = String(f, &org->contact);
+        if (s.ok() && org->contact.empty()) s = ValueError(f, "'organization': contact must not be empty");
+      } else if (f.key == "domain") {
+        s = String(f, &org->domain);
+        if (s.ok() && !IsHostName(org->domain)) {
+          s = ValueError(f, "'organization': domain " + Quoted(org->domain) + " is not a host name such as example.com");
+        }
+      } else if (f.key == "notice_url") {
+        s = String(f, &org->notice_url);
+        url_entry = &f;
+      } else {
+        s = UnknownKey(f, " in 'organization'", kOrganizationKeys);
+      }
+      if (!s.ok()) return s;
+    }
+    if (url_entry != nullptr) {
+      const std::string& url = org->notice_url;
+      const std::string prefix = "https://";
+      std::string host;
+      if (url.rfind(prefix, 0) == 0) host = url.substr(prefix.size(), url.find_first_of("/?#", prefix.size()) - prefix.size());
+      const bool on_domain = host == org->domain ||
+                             (host.size() > org->domain.size() + 1 && host.ends_with("." + org->domain));
+      if (!on_domain) {
+        return ValueError(*url_entry, "'organization': notice_url must be an https URL on " + Quoted(org->domain) +
+                                          " or a subdomain of it (notices link only to the company's own domain)");
+      }
+      if (url.find("{id}") == std::string::npos) {
+        return ValueError(*url_entry, "'organization': notice_url must contain {id} (where the notice id goes)");
+      }
+    }
+    return Status::Ok();
+  }
+
+  static bool IsHostName(std::string_view h) {
+    if (h.empty() || h.size() > 253 || h.find('.') == std::string_view::npos) return false;
+    size_t label = 0;
+    for (size_t i = 0; i < h.size(); ++i) {
+      const char c = h[i];
+      if (c == '.') {
+        if (label == 0 || h[i - 1] == '-') return false;
+        label = 0;
+        continue;
+      }
+      const bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || (c == '-' && label > 0);
+      if (!ok || ++label > 63) return false;
+    }
+    return label > 0 && h.back() != '-';
   }
 
   Status ParseCidrList(const Entry& e, std::vector<std::string>* out) const {
@@ -807,5 +870,12 @@ std::string_view ToString(LocationRule r) { return SpellingOf(kLocationRules, r)
 std::string_view ToString(UrlRule r) { return SpellingOf(kUrlRules, r); }
 std::string_view ToString(UserAgentRule r) { return SpellingOf(kUserAgentRules, r); }
 std::string_view ToString(PiiAction a) { return SpellingOf(kPiiActions, a); }
+
+std::string Config::Organization::NoticeUrl(std::string_view id) const {
+  std::string url = notice_url.empty() ? "https://" + domain + "/notices/{id}" : notice_url;
+  const size_t at = url.find("{id}");
+  if (at != std::string::npos) url.replace(at, 4, id);
+  return url;
+}
 
 }  // namespace vg

@@ -115,6 +115,17 @@ struct Config {
   // Who may read /metrics on the ingest listener.
   std::vector<std::string> metrics_allow = {"127.0.0.0/8", "::1/128"};
 
+  // Who the company is, for incident reports and breach notices (issue #6).
+  struct Organization {
+    std::string name = "Example Inc.";          // as it signs its notices
+    std::string contact = "privacy@example.com";  // the contact point a regulator and the people notified get
+    std::string domain = "example.com";         // the company's own domain: notices link only under it
+    // Where a notice can be checked; "{id}" is replaced by the notice id. Must be https on `domain` or a
+    // subdomain of it. Default: https://<domain>/notices/{id}.
+    std::string notice_url;
+    std::string NoticeUrl(std::string_view id) const;
+  } organization;
+
   std::string AdminSocketPath() const { return admin_socket.empty() ? data_dir + "/admin.sock" : admin_socket; }
 };
 

@@ -13,6 +13,7 @@
 #include <cinttypes>
 #include <cstdio>
 #include <filesystem>
+#include <thread>
 
 #include "ledger/ledger_format.h"
 #include "ledger/ledger_impl.h"
@@ -32,14 +33,19 @@ int64_t SystemNowUs() {
       .count();
 }
 
-struct DirListing {
-  std::vector<uint64_t> segments, names, wals;
-  std::vector<std::string> tmp;
-};
+// Read-only opens: how often to list and read the directory again when a writer changed it meanwhile,
+// with a pause before each retry that doubles from 1 ms (0.13 s in all).
+constexpr int kReadOnlyOpenAttempts = 8;
 
-Status ListDir(const std::string& dir, DirListing* out) {
+}  // namespace
+
+Status ListLedgerDir(const std::string& dir, LedgerDirListing* out) {
+  *out = LedgerDirListing();
   DIR* d = ::opendir(dir.c_str());
-  if (d == nullptr) return Status::IOError(dir + ": " + ErrnoText(errno));
+  if (d == nullptr) {
+    if (errno == ENOENT) return Status::NotFound(dir + ": no such directory");
+    return Status::IOError(dir + ": " + ErrnoText(errno));
+  }
   while (struct dirent* ent = ::readdir(d)) {
     std::string_view name = ent->d_name;
     uint64_t index = 0;
@@ -59,6 +65,8 @@ Status ListDir(const std::string& dir, DirListing* out) {
   std::sort(out->wals.begin(), out->wals.end());
   return Status::Ok();
 }
+
+namespace {
 
 Status CheckVendorInfo(const VendorInfo& v) {
   if (v.name.empty()) return Status::InvalidArgument("ledger: a vendor has an empty name");
@@ -147,6 +155,7 @@ Status Ledger::Impl::WriteFileMaybeSync(const std::string& path, std::string_vie
 
 Status Ledger::Impl::Open() {
   if (dir_.empty()) return Status::InvalidArgument("ledger: no directory given");
+  if (opt_.read_only) return OpenReadOnly();
   if (opt_.max_segment_records == 0 || opt_.max_segment_records > (1u << 31)) {
     return Status::InvalidArgument("ledger: max_segment_records must be in [1, 2^31]");
   }
@@ -177,6 +186,8 @@ Status Ledger::Impl::Open() {
   auto signer = TreeHeadSigner::OpenOrCreate(Path(kHeadKeyFileName));
   if (!signer.ok()) return signer.status();
   signer_.emplace(std::move(*signer));
+  public_key_ = signer_->public_key();
+  has_public_key_ = true;
   {
     auto pub = format::ReadFile(Path(kHeadPubFileName));
     if (!pub.ok() || *pub != signer_->PublicKeyPem()) {
@@ -209,10 +220,70 @@ Status Ledger::Impl::Open() {
   return EndBatchLocked();
 }
 
+Status Ledger::Impl::OpenReadOnly() {
+  if (!opt_.vendors.empty()) {
+    return Status::InvalidArgument(
+        "ledger: a read-only open declares no vendors (LedgerOptions::vendors must be empty)");
+  }
+  struct stat st;
+  if (::stat(dir_.c_str(), &st) != 0) {
+    if (errno == ENOENT) return Status::NotFound("no ledger at " + dir_ + ": the directory does not exist");
+    return Status::IOError(dir_ + ": " + ErrnoText(errno));
+  }
+  if (!S_ISDIR(st.st_mode)) return Status::InvalidArgument("no ledger at " + dir_ + ": not a directory");
+  const std::string key_path = Path(kSubjectKeyFileName);
+  auto key = ReadSubjectKey(key_path);
+  if (!key.ok()) {
+    if (key.status().code() == Status::Code::kNotFound) {
+      return Status::NotFound("no ledger at " + dir_ + ": " + key_path + " does not exist");
+    }
+    return key.status();
+  }
+  keyer_.emplace(std::span<const uint8_t, kSubjectKeyBytes>(key->data(), kSubjectKeyBytes));
+  const std::string pub_path = Path(kHeadPubFileName);
+  auto pem = format::ReadFile(pub_path);
+  if (pem.ok()) {
+    auto pub = PublicKeyFromPem(*pem);
+    if (!pub.ok()) return Status::InvalidArgument(pub_path + ": " + pub.status().message());
+    public_key_ = *pub;
+    has_public_key_ = true;
+  } else if (pem.status().code() != Status::Code::kNotFound) {
+    return pem.status();
+  }
+  if (Status s = RecoverHeads(); !s.ok()) return s;
+  std::lock_guard lock(mu_);
+  if (Status s = RecoverSegments(); !s.ok()) return s;
+  report_.segments = segments_.size();
+  report_.records = frontier_.size();
+  report_.wal_records = active_.size();
+  return Status::Ok();
+}
+
+Status Ledger::Impl::ReadOnlyError() const {
+  return Status::FailedPrecondition("ledger " + dir_ + " is open read-only");
+}
+
 Status Ledger::Impl::RecoverHeads() {
   const std::string path = Path(kHeadsFileName);
   auto heads = ReadHeadsFile(path);
   if (!heads.ok()) return heads.status();
+  if (opt_.read_only) {
+    // A partial last entry is the writer's write in progress: not read, not cut. Without head.pub the
+    // last head's signature cannot be checked here (Verify needs a key anyway).
+    if (!heads->heads.empty()) {
+      const SignedTreeHead& last = heads->heads.back();
+      if (has_public_key_) {
+        if (Status s = VerifySignedTreeHead(last, public_key_); !s.ok()) {
+          return Status::InvalidArgument(path + ": offset " + Str(heads->offsets.back()) +
+                                         ": the last signed tree head does not verify with " +
+                                         Path(kHeadPubFileName) + ": " + s.message());
+        }
+      }
+      last_head_ = last;
+      last_head_time_us_ = static_cast<int64_t>(last.head.timestamp_ms) * 1000;
+    }
+    return Status::Ok();
+  }
   heads_fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   if (heads_fd_ < 0) return Status::IOError(path + ": " + ErrnoText(errno));
   if (heads->torn_bytes > 0) {
@@ -235,9 +306,16 @@ Status Ledger::Impl::RecoverHeads() {
 }
 
 Status Ledger::Impl::RecoverSegments() {
-  DirListing files;
-  if (Status s = ListDir(dir_, &files); !s.ok()) return s;
+  const bool ro = opt_.read_only;
+  LedgerDirListing files;
+  if (Status s = ListLedgerDir(dir_, &files); !s.ok()) return s;
+  if (ro) {
+    listing_ = files;
+    listed_ = true;
+    if (opt_.read_only_listed_hook_for_testing) opt_.read_only_listed_hook_for_testing();
+  }
   for (const std::string& tmp : files.tmp) {
+    if (ro) break;  // a writer's file in progress
     ::unlink(Path(tmp).c_str());
     report_.removed.push_back(Path(tmp));
   }
@@ -269,6 +347,7 @@ Status Ledger::Impl::RecoverSegments() {
     segments_.push_back(*seg);
   }
   for (uint64_t index : files.names) {
+    if (ro) break;  // a name table without its segment: a seal in progress; not ours to remove
     if (!std::binary_search(files.segments.begin(), files.segments.end(), index)) {
       const std::string path = Path(format::NamesFileName(index));
       ::unlink(path.c_str());
@@ -282,6 +361,7 @@ Status Ledger::Impl::RecoverSegments() {
   for (uint64_t index : files.wals) {
     const std::string path = Path(format::WalFileName(index));
     if (!segments_.empty() && index < sealed_end) {  // sealed already; the seal was interrupted after the rename
+      if (ro) continue;  // or is being completed by the writer right now
       ::unlink(path.c_str());
       report_.removed.push_back(path);
       continue;
@@ -294,7 +374,13 @@ Status Ledger::Impl::RecoverSegments() {
   }
   const uint64_t head_size = last_head_ ? last_head_->head.tree_size : 0;
   if (!wal_index) {
-    if (Status s = CreateWalLocked(frontier_.size(), frontier_); !s.ok()) return s;
+    if (ro) {
+      // A writer between renaming a new segment into place and creating its log (or a ledger being
+      // created): the segments hold everything, and the active segment is empty.
+      active_.Reset(frontier_.size(), frontier_);
+    } else {
+      if (Status s = CreateWalLocked(frontier_.size(), frontier_); !s.ok()) return s;
+    }
   } else {
     wal_path_ = Path(format::WalFileName(*wal_index));
     auto bytes = format::ReadFile(wal_path_);
@@ -317,6 +403,9 @@ Status Ledger::Impl::RecoverSegments() {
                                        ", at record " + Str(damaged_record) + ", which a signed tree head covers (" +
                                        Str(head_size) + " records): damage, not a torn write");
       }
+    }
+    // Read-only: a torn tail is the writer's frame in progress (or a crash it will cut): not read.
+    if (replay->damaged && !ro) {
       const uint64_t bytes_cut = bytes->size() - replay->valid_bytes;
       int fd = ::open(wal_path_.c_str(), O_WRONLY | O_CLOEXEC);
       if (fd < 0 || ::ftruncate(fd, static_cast<off_t>(replay->valid_bytes)) != 0 || ::fdatasync(fd) != 0) {
@@ -335,8 +424,10 @@ Status Ledger::Impl::RecoverSegments() {
       }
     }
     (void)head_checked;
-    wal_fd_ = ::open(wal_path_.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
-    if (wal_fd_ < 0) return Status::IOError(wal_path_ + ": " + ErrnoText(errno));
+    if (!ro) {
+      wal_fd_ = ::open(wal_path_.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
+      if (wal_fd_ < 0) return Status::IOError(wal_path_ + ": " + ErrnoText(errno));
+    }
     for (const RowTexts& t : active_.rows().texts) {
       if (active_.rows().kind[t.row] == static_cast<uint8_t>(RecordKind::kVendorDeclaration) && t.texts.size() == 4) {
         ApplyDeclarationLocked(active_.rows().vendor[t.row], VendorInfo{t.texts[0], t.texts[1], t.texts[2], t.texts[3]});
@@ -468,6 +559,7 @@ Status Ledger::Impl::AppendDeclarationLocked(int64_t time_us, uint16_t index, co
 }
 
 Status Ledger::Impl::Append(std::span<const LedgerRecord> records) {
+  if (opt_.read_only) return ReadOnlyError();
   std::lock_guard lock(mu_);
   if (closed_) return Status::FailedPrecondition("ledger " + dir_ + " is closed");
   if (failed_) return fail_status_;
@@ -509,6 +601,7 @@ Status Ledger::Impl::WritePendingLocked() {
 }
 
 Status Ledger::Impl::Seal() {
+  if (opt_.read_only) return ReadOnlyError();
   std::lock_guard lock(mu_);
   if (closed_) return Status::FailedPrecondition("ledger " + dir_ + " is closed");
   if (failed_) return fail_status_;
@@ -551,6 +644,7 @@ Status Ledger::Impl::SealLocked() {
 }
 
 Status Ledger::Impl::Flush(bool force_head) {
+  if (opt_.read_only) return ReadOnlyError();
   uint64_t my_target;
   {
     std::lock_guard lock(mu_);
@@ -628,6 +722,10 @@ Status Ledger::Impl::Close() {
   {
     std::lock_guard lock(mu_);
     if (closed_) return Status::Ok();
+    if (opt_.read_only) {
+      closed_ = true;  // nothing to flush or sign; queries keep working
+      return Status::Ok();
+    }
   }
   Status s = Flush(/*force_head=*/true);
   std::lock_guard flush_lock(flush_mu_);
@@ -668,6 +766,7 @@ std::optional<SignedTreeHead> Ledger::Impl::last_head() const {
 // ---- Impl: erasure and retention ----
 
 StatusOr<EraseResult> Ledger::Impl::Erase(std::string_view subject, std::string_view actor, int64_t time_us) {
+  if (opt_.read_only) return ReadOnlyError();
   if (subject.empty()) return Status::InvalidArgument("ledger erase: empty identifier");
   if (actor.size() > kMaxTextBytes) return Status::InvalidArgument("ledger erase: actor too long");
   std::lock_guard admin(admin_mu_);
@@ -712,6 +811,7 @@ StatusOr<EraseResult> Ledger::Impl::Erase(std::string_view subject, std::string_
 
 StatusOr<RetentionResult> Ledger::Impl::ApplyRetention(int64_t older_than_us, std::string_view actor,
                                                        int64_t time_us) {
+  if (opt_.read_only) return ReadOnlyError();
   if (actor.size() > kMaxTextBytes) return Status::InvalidArgument("ledger retention: actor too long");
   std::lock_guard admin(admin_mu_);
   RetentionResult result;
@@ -787,14 +887,49 @@ Ledger::Ledger(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Ledger::~Ledger() = default;
 
 StatusOr<std::unique_ptr<Ledger>> Ledger::Open(LedgerOptions options) {
+  if (options.read_only) {
+    // A writer may seal (a segment appears, its log goes) or drop segments between our listing and our
+    // reads, and a listing taken during such a change may show neither the old nor the new state. So the
+    // open is accepted only when a second listing after it shows the same files; otherwise it is tried
+    // again (whatever it answered: an error may be an artifact of the change, and a success a snapshot
+    // that mixes both states).
+    Status last;
+    for (int attempt = 0; attempt < kReadOnlyOpenAttempts; ++attempt) {
+      if (attempt > 0) std::this_thread::sleep_for(std::chrono::milliseconds(1 << (attempt - 1)));
+      auto impl = std::make_unique<Impl>(options);
+      Status s = impl->Open();
+      if (!impl->listed()) {
+        if (!s.ok()) return s;  // failed before reading the changing part (no directory, no key)
+      }
+      LedgerDirListing after;
+      Status listed = ListLedgerDir(options.dir, &after);
+      if (!listed.ok()) return s.ok() ? listed : s;
+      if (impl->listed() && after.SameFiles(impl->listing())) {
+        if (!s.ok()) return s;
+        return std::unique_ptr<Ledger>(new Ledger(std::move(impl)));
+      }
+      last = s;
+    }
+    return Status::Unavailable("ledger " + options.dir + ": its files kept changing while they were read (a writer "
+                               "sealing or dropping segments); gave up after " + Str(kReadOnlyOpenAttempts) +
+                               " attempts" + (last.ok() ? std::string() : ": last error: " + last.message()));
+  }
   auto impl = std::make_unique<Impl>(std::move(options));
   if (Status s = impl->Open(); !s.ok()) return s;
   if (Status s = impl->Flush(false); !s.ok()) return s;
   return std::unique_ptr<Ledger>(new Ledger(std::move(impl)));
 }
 
+StatusOr<std::unique_ptr<Ledger>> Ledger::OpenReadOnly(const std::string& dir) {
+  LedgerOptions options;
+  options.dir = dir;
+  options.read_only = true;
+  return Open(std::move(options));
+}
+
 Status Ledger::Close() { return impl_->Close(); }
 const LedgerOpenReport& Ledger::open_report() const { return impl_->report_; }
+bool Ledger::read_only() const { return impl_->read_only(); }
 std::optional<uint16_t> Ledger::VendorId(std::string_view name) const { return impl_->VendorId(name); }
 std::vector<VendorInfo> Ledger::vendors() const { return impl_->vendors(); }
 Status Ledger::Append(std::span<const LedgerRecord> records) { return impl_->Append(records); }

@@ -54,6 +54,16 @@
 // per-segment runs by SubjectHash, so one person is one entry however many segments they span.
 // Times in queries are microseconds since the Unix epoch; windows are half-open [from_us, to_us).
 //
+// Reading while another process writes (LedgerOptions::read_only, Ledger::OpenReadOnly): the CLI and the
+// admin API answer queries from a ledger the gateway holds open and appends to. A read-only open takes no
+// LOCK and never creates, truncates, removes or declares anything: it reads subject.key (so Subject() can
+// hash identifiers), head.pub (to check the last signed head; no signing key is needed), the heads, the
+// segments and the write-ahead log. A partial frame at the end of the log is the writer's write in
+// progress and is simply not read. The writer may seal (a new segment appears, the log is deleted) or
+// drop segments while the reader lists and reads the directory; the open then retries, and gives up with
+// Unavailable after a few attempts. The answer is a snapshot: every record the writer had written (not
+// only buffered) when the open read the log, nothing appended later; reopen for newer records.
+//
 // Thread-safety: every method may be called from any thread concurrently. Queries see every record
 // appended before they started.
 #pragma once
@@ -89,9 +99,15 @@ struct LedgerOptions {
   int zstd_level = 1;
   uint32_t block_rows = 65536;            // rows per column block in sealed segments
   std::function<int64_t()> now_us;        // clock for tree heads and declarations; default: system clock
+  // Open for queries only (see the file comment): `vendors` must be empty; Append, Flush, Erase,
+  // ApplyRetention and SealForTesting fail with FailedPrecondition; Close does nothing.
+  bool read_only = false;
   // Tests only: called by Flush after it has noted how many records it must make durable and before it
   // takes the flush lock (no lock held), so a test can append or seal in that window deterministically.
   std::function<void()> flush_hook_for_testing;
+  // Tests only (read-only opens): called after the directory was listed and before the files are read,
+  // so a test can seal or drop segments in that window deterministically.
+  std::function<void()> read_only_listed_hook_for_testing;
 };
 
 struct LedgerOpenReport {
@@ -187,6 +203,11 @@ class Ledger {
   // InvalidArgument for bad options or damage (message names file and offset), Unavailable when another
   // process has it open, IOError for a failing file system.
   [[nodiscard]] static StatusOr<std::unique_ptr<Ledger>> Open(LedgerOptions options);
+  // Opens the ledger in `dir` for queries only, while another process may hold it open for writing (see
+  // the file comment; options.read_only). Errors: NotFound (naming the path) when `dir` does not exist or
+  // holds no ledger (no subject.key); InvalidArgument for damage, as Open; Unavailable when the directory
+  // kept changing under a writer through every attempt; IOError for a failing file system.
+  [[nodiscard]] static StatusOr<std::unique_ptr<Ledger>> OpenReadOnly(const std::string& dir);
   ~Ledger();  // Close()
   Ledger(const Ledger&) = delete;
   Ledger& operator=(const Ledger&) = delete;
@@ -196,6 +217,7 @@ class Ledger {
   Status Close();
 
   const LedgerOpenReport& open_report() const;
+  bool read_only() const;
 
   // The vendor id for the current declaration of `name`.
   std::optional<uint16_t> VendorId(std::string_view name) const;
@@ -213,6 +235,7 @@ class Ledger {
 
   uint64_t size() const;  // records in the tree (including any before a retention cutoff)
   std::optional<SignedTreeHead> last_head() const;
+  // The key tree heads are signed with (read-only: from head.pub; all zero if that file is absent).
   PublicKey public_key() const;
 
   // Queries (see the file comment). Who: every subject disclosed to any declaration named `vendor` in
@@ -248,6 +271,11 @@ struct VerifyOptions {
   std::optional<PublicKey> public_key;
   // Check each name table entry against its keyed hash (needs <dir>/subject.key; skipped if absent).
   bool check_names = true;
+  // Called from the verifying thread as records are recomputed (about every 64Ki records, and once at
+  // the end of each segment and of the write-ahead log): `done` records so far, of `total`. `total` is
+  // the sealed segments' records from the start, and grows by the write-ahead log's records once that
+  // is read. Not called after a problem was found.
+  std::function<void(uint64_t done, uint64_t total)> progress;
 };
 
 struct VerifyReport {
@@ -271,7 +299,9 @@ struct VerifyReport {
 // every leaf from the stored columns, the frontiers in each footer, the root at every signed head's size,
 // each head's signature, that consecutive heads describe one growing tree, the footers' bounds and subject
 // indexes, the name tables, and that every missing leading record is accounted for by a retention
-// record. Stops at the first problem.
+// record. Stops at the first problem. Reads only. When the check fails while a writer changed the
+// directory's file set (sealed, or dropped segments) during it, it is run again (a few times at most), so
+// a concurrent seal is not reported as removed records.
 VerifyReport Verify(const std::string& dir, const VerifyOptions& options = {});
 
 }  // namespace vg::ledger

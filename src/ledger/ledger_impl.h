@@ -35,6 +35,18 @@ struct HeadsFile {
 [[nodiscard]] StatusOr<HeadsFile> ReadHeadsFile(const std::string& path, int64_t* bad_offset = nullptr);
 std::string EncodeHeadEntry(const SignedTreeHead& head);
 
+// The ledger files in a directory, by first record index (sorted), and the *.tmp leftovers. Two
+// listings compare equal when the same segments, name tables and logs are there.
+struct LedgerDirListing {
+  std::vector<uint64_t> segments, names, wals;
+  std::vector<std::string> tmp;
+  bool SameFiles(const LedgerDirListing& o) const {
+    return segments == o.segments && names == o.names && wals == o.wals;
+  }
+};
+// IOError naming `dir` when it cannot be listed (NotFound when it does not exist).
+[[nodiscard]] Status ListLedgerDir(const std::string& dir, LedgerDirListing* out);
+
 // "dropped records [a, b): ..." -> b; false for other texts.
 bool ParseRetentionDetail(std::string_view detail, uint64_t* first, uint64_t* end);
 
@@ -51,6 +63,11 @@ class Ledger::Impl {
 
   Status Open();
   Status Close();
+  bool read_only() const { return opt_.read_only; }
+  // Read-only opens: whether the directory was listed, and that listing (Ledger::Open compares it with a
+  // listing taken after the open to detect a writer's concurrent seal).
+  bool listed() const { return listed_; }
+  const LedgerDirListing& listing() const { return listing_; }
   Status Append(std::span<const LedgerRecord> records);
   Status Flush(bool force_head);
   Status Seal();
@@ -59,7 +76,7 @@ class Ledger::Impl {
   std::vector<VendorInfo> vendors() const;
   uint64_t size() const;
   std::optional<SignedTreeHead> last_head() const;
-  PublicKey public_key() const { return signer_->public_key(); }
+  PublicKey public_key() const { return public_key_; }
 
   StatusOr<std::vector<WhoEntry>> Who(std::string_view vendor, int64_t from_us, int64_t to_us,
                                       OutcomeMask outcomes) const;
@@ -86,6 +103,8 @@ class Ledger::Impl {
   void FailLocked(const Status& s);
   void ApplyDeclarationLocked(uint16_t index, const VendorInfo& v);
 
+  Status OpenReadOnly();
+  Status ReadOnlyError() const;
   Status RecoverHeads();
   Status RecoverSegments();
   Status CreateWalLocked(uint64_t first_index, const MerkleFrontier& frontier);
@@ -94,7 +113,11 @@ class Ledger::Impl {
   std::string dir_;
   int lock_fd_ = -1;
   std::optional<SubjectKeyer> keyer_;
-  std::optional<TreeHeadSigner> signer_;
+  std::optional<TreeHeadSigner> signer_;  // absent when read-only
+  PublicKey public_key_{};
+  bool has_public_key_ = false;
+  bool listed_ = false;
+  LedgerDirListing listing_;
 
   mutable std::mutex admin_mu_;
   mutable std::mutex flush_mu_;

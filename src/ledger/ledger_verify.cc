@@ -6,8 +6,6 @@
 // leaf recomputed and the root compared at every signed head's size, the bounds and subject index against
 // the rows, the end frontier, the name table against the keyed hashes); then the write-ahead log; then
 // heads beyond the records, retention coverage and vendor declarations.
-#include <dirent.h>
-
 #include <algorithm>
 #include <cinttypes>
 #include <cstdio>
@@ -21,6 +19,9 @@ namespace vg::ledger {
 namespace {
 
 std::string Str(uint64_t v) { return std::to_string(v); }
+
+constexpr uint64_t kProgressEvery = 1 << 16;  // records between progress callbacks (a power of two)
+constexpr int kVerifyAttempts = 3;            // runs when a writer changes the files during one
 
 struct FileRange {
   std::string file;
@@ -57,6 +58,13 @@ class Verifier {
     return out.empty() ? "(no file)" : out;
   }
 
+  void Progress(bool force) {
+    if (!options_.progress || failed_) return;
+    if (force || (report_.records & (kProgressEvery - 1)) == 0) {
+      options_.progress(report_.records, std::max(total_, report_.records));
+    }
+  }
+
   bool LoadKeys();
   bool CheckHeads();
   void StartTree(uint64_t first_index, const MerkleFrontier& start);
@@ -82,6 +90,7 @@ class Verifier {
   std::map<uint16_t, VendorInfo> declared_;
   std::map<uint16_t, uint64_t> used_vendors_;  // vendor id -> first record that uses it
   uint64_t retention_end_ = 0;                 // the largest b of "dropped records [a, b)"
+  uint64_t total_ = 0;                         // records to recompute, for progress
 };
 
 bool Verifier::LoadKeys() {
@@ -175,6 +184,7 @@ void Verifier::StartTree(uint64_t first_index, const MerkleFrontier& start) {
 bool Verifier::AppendLeaf(const Hash& leaf) {
   frontier_.Append(leaf);
   ++report_.records;
+  Progress(false);
   while (next_head_ < heads_.heads.size() && heads_.heads[next_head_].head.tree_size == frontier_.size()) {
     const TreeHead& h = heads_.heads[next_head_].head;
     if (frontier_.Root() != h.root_hash) {
@@ -339,6 +349,7 @@ bool Verifier::CheckSegment(uint64_t index) {
                     "reordered",
                 path, static_cast<int64_t>(seg.footer_offset()), static_cast<int64_t>(seg.first_index()));
   }
+  Progress(true);
   for (size_t id = 0; id < dict.size(); ++id) {
     if (!subject_used[id]) {
       return Fail(path + ": subject dictionary entry " + Str(id) + " is used by no record", path,
@@ -427,6 +438,7 @@ bool Verifier::CheckWal(const std::vector<uint64_t>& wals) {
     }
     auto replay = ReplayWal(path, *bytes, *keyer_, &active, &replayed, [](const MerkleFrontier&) {});
     if (!replay.ok()) return Fail(replay.status().message(), path, 0);
+    total_ += replay->records;
     if (started_here) {
       StartTree(replay->first_index, replay->frontier_start);
       if (failed_) return false;
@@ -473,6 +485,7 @@ bool Verifier::CheckWal(const std::vector<uint64_t>& wals) {
       f.texts = texts;
       if (!AppendLeaf(RecordLeafHash(f, &scratch_))) return false;
     }
+    Progress(true);
     if (replay->damaged) {
       const uint64_t record = index + replay->records;
       if (record < max_head) {
@@ -522,27 +535,18 @@ bool Verifier::Finish() {
 
 VerifyReport Verifier::Run() {
   if (!LoadKeys() || !CheckHeads()) return report_;
-  struct {
-    std::vector<uint64_t> segments, names, wals;
-  } files;
-  {
-    // Reuse the ledger's directory listing rules.
-    DIR* d = ::opendir(dir_.c_str());
-    if (d == nullptr) {
-      Fail(dir_ + ": " + format::ErrnoText(errno), dir_);
-      return report_;
+  LedgerDirListing files;
+  if (Status s = ListLedgerDir(dir_, &files); !s.ok()) {
+    Fail(s.message(), dir_);
+    return report_;
+  }
+  if (options_.progress) {
+    // The total for progress: each segment's record count from its footer (damage is reported below).
+    for (uint64_t index : files.segments) {
+      auto seg = SegmentFile::Open(Path(format::SegmentFileName(index)));
+      if (seg.ok()) total_ += (*seg)->record_count();
     }
-    while (struct dirent* ent = ::readdir(d)) {
-      std::string_view name = ent->d_name;
-      uint64_t index = 0;
-      if (format::ParseIndexedName(name, "seg-", ".vgl", &index)) files.segments.push_back(index);
-      if (format::ParseIndexedName(name, "seg-", ".names", &index)) files.names.push_back(index);
-      if (format::ParseIndexedName(name, "wal-", ".log", &index)) files.wals.push_back(index);
-    }
-    ::closedir(d);
-    std::sort(files.segments.begin(), files.segments.end());
-    std::sort(files.names.begin(), files.names.end());
-    std::sort(files.wals.begin(), files.wals.end());
+    Progress(true);
   }
   for (uint64_t index : files.segments) {
     if (!CheckSegment(index)) return report_;
@@ -562,8 +566,21 @@ VerifyReport Verifier::Run() {
 }  // namespace
 
 VerifyReport Verify(const std::string& dir, const VerifyOptions& options) {
-  Verifier v(dir, options);
-  return v.Run();
+  VerifyReport report;
+  for (int attempt = 0; attempt < kVerifyAttempts; ++attempt) {
+    LedgerDirListing before, after;
+    const bool listed = ListLedgerDir(dir, &before).ok();
+    report = Verifier(dir, options).Run();
+    if (report.ok || !listed) break;
+    // A failure while a writer sealed or dropped segments (a log deleted after it was listed, a segment
+    // that appeared after the listing) may be an artifact of the change: check again.
+    if (!ListLedgerDir(dir, &after).ok() || after.SameFiles(before)) break;
+    if (attempt + 1 == kVerifyAttempts) {
+      report.notes.push_back("the ledger's files kept changing during the check (a writer sealing or dropping "
+                             "segments); this is the result of the last of " + Str(kVerifyAttempts) + " runs");
+    }
+  }
+  return report;
 }
 
 }  // namespace vg::ledger

@@ -221,8 +221,9 @@ function safeDecodeUri(s) {
 // --- Gateway process -----------------------------------------------------------------------------------
 
 // Starts `vendorguard serve` with `config` (an object; listen and data_dir are filled in unless given) and
-// waits, with a deadline, for it to write its port file.
-async function startGateway(tmp, config, { startTimeoutMs = 20_000 } = {}) {
+// waits, with a deadline, for it to write its port file. `env` adds environment variables (e.g.
+// VENDORGUARD_TEST_CLOCK_FILE).
+async function startGateway(tmp, config, { startTimeoutMs = 20_000, env } = {}) {
   if (!existsSync(VG_BIN)) {
     throw new Error(`vendorguard binary not found at ${VG_BIN} (set VG_BIN)`);
   }
@@ -234,6 +235,7 @@ async function startGateway(tmp, config, { startTimeoutMs = 20_000 } = {}) {
 
   const proc = spawn(VG_BIN, ['serve', '--config', configPath, '--port-file', portFile], {
     stdio: ['ignore', 'pipe', 'pipe'],
+    env: env ? { ...process.env, ...env } : process.env,
   });
   let stdout = '';
   let stderr = '';
@@ -455,4 +457,24 @@ export async function holdsFor(predicate, ms, what = 'condition') {
     if (Date.now() >= deadline) return;
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
+}
+
+// Runs `vendorguard ARGS...` to completion: {code, stdout, stderr}.
+export function runCli(args, { timeoutMs = 60_000 } = {}) {
+  return new Promise((resolve, reject) => {
+    const proc = spawn(VG_BIN, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    proc.stdout.setEncoding('utf8').on('data', (d) => { stdout += d; });
+    proc.stderr.setEncoding('utf8').on('data', (d) => { stderr += d; });
+    const timer = setTimeout(() => {
+      proc.kill('SIGKILL');
+      reject(new Error(`vendorguard ${args.join(' ')} did not finish within ${timeoutMs} ms\n${stderr}`));
+    }, timeoutMs);
+    proc.once('error', reject);
+    proc.once('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
 }

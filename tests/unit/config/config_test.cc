@@ -547,3 +547,35 @@ TEST(ConfigVendorDeclarations, ParsedAndValidated) {
 
 }  // namespace
 }  // namespace vg
+
+namespace vg {
+namespace {
+
+TEST(OrganizationConfigTest, ParsesAndBuildsNoticeUrls) {
+  auto c = ParseConfig(std::string("organization:\n  name: Acme Ltd\n  contact: dpo@acme.test\n  domain: acme.test\n"
+                                   "  notice_url: https://security.acme.test/n/{id}?v=1\n") + kVendor,
+                       "test.yaml");
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_EQ(c->organization.name, "Acme Ltd");
+  EXPECT_EQ(c->organization.contact, "dpo@acme.test");
+  EXPECT_EQ(c->organization.NoticeUrl("N-42"), "https://security.acme.test/n/N-42?v=1");
+  auto d = ParseConfig(std::string("organization:\n  domain: acme.test\n") + kVendor, "test.yaml");
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(d->organization.NoticeUrl("N-1"), "https://acme.test/notices/N-1");
+}
+
+TEST(OrganizationConfigTest, NoticesLinkOnlyToTheCompanysOwnDomain) {
+  const std::string org = "organization:\n  domain: acme.test\n  notice_url: ";
+  EXPECT_NE(ErrorOf(org + "https://evil.test/{id}\n" + kVendor).find("notice_url must be an https URL on 'acme.test'"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf(org + "https://acme.test.evil.test/{id}\n" + kVendor).find("notice_url must be"), std::string::npos);
+  EXPECT_NE(ErrorOf(org + "https://notacme.test/{id}\n" + kVendor).find("notice_url must be"), std::string::npos);
+  EXPECT_NE(ErrorOf(org + "http://acme.test/{id}\n" + kVendor).find("notice_url must be"), std::string::npos);
+  EXPECT_NE(ErrorOf(org + "https://acme.test/notices\n" + kVendor).find("must contain {id}"), std::string::npos);
+  EXPECT_NE(ErrorOf("organization:\n  domain: Not A Host\n" + std::string(kVendor)).find("is not a host name"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf("organization:\n  colour: red\n" + std::string(kVendor)).find("colour"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace vg
