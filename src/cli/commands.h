@@ -19,6 +19,7 @@ std::function<int()> AddScan(CLI::App& app);
 std::function<int()> AddVendor(CLI::App& app);  // vendor list|pause|resume|cut|dead-letters|redrive
 std::function<int()> AddSpool(CLI::App& app);   // spool verify
 std::function<int()> AddLedger(CLI::App& app);  // ledger verify|who|subject|vendors
+std::function<int()> AddNotice(CLI::App& app);  // notice verify
 std::function<int()> AddIncident(CLI::App& app);  // incident open|assess|status|list
 
 }  // namespace vg::cli

@@ -5,10 +5,17 @@
 //                                      gateway's admin socket), and assess it
 //   incident assess ID [--format text|json|csv|markdown|html]
 //                                      everyone whose data the vendor held during the window, from the ledger
-//   incident status ID                 the incident, its cut, its assessment's totals
+//   incident match ID --leak FILE [--format text|json]
+//                                      map the vendor's exported dataset back to subjects: confirmed, at
+//                                      risk, other vendors' pseudonyms, personal data the policy let through
+//   incident notify ID --contacts FILE --template DIR [--smtp URL [--starttls M] [--rate N] [--resend-unknown]]
+//                                      one signed notice per affected person with a contact, stored in the
+//                                      incident's outbox; with --smtp, sent (resumable: run again to continue)
+//   incident status ID                 the incident, its cut, its assessment's totals, its notices
 //   incident list                      every incident
 //
-// Every assessment writes <data_dir>/incidents/<id>/{assessment.json, affected.csv, report.md, report.html}.
+// Every assessment writes <data_dir>/incidents/<id>/{assessment.json, affected.csv, report.md, report.html};
+// a match writes match.json there.
 // The ledger is opened read-only, so this works while the gateway runs. Exit codes: 0 done, 1 the gateway
 // refused the cut, 2 usage, bad input or I/O error.
 #include <pwd.h>
@@ -16,9 +23,12 @@
 
 #include <CLI/CLI.hpp>
 #include <bit>
+#include <atomic>
 #include <chrono>
+#include <csignal>
 #include <filesystem>
 #include <iostream>
+#include <map>
 #include <memory>
 #include <simdjson.h>
 #include <string>
@@ -30,6 +40,10 @@
 #include "config/config.h"
 #include "incident/assessment.h"
 #include "incident/incident.h"
+#include "incident/leak_match.h"
+#include "notify/campaign.h"
+#include "crypto/pseudonymizer.h"
+#include "pii/scanner.h"
 #include "ledger/ledger.h"
 #include "policy/categories.h"
 
@@ -46,7 +60,14 @@ struct Options {
   bool cut = false;
   bool yes = false;
   std::string id;
+  std::string leak;
+  std::string contacts, template_dir, smtp_url, starttls = "required", from_address;
+  double rate = 5;
+  bool resend_unknown = false;
 };
+
+std::atomic<bool> g_stop{false};
+extern "C" void OnInterrupt(int) { g_stop.store(true); }
 
 int Fail(int code, const std::string& message) {
   std::cerr << "vendorguard: " << message << "\n";
@@ -160,6 +181,152 @@ void PrintSummary(const Incident& i, const incident::Assessment* a, const std::s
   std::cout << "  files: " << dir << "/{incident.json,assessment.json,affected.csv,report.md,report.html}\n";
 }
 
+int RunNotify(const Options& o, const Config& config, const IncidentStore& store, const Incident& i) {
+  auto tmpl = notify::NoticeTemplate::Load(o.template_dir);
+  if (!tmpl.ok()) return Fail(2, tmpl.status().message());
+  auto contacts = notify::LoadContacts(o.contacts);
+  if (!contacts.ok()) return Fail(2, contacts.status().message());
+  for (const auto& p : contacts->problems) {
+    std::cerr << "vendorguard: " << o.contacts << (p.line ? ":" + std::to_string(p.line) : std::string()) << ": "
+              << p.reason << " (skipped)\n";
+  }
+  auto a = AssessAndWrite(config, store, i);
+  if (!a.ok()) return Fail(2, a.status().message());
+  std::vector<notify::AffectedPerson> affected;
+  uint64_t erased = 0;
+  for (const auto& s : a->subjects) {
+    if (s.erased) {
+      ++erased;  // no identifier left to look a contact up by
+      continue;
+    }
+    affected.push_back({s.subject, s.categories, s.first_us, s.last_us});
+  }
+  auto key = notify::NoticeKey::OpenOrCreate(config.data_dir);
+  if (!key.ok()) return Fail(2, key.status().message());
+  notify::CampaignSpec spec;
+  spec.incident_dir = store.Dir(i.id);
+  spec.vendor = i.vendor;
+  spec.window_from_us = i.from_us;
+  spec.window_to_us = i.to_us;
+  for (const VendorConfig& v : config.vendors) {
+    if (v.name != i.vendor) continue;
+    for (const std::string& g : v.policy.pseudonymize) spec.identifiers_pseudonymized |= g == "distinct_id";
+  }
+  if (i.cut) {
+    spec.measures = "We stopped sending any data to " + i.vendor + " on " + IsoTime(i.cut_at_us, false).substr(0, 10) +
+                    ".";
+  }
+  spec.organization = config.organization;
+  spec.from_address = o.from_address;
+  spec.now_us = NowUs();
+  auto prepared = notify::PrepareCampaign(spec, affected, *contacts, **tmpl, *key);
+  if (!prepared.ok()) return Fail(2, prepared.status().message());
+  std::cout << "incident " << i.id << ": " << prepared->notices_added << " notice(s) prepared now, "
+            << prepared->notices_total << " in the outbox (" << notify::OutboxPath(spec.incident_dir) << ")\n";
+  if (!prepared->missing_contacts.empty()) {
+    std::cout << "  " << prepared->missing_contacts.size() << " affected subject(s) have no contact in " << o.contacts
+              << " and get no notice; listed in " << spec.incident_dir << "/notices/missing-contacts.txt:\n";
+    for (size_t k = 0; k < prepared->missing_contacts.size() && k < 20; ++k) {
+      std::cout << "    " << prepared->missing_contacts[k] << "\n";
+    }
+    if (prepared->missing_contacts.size() > 20) std::cout << "    ...\n";
+  }
+  for (const auto& [subject, why] : prepared->not_prepared) std::cout << "  not prepared: " << subject << ": " << why << "\n";
+  if (erased > 0) std::cout << "  " << erased << " affected subject(s) were erased from the ledger and cannot be notified\n";
+  int code = prepared->missing_contacts.empty() && prepared->not_prepared.empty() ? 0 : 1;
+  if (o.smtp_url.empty()) {
+    std::cout << "  not sent: pass --smtp smtp://HOST:PORT to send (credentials from $VG_SMTP_USERNAME and "
+                 "$VG_SMTP_PASSWORD)\n";
+    return code;
+  }
+  notify::SmtpOptions smtp;
+  smtp.url = o.smtp_url;
+  smtp.starttls = o.starttls == "off" ? notify::SmtpOptions::StartTls::kOff
+                  : o.starttls == "optional" ? notify::SmtpOptions::StartTls::kOptional
+                                             : notify::SmtpOptions::StartTls::kRequired;
+  smtp.rate_per_second = o.rate;
+  smtp.resend_unknown = o.resend_unknown;
+  auto transport = notify::MakeSmtpTransport(smtp);
+  if (!transport.ok()) return Fail(2, transport.status().message());
+  auto outbox = notify::Outbox::Open(notify::OutboxPath(spec.incident_dir), NowUs());
+  if (!outbox.ok()) return Fail(2, outbox.status().message());
+  const bool tty = isatty(STDERR_FILENO) == 1;
+  std::signal(SIGINT, OnInterrupt);
+  std::signal(SIGTERM, OnInterrupt);
+  auto report = notify::SendCampaign(**outbox, **transport, smtp, [tty](const notify::SendProgress& p) {
+    if (tty) std::cerr << "\r\033[K" << notify::ProgressBarLine(p, 80) << std::flush;
+  }, &g_stop);
+  if (tty) std::cerr << "\r\033[K" << std::flush;
+  std::signal(SIGINT, SIG_DFL);
+  std::signal(SIGTERM, SIG_DFL);
+  if (!report.ok()) return Fail(2, report.status().message());
+  const auto& p = report->progress;
+  std::cout << "  sent " << p.sent << ", failed " << p.failed << ", to retry " << p.retry << ", fate unknown "
+            << p.unknown << (report->interrupted ? " (interrupted: run again to continue)" : "") << "\n";
+  if (!report->stopped_because.ok()) std::cout << "  stopped: " << report->stopped_because.message() << "\n";
+  auto summary = notify::CampaignStatus(spec.incident_dir);
+  if (summary.ok()) std::cout << notify::FormatCampaignStatus(*summary);
+  if (report->interrupted) return 130;
+  if (p.failed > 0 || !report->stopped_because.ok()) code = 1;
+  return code;
+}
+
+int RunMatch(const Options& o, const Config& config, const IncidentStore& store, const Incident& i) {
+  const std::string ledger_dir = (std::filesystem::path(config.data_dir) / "ledger").string();
+  auto ledger = ledger::Ledger::OpenReadOnly(ledger_dir);
+  if (!ledger.ok()) return Fail(2, "ledger: " + ledger.status().message());
+  auto a = incident::Assess(**ledger, i, NowUs());
+  if (!a.ok()) return Fail(2, a.status().message());
+  std::map<std::string, std::vector<std::string>> subjects;
+  for (const VendorConfig& v : config.vendors) {
+    auto who = (*ledger)->Who(v.name, INT64_MIN, INT64_MAX, ledger::kAllOutcomes);
+    if (!who.ok()) continue;  // never declared: no subjects
+    auto& list = subjects[v.name];
+    for (const auto& w : *who) {
+      if (!w.erased) list.push_back(w.subject);
+    }
+  }
+  const std::string key_path = (std::filesystem::path(config.data_dir) / "keys" / "pseudonym.keys").string();
+  auto keys = PseudonymKeyFile::Open(key_path);
+  if (!keys.ok()) return Fail(2, "the pseudonym keys: " + keys.status().message());
+  auto scanner = PiiScanner::Create();
+  if (!scanner.ok()) return Fail(2, scanner.status().message());
+  auto r = incident::MatchLeak(o.leak, *a, subjects, *keys, **scanner);
+  if (!r.ok()) return Fail(2, r.status().message());
+  const std::string json = incident::MatchReportJson(*r, *a);
+  if (Status s = ReplaceFileDurably(store.Dir(i.id) + "/match.json", json, 0600); !s.ok()) return Fail(2, s.message());
+  for (const auto& p : r->problems) {
+    std::cerr << "vendorguard: " << o.leak << ":" << p.line << ": " << p.reason << " (skipped)\n";
+  }
+  if (o.format == "json") {
+    std::cout << json;
+    return 0;
+  }
+  std::cout << "leak " << o.leak << " (" << r->format << ", " << r->rows << " rows) against incident " << i.id << ":\n";
+  std::cout << "  confirmed in the leak: " << r->confirmed.size() << " of " << a->subjects.size() << " affected people\n";
+  std::cout << "  at risk (affected, not in this leak): " << r->at_risk.size() << "\n";
+  if (!r->confirmed_not_assessed.empty()) {
+    std::cout << "  in the leak but not affected per the assessment: " << r->confirmed_not_assessed.size()
+              << " (check the window and the vendor's retention)\n";
+  }
+  std::cout << "  rows whose pseudonym belongs to another vendor's key: " << r->other_vendor.size() << "\n";
+  std::map<std::string, size_t> by_vendor;
+  for (const auto& row : r->other_vendor) ++by_vendor[row.vendor];
+  for (const auto& [vendor, n] : by_vendor) std::cout << "    " << vendor << ": " << n << " rows\n";
+  std::cout << "  rows matching no known subject: " << r->unmatched_rows << "; rows without a pseudonym: "
+            << r->rows_without_pseudonym << "; unreadable lines: " << r->problems.size() << "\n";
+  if (r->pii.empty()) {
+    std::cout << "  personal data found in the leak: none\n";
+  } else {
+    std::cout << "  personal data found in the leak (the policy should have stopped it):\n";
+    for (const auto& p : r->pii) {
+      std::cout << "    " << p.path << ": " << p.type << " x" << p.count << " (first at line " << p.first_line << ")\n";
+    }
+  }
+  std::cout << "  written to " << store.Dir(i.id) << "/match.json\n";
+  return 0;
+}
+
 }  // namespace
 
 std::function<int()> AddIncident(CLI::App& app) {
@@ -195,6 +362,32 @@ std::function<int()> AddIncident(CLI::App& app) {
                                             "markdown or html (the report for the regulator)")
       ->check(CLI::IsMember({"text", "json", "csv", "markdown", "html"}));
 
+  auto* match = cmd->add_subcommand("match", "Match the vendor's exported dataset (JSON lines, JSON array or CSV) "
+                                             "back to subjects: confirmed, at risk, other vendors' pseudonyms, "
+                                             "unreadable lines, and personal data the policy should have stopped");
+  add_common(match);
+  match->add_option("ID", o->id, "the incident id")->required();
+  match->add_option("--leak", o->leak, "the leaked dataset the vendor handed over")->required();
+  match->add_option("--format", o->format, "text (default) or json")->check(CLI::IsMember({"text", "json"}));
+
+  auto* notify_cmd = cmd->add_subcommand(
+      "notify", "One signed notice per affected person (exactly their exposed categories, the dates, what was done, "
+                "what to do), kept in the incident's outbox; with --smtp, sent, rate-limited and resumable");
+  add_common(notify_cmd);
+  notify_cmd->add_option("ID", o->id, "the incident id")->required();
+  notify_cmd->add_option("--contacts", o->contacts, "the contact directory: CSV (subject,email,name,locale) or SQLite "
+                                                    "(table contacts)")->required();
+  notify_cmd->add_option("--template", o->template_dir, "template directory (subject.tpl, body.txt.tpl, optional "
+                                                        "body.html.tpl; see templates/notice)")->required();
+  notify_cmd->add_option("--smtp", o->smtp_url, "send through this server: smtp://HOST[:PORT] or smtps://HOST[:PORT]; "
+                                                "credentials from $VG_SMTP_USERNAME / $VG_SMTP_PASSWORD");
+  notify_cmd->add_option("--starttls", o->starttls, "for smtp://: required (default), optional or off")
+      ->check(CLI::IsMember({"required", "optional", "off"}));
+  notify_cmd->add_option("--rate", o->rate, "at most this many messages per second (default 5; 0: unlimited)");
+  notify_cmd->add_flag("--resend-unknown", o->resend_unknown,
+                       "also send the notices whose fate is unknown (a crash hit their SMTP transaction)");
+  notify_cmd->add_option("--from", o->from_address, "the From address (default: on the organization's domain)");
+
   auto* status = cmd->add_subcommand("status", "Show an incident: window, awareness and deadline, cut, totals");
   add_common(status);
   status->add_option("ID", o->id, "the incident id")->required();
@@ -204,7 +397,7 @@ std::function<int()> AddIncident(CLI::App& app) {
   add_common(list);
   list->add_option("--format", o->format, "text (default) or json")->check(CLI::IsMember({"text", "json"}));
 
-  return [o, open, assess, status, list]() -> int {
+  return [o, open, assess, match, notify_cmd, list]() -> int {
     auto config = o->config_path.empty() ? StatusOr<Config>(DefaultConfig()) : LoadConfig(o->config_path);
     if (!config.ok()) return Fail(2, config.status().message());
     IncidentStore store(config->data_dir);
@@ -298,6 +491,8 @@ std::function<int()> AddIncident(CLI::App& app) {
       else PrintSummary(*i, &*a, store.Dir(i->id));
       return 0;
     }
+    if (match->parsed()) return RunMatch(*o, *config, store, *i);
+    if (notify_cmd->parsed()) return RunNotify(*o, *config, store, *i);
     // status: the incident and the totals of its last assessment.
     auto saved = ReadWholeFile(store.Dir(i->id) + "/assessment.json");
     if (o->format == "json") {
@@ -320,6 +515,13 @@ std::function<int()> AddIncident(CLI::App& app) {
       }
     } else {
       std::cout << "  not assessed yet (vendorguard incident assess " << i->id << ")\n";
+    }
+    if (std::filesystem::exists(notify::OutboxPath(store.Dir(i->id)))) {
+      auto summary = notify::CampaignStatus(store.Dir(i->id));
+      if (!summary.ok()) return Fail(2, summary.status().message());
+      std::cout << "  notices:\n" << notify::FormatCampaignStatus(*summary);
+    } else {
+      std::cout << "  notices: none prepared (vendorguard incident notify " << i->id << " ...)\n";
     }
     return 0;
   };

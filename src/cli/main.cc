@@ -24,6 +24,7 @@ int main(int argc, char** argv) {
   add(vg::cli::AddVendor);
   add(vg::cli::AddSpool);
   add(vg::cli::AddLedger);
+  add(vg::cli::AddNotice);
   add(vg::cli::AddIncident);
   try {
     app.parse(argc, argv);

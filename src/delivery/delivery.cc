@@ -473,11 +473,12 @@ class Delivery::Impl {
             interrupted = true;
             break;
           }
+          const int64_t attempt_at = Now();  // the disclosure's time: when the accepted attempt began
           SendOutcome out = v.transport->Send(endpoint, views, v.abort);
           if (out.kind == SendOutcome::Kind::kDelivered) {
             v.delivered += views.size();
             v.delivered_rate.Add(views.size());
-            NoteDisclosures(v, records, i, j, DisclosureOutcome::kDelivered, &disclosures);
+            NoteDisclosures(v, records, i, j, DisclosureOutcome::kDelivered, attempt_at, &disclosures);
             break;
           }
           if (out.kind == SendOutcome::Kind::kRejected) {
@@ -492,7 +493,7 @@ class Delivery::Impl {
               break;
             }
             v.dead_lettered += views.size();
-            NoteDisclosures(v, records, i, j, DisclosureOutcome::kDeadLettered, &disclosures);
+            NoteDisclosures(v, records, i, j, DisclosureOutcome::kDeadLettered, attempt_at, &disclosures);
             break;
           }
           // Retry with exponential backoff and full jitter; Retry-After is honoured up to a bound, so a
@@ -554,10 +555,9 @@ class Delivery::Impl {
   }
 
   void NoteDisclosures(const VendorRuntimeState& v, const std::vector<SpoolRecordView>& records, size_t from, size_t to,
-                       DisclosureOutcome outcome, std::vector<DisclosureEvent>* out) const {
+                       DisclosureOutcome outcome, int64_t at, std::vector<DisclosureEvent>* out) const {
     if (options_.recorder == nullptr) return;
-    const int64_t now = Now();
-    for (size_t k = from; k < to; ++k) out->push_back({now, v.id, outcome, records[k].meta, records[k].payload});
+    for (size_t k = from; k < to; ++k) out->push_back({at, v.id, outcome, records[k].meta, records[k].payload});
   }
 
   Status WriteDeadLetters(VendorRuntimeState& v, OutboundEndpoint endpoint, const std::vector<SpoolRecordView>& records,

@@ -31,10 +31,6 @@ std::string Count(uint64_t n) {
   return s;
 }
 
-std::string SubjectLabel(const std::string& subject, bool erased, const ledger::SubjectHash& h) {
-  return erased ? "(erased " + ledger::SubjectHashHex(h) + ")" : subject;
-}
-
 // ---- A small document model, rendered as Markdown and as HTML ----
 
 struct Block {

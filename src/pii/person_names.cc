@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 
@@ -60,26 +61,64 @@ constexpr std::array<uint8_t, 128> MakeAsciiClasses() {
 }
 constexpr std::array<uint8_t, 128> kAsciiClass = MakeAsciiClasses();
 
-// Whether `text` has an ASCII capital or a byte of a multi-byte UTF-8 sequence.
-bool HasUpperOrNonAscii(std::string_view text) {
+// Whether `text` may hold a word that can start a name outside person-name keys: a word that begins with
+// an ASCII capital, or any byte of a multi-byte UTF-8 sequence (other scripts are left to Tokenize). A
+// word begins where Tokenize starts one: at a letter or digit whose previous byte is neither, and not
+// right after an inner '-' or '\'' that continues a word ("user-bEws...", "org-QgvKT1..." are one
+// lower-case word each). Exact for ASCII text, so skipping Tokenize when this is false changes nothing.
+bool MayHoldNameStart(std::string_view text) {
   const char* p = text.data();
   const size_t n = text.size();
-  size_t i = 0;
 #ifdef __SSE2__
-  const __m128i a = _mm_set1_epi8('A');
-  const __m128i span = _mm_set1_epi8('Z' - 'A');
-  for (; i + 16 <= n; i += 16) {
-    __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i));
-    __m128i d = _mm_sub_epi8(v, a);
-    __m128i upper = _mm_cmpeq_epi8(_mm_min_epu8(d, span), d);
-    if (_mm_movemask_epi8(_mm_or_si128(upper, v))) return true;  // the sign bit: a byte >= 0x80
-  }
-#endif
-  for (; i < n; ++i) {
-    char c = p[i];
-    if ((c >= 'A' && c <= 'Z') || static_cast<unsigned char>(c) >= 0x80) return true;
+  const __m128i a_upper = _mm_set1_epi8('A');
+  const __m128i a_lower = _mm_set1_epi8('a');
+  const __m128i zero = _mm_set1_epi8('0');
+  const __m128i span25 = _mm_set1_epi8('Z' - 'A');
+  const __m128i span9 = _mm_set1_epi8(9);
+  const __m128i hyphen = _mm_set1_epi8('-');
+  const __m128i apostrophe = _mm_set1_epi8('\'');
+  auto in_range = [](__m128i v, __m128i lo, __m128i span) {
+    __m128i d = _mm_sub_epi8(v, lo);
+    return _mm_cmpeq_epi8(_mm_min_epu8(d, span), d);
+  };
+  // Bits 0 and 1: whether the previous chunk's last two bytes were letters or digits, or joiners.
+  uint32_t carry_alnum = 0, carry_joiner = 0;
+  for (size_t i = 0; i < n; i += 16) {
+    __m128i v;
+    if (i + 16 <= n) {
+      v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i));
+    } else {  // the tail through a zero-padded copy: NUL is neither letter, digit nor joiner
+      alignas(16) char tail[16] = {};
+      memcpy(tail, p + i, n - i);
+      v = _mm_load_si128(reinterpret_cast<const __m128i*>(tail));
+    }
+    if (_mm_movemask_epi8(v)) return true;  // a byte >= 0x80
+    const __m128i up = in_range(v, a_upper, span25);
+    const __m128i alnum = _mm_or_si128(_mm_or_si128(up, in_range(v, a_lower, span25)), in_range(v, zero, span9));
+    const __m128i joiner = _mm_or_si128(_mm_cmpeq_epi8(v, hyphen), _mm_cmpeq_epi8(v, apostrophe));
+    // Bit k+2 is byte k of this chunk; bits 0 and 1 the two bytes before it.
+    const uint32_t a = static_cast<uint32_t>(_mm_movemask_epi8(alnum)) << 2 | carry_alnum;
+    const uint32_t j = static_cast<uint32_t>(_mm_movemask_epi8(joiner)) << 2 | carry_joiner;
+    const uint32_t u = static_cast<uint32_t>(_mm_movemask_epi8(up));
+    // Byte k starts a capitalised word: a capital, the byte before not a letter or digit, and not a
+    // joiner with a letter or digit before it.
+    if (u & ~(a >> 1) & ~((j >> 1) & a)) return true;
+    carry_alnum = a >> 16;
+    carry_joiner = j >> 16;
   }
   return false;
+#else
+  auto alnum = [](char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'); };
+  for (size_t i = 0; i < n; ++i) {
+    const char c = p[i];
+    if (static_cast<unsigned char>(c) >= 0x80) return true;
+    if (c < 'A' || c > 'Z') continue;
+    if (i > 0 && alnum(p[i - 1])) continue;
+    if (i > 1 && (p[i - 1] == '-' || p[i - 1] == '\'') && alnum(p[i - 2])) continue;
+    return true;
+  }
+  return false;
+#endif
 }
 
 // ASCII without a table look-up; the rest through unicode_text.
@@ -213,9 +252,12 @@ uint8_t NamesDictionary::Lookup(std::string_view folded) const {
   for (size_t i = h & mask;; i = (i + 1) & mask) {
     const Slot& slot = slots_[i];
     if (slot.length == 0) return 0;
-    if (slot.hash == h && slot.length == folded.size() &&
-        std::string_view(pool_).substr(slot.offset, slot.length) == folded) {
-      return slot.flags;
+    if (slot.hash == h && slot.length == folded.size()) {
+      // Words are short: an inline compare beats a call to memcmp.
+      const char* a = pool_.data() + slot.offset;
+      bool same = true;
+      for (size_t k = 0; k < folded.size(); ++k) same &= a[k] == folded[k];
+      if (same) return slot.flags;
     }
   }
 }
@@ -318,11 +360,33 @@ constexpr std::string_view kParticles[] = {"da", "de", "del", "della", "der", "d
                                            "das", "du", "la", "le", "van", "von", "vom", "zu", "ten",
                                            "ter", "bin", "ibn", "al", "el", "st"};
 
-bool IsParticle(std::string_view w) {
+// A word of at most 7 bytes packed into an integer with its length, so that set membership is a few
+// integer compares instead of a memcmp per entry (the tokenizer asks for every short lower-case word).
+constexpr uint64_t PackShortWord(std::string_view w) {
+  uint64_t x = static_cast<uint64_t>(w.size()) << 56;
+  for (size_t i = 0; i < w.size(); ++i) x |= static_cast<uint64_t>(static_cast<unsigned char>(w[i])) << (8 * i);
+  return x;
+}
+constexpr auto kPackedParticles = [] {
+  std::array<uint64_t, std::size(kParticles)> t{};
+  for (size_t i = 0; i < t.size(); ++i) t[i] = PackShortWord(kParticles[i]);
+  return t;
+}();
+constexpr size_t kLongestParticle = 5;
+constexpr bool ParticlesFit() {
   for (std::string_view p : kParticles) {
-    if (p == w) return true;
+    if (p.size() < 2 || p.size() > kLongestParticle) return false;
   }
-  return false;
+  return true;
+}
+static_assert(ParticlesFit(), "IsParticle's length bounds must cover every particle");
+
+bool IsParticle(std::string_view w) {
+  if (w.size() < 2 || w.size() > kLongestParticle) return false;
+  const uint64_t x = PackShortWord(w);
+  bool any = false;
+  for (uint64_t p : kPackedParticles) any |= p == x;
+  return any;
 }
 
 // Function words and greetings: never part of a name, even capitalised at a sentence start.
@@ -519,9 +583,9 @@ void Tokenize(std::string_view text, const std::vector<std::pair<size_t, size_t>
 void PersonNameFinder::Find(const KeyContext& key, std::string_view text,
                             const std::vector<std::pair<size_t, size_t>>& taken, Scratch* scratch,
                             std::vector<PiiFinding>* out) const {
-  // Outside person-name keys a name needs a capitalised word or a word of a script without case: text
-  // of lower-case ASCII has none.
-  if (key.name == NameKey::kNone && !HasUpperOrNonAscii(text)) return;
+  // Outside person-name keys a name needs a word that starts with a capital, or a word of another
+  // script: ASCII text without such a word start has none.
+  if (key.name == NameKey::kNone && !MayHoldNameStart(text)) return;
   Scratch::State& st = *scratch->state_;
   const NamesDictionary& dict = *dictionary_;
   Tokenize(text, taken, dict, key.name == NameKey::kPerson, &st.tokens, &st.folded, &st.tmp);
@@ -581,10 +645,10 @@ void PersonNameFinder::Find(const KeyContext& key, std::string_view text,
     while (end < n && tok[end - 1].joined && end - k < kMaxChain + 1) {
       if (chainable(end)) {
         ++end;
-      } else if (tok[end].letter_case == Case::kLower && Contains(kParticles, fold(end))) {
+      } else if (tok[end].letter_case == Case::kLower && IsParticle(fold(end))) {
         // "van der Velde", "de la Cruz": up to three particles, then a capitalised word.
         size_t q = end;
-        while (q < n && q - end < 3 && tok[q].letter_case == Case::kLower && Contains(kParticles, fold(q)) &&
+        while (q < n && q - end < 3 && tok[q].letter_case == Case::kLower && IsParticle(fold(q)) &&
                tok[q].joined) {
           ++q;
         }
@@ -650,7 +714,7 @@ void PersonNameFinder::Find(const KeyContext& key, std::string_view text,
     if (core == 1 && (f1 & kCompoundName)) forward = 4;  // "卢晓博": family and given name in one word
     score += std::max(forward, backward);
     for (size_t j = b + 1; j + 1 < e; ++j) {
-      if (!is_name_word(j) && !Contains(kParticles, fold(j))) score -= 1;
+      if (!is_name_word(j) && !IsParticle(fold(j))) score -= 1;
     }
     if (core >= 2 && !is_name_word(b)) score -= 1;  // "Mr Tambourine Man"
     for (size_t j = b; j < e; ++j) {

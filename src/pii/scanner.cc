@@ -118,6 +118,43 @@ constexpr PatternDef kPatterns[] = {
 };
 static_assert(std::size(kPatterns) + std::size(kHandFound) == kPatternCount);
 
+// How every token pattern above (kOpenAiKey .. kOtherToken) begins, case as written: a value with none
+// of these, no whitespace (kBearer) and no ':' or '=' (kSecretAssign) holds no secret match, and is not
+// worth a Hyperscan call (~150 ns each, most of it fixed cost on short values). A new token pattern must
+// add its first bytes here; FindsEveryTokenShapeAsAWholeValue in scanner_test.cc checks each.
+constexpr std::string_view kTokenPrefixes[] = {
+    "sk-", "AKIA", "ASIA", "ABIA", "ACCA", "gh", "github_pat_", "xox", "xapp-", "hooks.slack.com/", "sk_",
+    "rk_", "pk_live_", "whsec_", "AIza", "ya29.", "eyJ", "-----", "glpat-", "npm_", "hf_", "SG.", "shp",
+    "dop_v1_", "pypi-", "dapi", "sq0", "SK", "key-"};
+
+// Byte pairs that may begin a token pattern, as a bitset indexed by (first << 8 | second).
+struct TokenStartPairs {
+  std::array<uint64_t, 65536 / 64> bits{};
+  constexpr TokenStartPairs() {
+    for (std::string_view prefix : kTokenPrefixes) {
+      const unsigned pair = static_cast<unsigned char>(prefix[0]) << 8 | static_cast<unsigned char>(prefix[1]);
+      bits[pair / 64] |= uint64_t{1} << (pair % 64);
+    }
+  }
+};
+constexpr TokenStartPairs kTokenStartPairs;
+
+// Whether the secrets database can match anywhere in `text`: a token's first two bytes, whitespace, ':'
+// or '='. False means hs_scan would report nothing.
+bool MayHoldSecret(std::string_view text) {
+  const auto* p = reinterpret_cast<const unsigned char*>(text.data());
+  const size_t n = text.size();
+  unsigned prev = 0;
+  for (size_t i = 0; i < n; ++i) {
+    const unsigned c = p[i];
+    if (c == ':' || c == '=' || c == ' ' || (c >= '\t' && c <= '\r')) return true;
+    const unsigned pair = prev << 8 | c;
+    if (kTokenStartPairs.bits[pair / 64] >> (pair % 64) & 1) return true;
+    prev = c;
+  }
+  return false;
+}
+
 constexpr std::array<bool, kPatternCount> SomById() {
   std::array<bool, kPatternCount> t{};
   for (const PatternDef& p : kPatterns) t[p.id] = (p.flags & kSom) != 0;
@@ -192,10 +229,24 @@ void CacheHash(uint64_t seed, uint32_t context, std::string_view v, uint64_t* h1
     a = Mum(a ^ w0, 0xA0761D6478BD642Full ^ w1);
     b = Mum(b ^ w1, 0xE7037ED1A0B428DBull ^ w0);
   }
+  // The last 0-15 bytes, by fixed-size loads that may overlap (the length is already mixed in, so the
+  // words still determine the bytes): no call to memcpy with a variable size.
   uint64_t w0 = 0, w1 = 0;
+  const char* tail = v.data() + i;
   const size_t rest = v.size() - i;
-  memcpy(&w0, v.data() + i, std::min<size_t>(rest, 8));
-  if (rest > 8) memcpy(&w1, v.data() + i + 8, rest - 8);
+  if (rest >= 8) {
+    memcpy(&w0, tail, 8);
+    memcpy(&w1, tail + rest - 8, 8);
+  } else if (rest >= 4) {
+    uint32_t lo, hi;
+    memcpy(&lo, tail, 4);
+    memcpy(&hi, tail + rest - 4, 4);
+    w0 = static_cast<uint64_t>(hi) << 32 | lo;
+  } else if (rest > 0) {
+    w0 = static_cast<uint64_t>(static_cast<unsigned char>(tail[0])) << 16 |
+         static_cast<uint64_t>(static_cast<unsigned char>(tail[rest / 2])) << 8 |
+         static_cast<unsigned char>(tail[rest - 1]);
+  }
   a = Mum(a ^ w0 ^ 0x8EBC6AF09C88C6E3ull, 0x589965CC75374CC3ull ^ w1);
   b = Mum(b ^ w1 ^ 0x1D8E4E27C47D124Full, 0xA0761D6478BD642Full ^ w0);
   *h1 = Mum(a, b ^ 0xE7037ED1A0B428DBull) | 1;  // never 0, so 0/0 marks an empty slot
@@ -219,6 +270,8 @@ struct PiiScanner::Scratch::State {
   std::vector<PiiFinding> resolved;
   std::vector<std::pair<size_t, size_t>> taken;
   std::vector<Region> groups;  // FindShapes' digit groups
+  // Whether the secrets' and the cue words' lists in `matches` may hold regions of an earlier scan.
+  bool secret_lists_used = true, cue_lists_used = true;
   PersonNameFinder::Scratch names;
   // What each key path says (ClassifyKey), for the paths seen lately, by hash; direct-mapped.
   std::vector<KeyCacheEntry> key_contexts;
@@ -374,36 +427,79 @@ constexpr std::array<uint8_t, 256> MakeClasses() {
 constexpr std::array<uint8_t, 256> kClasses = MakeClasses();
 uint8_t ClassOf(char c) { return kClasses[static_cast<unsigned char>(c)]; }
 
-// The next position at or after `i` holding a digit, ':' or '@' (n when none), 16 bytes at a time.
-size_t NextDigitColonOrAt(const char* p, size_t i, size_t n) {
+// Two bitmaps over the text, 64 bytes at a time, computed once per block instead of once per question:
+// where the digits, ':' and '@' are (FindShapes jumps from one to the next) and where the word bytes
+// [A-Za-z0-9_] are (it skips words glued to digits whole). Short values are one block, so a hex id or
+// a UUID costs one classification instead of one SIMD search and tail copy per digit run.
+class ShapeBytes {
+ public:
+  ShapeBytes(const char* p, size_t n) : p_(p), n_(n) {}
+
+  // The next position at or after `i` holding a digit, ':' or '@' (n when none).
+  size_t NextDigitColonOrAt(size_t i) { return Next(i, &ShapeBytes::interesting_); }
+  // The next position at or after `i` holding a byte that is not [A-Za-z0-9_] (n when none).
+  size_t NextNonWord(size_t i) { return Next(i, &ShapeBytes::non_word_); }
+
+ private:
+  size_t Next(size_t i, uint64_t ShapeBytes::*bits) {
+    while (i < n_) {
+      const size_t block = i & ~size_t{63};
+      if (block != base_) Load(block);
+      const uint64_t m = (this->*bits) >> (i - block);
+      if (m) return i + static_cast<size_t>(__builtin_ctzll(m));
+      i = block + 64;
+    }
+    return n_;
+  }
+
+  void Load(size_t block) {
+    base_ = block;
+    const char* src = p_ + block;
+    alignas(16) char tail[64];
+    if (n_ - block < 64) {  // the last, partial block through a zero-padded copy (NUL is in neither set)
+      memset(tail, 0, sizeof tail);
+      memcpy(tail, src, n_ - block);
+      src = tail;
+    }
+    interesting_ = 0;
+    uint64_t word = 0;
 #ifdef __SSE2__
-  const __m128i zero = _mm_set1_epi8('0');
-  const __m128i ten = _mm_set1_epi8(10);
-  const __m128i at = _mm_set1_epi8('@');
-  auto mask_of = [&](__m128i v) {
-    __m128i d = _mm_sub_epi8(v, zero);                                 // '0'..':' -> 0..10
-    __m128i digit_or_colon = _mm_cmpeq_epi8(_mm_min_epu8(d, ten), d);  // unsigned d <= 10
-    return static_cast<unsigned>(_mm_movemask_epi8(_mm_or_si128(digit_or_colon, _mm_cmpeq_epi8(v, at))));
-  };
-  for (; i + 16 <= n; i += 16) {
-    unsigned mask = mask_of(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i)));
-    if (mask) return i + static_cast<size_t>(__builtin_ctz(mask));
-  }
-  if (i < n) {  // the tail, through a zero-padded copy (most values are shorter than 16 bytes)
-    alignas(16) char tail[16] = {};
-    memcpy(tail, p + i, n - i);
-    unsigned mask = mask_of(_mm_load_si128(reinterpret_cast<const __m128i*>(tail))) & ((1u << (n - i)) - 1);
-    return mask ? i + static_cast<size_t>(__builtin_ctz(mask)) : n;
-  }
-  return n;
+    const __m128i zero = _mm_set1_epi8('0');
+    const __m128i ten = _mm_set1_epi8(10);
+    const __m128i nine = _mm_set1_epi8(9);
+    const __m128i at = _mm_set1_epi8('@');
+    const __m128i lower_a = _mm_set1_epi8('a');
+    const __m128i z_span = _mm_set1_epi8('z' - 'a');
+    const __m128i case_bit = _mm_set1_epi8(0x20);
+    const __m128i underscore = _mm_set1_epi8('_');
+    for (int k = 0; k < 4; ++k) {
+      const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + 16 * k));
+      const __m128i d = _mm_sub_epi8(v, zero);                                 // '0'..':' -> 0..10
+      const __m128i digit_or_colon = _mm_cmpeq_epi8(_mm_min_epu8(d, ten), d);  // unsigned d <= 10
+      const __m128i digit = _mm_cmpeq_epi8(_mm_min_epu8(d, nine), d);
+      const __m128i l = _mm_sub_epi8(_mm_or_si128(v, case_bit), lower_a);     // letters of either case
+      const __m128i letter = _mm_cmpeq_epi8(_mm_min_epu8(l, z_span), l);
+      const __m128i w = _mm_or_si128(_mm_or_si128(digit, letter), _mm_cmpeq_epi8(v, underscore));
+      interesting_ |= static_cast<uint64_t>(static_cast<uint16_t>(
+                          _mm_movemask_epi8(_mm_or_si128(digit_or_colon, _mm_cmpeq_epi8(v, at)))))
+                      << (16 * k);
+      word |= static_cast<uint64_t>(static_cast<uint16_t>(_mm_movemask_epi8(w))) << (16 * k);
+    }
 #else
-  for (; i < n; ++i) {
-    char c = p[i];
-    if ((c >= '0' && c <= ':') || c == '@') return i;
-  }
-  return n;
+    for (size_t k = 0; k < 64; ++k) {
+      const char c = src[k];
+      if ((c >= '0' && c <= ':') || c == '@') interesting_ |= uint64_t{1} << k;
+      if ((c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'z') || c == '_') word |= uint64_t{1} << k;
+    }
 #endif
-}
+    non_word_ = ~word;  // the zero padding past the end counts as a non-word byte, so Next stops at n
+  }
+
+  const char* p_;
+  size_t n_;
+  size_t base_ = SIZE_MAX;
+  uint64_t interesting_ = 0, non_word_ = 0;
+};
 
 // Whether `text` has an ASCII letter other than a-f/A-F.
 bool HasNonHexLetter(std::string_view text) {
@@ -443,7 +539,8 @@ void FindShapes(std::string_view text, std::array<std::vector<Region>, kPatternC
   const size_t n = text.size();
   const char* p = text.data();
   size_t i = 0;
-  while ((i = NextDigitColonOrAt(p, i, n)) < n) {
+  ShapeBytes bytes(p, n);
+  while ((i = bytes.NextDigitColonOrAt(i)) < n) {
     const char c = p[i];
     if (c == '@') {
       if (i > 0 && (ClassOf(p[i - 1]) & kClsEmailLocal) && i + 1 < n && (ClassOf(p[i + 1]) & kClsDomainStart)) {
@@ -483,7 +580,7 @@ void FindShapes(std::string_view text, std::array<std::vector<Region>, kPatternC
       // digit shape starts or ends inside a word, so the rest of it can be skipped too.
       i = run_end;
       if (ngroups == 1 && i < n && (ClassOf(p[i]) & kClsWord)) {
-        while (i < n && (ClassOf(p[i]) & kClsWord)) ++i;
+        i = bytes.NextNonWord(i);
       }
       continue;
     }
@@ -686,7 +783,12 @@ std::string_view Trim(std::string_view v) {
 
 void PiiScanner::Impl::ScanText(const KeyContext& key, std::string_view text, Scratch::State* st) const {
   auto& m = st->matches;
-  for (auto& list : m) list.clear();
+  // Only the lists a scan filled: FindShapes' always, Hyperscan's when it ran last time.
+  for (Pattern p : kHandFound) m[p].clear();
+  for (const PatternDef& def : kPatterns) {
+    if (IsCue(def.id) ? st->cue_lists_used : st->secret_lists_used) m[def.id].clear();
+  }
+  st->secret_lists_used = st->cue_lists_used = false;
   std::vector<PiiFinding>& found = st->found;
   found.clear();
   if (text.empty()) return;
@@ -694,13 +796,23 @@ void PiiScanner::Impl::ScanText(const KeyContext& key, std::string_view text, Sc
   FindShapes(text, m, st->groups);
   // Secrets are 15 bytes or more, "pwd=" assignments 10 or more, and every one of them has a letter that
   // is not a hex digit (so ids, UUIDs, hashes and numbers need no look).
-  if (text.size() >= 10 && HasNonHexLetter(text)) {
+  const bool secrets_scanned = text.size() >= 10 && HasNonHexLetter(text) && MayHoldSecret(text);
+  if (secrets_scanned) {
+    st->secret_lists_used = true;
     hs_scan(db, text.data(), static_cast<unsigned>(text.size()), 0, st->hs, OnMatch, &m);
   }
-  // Cue words matter only beside a digit shape that wants context.
-  if (!m[kIpv4].empty() || !m[kPhone].empty() || !m[kCard].empty() || !m[kSsn].empty()) {
-    hs_scan(cue_db, text.data(), static_cast<unsigned>(text.size()), 0, st->hs, OnMatch, &m);
-  }
+  // Cue words matter only beside a digit shape that wants context: scanned for on the first question
+  // about them, which most values (ids, timestamps, amounts whose candidates fail validation first)
+  // never ask.
+  bool cues_scanned = false;
+  auto cues = [&](Pattern p) -> const std::vector<Region>& {
+    if (!cues_scanned) {
+      cues_scanned = true;
+      st->cue_lists_used = true;
+      hs_scan(cue_db, text.data(), static_cast<unsigned>(text.size()), 0, st->hs, OnMatch, &m);
+    }
+    return m[p];
+  };
   const size_t n = text.size();
   auto add = [&](PiiType type, size_t s, size_t e, float confidence) {
     found.push_back({type, s, e, confidence});
@@ -752,7 +864,7 @@ void PiiScanner::Impl::ScanText(const KeyContext& key, std::string_view text, Sc
     if (std::count(cand.begin(), cand.end(), '.') != 3) continue;
     if (!StandsAlone(text, r.from, r.to, /*port_ok=*/true) || !IsValidIpv4(cand)) continue;
     if (key.version || (key.identifier && !key.ip)) continue;
-    if (CueBefore(m[kCueVersion], r.from)) continue;
+    if (CueBefore(cues(kCueVersion), r.from)) continue;
     add(PiiType::kIpAddress, r.from, r.to, key.ip ? 0.99f : 0.95f);
   }
 
@@ -801,7 +913,7 @@ void PiiScanner::Impl::ScanText(const KeyContext& key, std::string_view text, Sc
             if (!StandsAlone(text, s, e) || FragmentOfLongerNumber(text, s, e, true) || !IsValidCreditCard(cand)) {
               continue;
             }
-            bool context = key.card || CueNear(m[kCueCard], s, e);
+            bool context = key.card || CueNear(cues(kCueCard), s, e);
             add(PiiType::kCreditCard, s, e, context ? 0.99f : 0.9f);
             emitted = true;
             i = j + 1;
@@ -838,7 +950,7 @@ void PiiScanner::Impl::ScanText(const KeyContext& key, std::string_view text, Sc
       if (len != 9 && len != 11) continue;
       std::string_view cand = text.substr(r.from, len);
       if (!StandsAlone(text, r.from, r.to) || !IsValidUsSsn(cand)) continue;
-      bool context = key.ssn || CueNear(m[kCueSsn], r.from, r.to);
+      bool context = key.ssn || CueNear(cues(kCueSsn), r.from, r.to);
       if (len == 11 && cand[3] == '-') {
         add(PiiType::kUsSsn, r.from, r.to, context ? 0.99f : 0.85f);
       } else if (context) {
@@ -873,83 +985,87 @@ void PiiScanner::Impl::ScanText(const KeyContext& key, std::string_view text, Sc
     }
   }
 
-  // Secrets with a recognisable shape.
-  auto token_secret = [&](Pattern p, size_t prefix_len, bool need_random) {
-    for (const Region& r : m[p]) {
-      if (r.from > 0 && (IsAlnum(text[r.from - 1]) || text[r.from - 1] == '_' || text[r.from - 1] == '-')) continue;
-      if (r.to < n && (IsAlnum(text[r.to]) || text[r.to] == '_')) continue;
-      std::string_view body = text.substr(r.from + prefix_len, r.to - r.from - prefix_len);
-      if (need_random) {
-        bool upper = false, lower = false, digit = false;
-        for (char c : body) {
-          upper |= IsUpperAscii(c);
-          lower |= IsLowerAscii(c);
-          digit |= IsDigit(c);
+  // Secrets with a recognisable shape (nothing to look at when Hyperscan had no reason to run).
+  if (secrets_scanned) {
+    auto token_secret = [&](Pattern p, size_t prefix_len, bool need_random) {
+      for (const Region& r : m[p]) {
+        if (r.from > 0 && (IsAlnum(text[r.from - 1]) || text[r.from - 1] == '_' || text[r.from - 1] == '-')) {
+          continue;
         }
-        if (!(digit && (upper || lower) && (upper + lower + digit) >= 2)) continue;
-        if (!(upper && lower && digit) && body.size() < 32) continue;
-      }
-      add(PiiType::kSecret, r.from, r.to, 0.99f);
-    }
-  };
-  token_secret(kOpenAiKey, 3, true);
-  token_secret(kAwsKey, 4, false);
-  token_secret(kGithubToken, 4, false);
-  token_secret(kSlackToken, 5, true);
-  token_secret(kSlackWebhook, 0, false);
-  token_secret(kStripeKey, 8, true);
-  token_secret(kGoogleKey, 4, false);
-  token_secret(kGoogleOauth, 5, false);
-  token_secret(kJwt, 0, false);
-  token_secret(kOtherToken, 0, true);
-  // PEM private key blocks: BEGIN to the next END (or to the end of the base64 body).
-  {
-    size_t end_i = 0;
-    size_t consumed = 0;
-    for (const Region& r : m[kPemBegin]) {
-      if (r.from < consumed) continue;
-      while (end_i < m[kPemEnd].size() && m[kPemEnd][end_i].to <= r.to) ++end_i;
-      size_t e;
-      if (end_i < m[kPemEnd].size()) {
-        e = m[kPemEnd][end_i].to;
-      } else {
-        e = r.to;
-        while (e < n && (IsAlnum(text[e]) || text[e] == '+' || text[e] == '/' || text[e] == '=' || text[e] == '\n' ||
-                         text[e] == '\r' || text[e] == ' ' || text[e] == '\\')) {
-          ++e;
+        if (r.to < n && (IsAlnum(text[r.to]) || text[r.to] == '_')) continue;
+        std::string_view body = text.substr(r.from + prefix_len, r.to - r.from - prefix_len);
+        if (need_random) {
+          bool upper = false, lower = false, digit = false;
+          for (char c : body) {
+            upper |= IsUpperAscii(c);
+            lower |= IsLowerAscii(c);
+            digit |= IsDigit(c);
+          }
+          if (!(digit && (upper || lower) && (upper + lower + digit) >= 2)) continue;
+          if (!(upper && lower && digit) && body.size() < 32) continue;
         }
-        while (e > r.to && (text[e - 1] == '\n' || text[e - 1] == ' ' || text[e - 1] == '\r')) --e;
+        add(PiiType::kSecret, r.from, r.to, 0.99f);
       }
-      consumed = e;
-      add(PiiType::kSecret, r.from, e, 0.99f);
-    }
-  }
-  // "password=hunter2!", "api_key: 8f14e45f...", "Authorization: Bearer eyJ...".
-  auto assigned_value = [&](size_t p, bool password, size_t min_len) {
-    size_t e = p;
-    while (e < n && e - p < 512) {
-      char c = text[e];
-      if (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '"' || c == '\'' || c == ',' || c == ';' ||
-          c == '&' || c == '<' || c == '>' || c == ')' || c == ']' || c == '}' || c == '`') {
-        break;
+    };
+    token_secret(kOpenAiKey, 3, true);
+    token_secret(kAwsKey, 4, false);
+    token_secret(kGithubToken, 4, false);
+    token_secret(kSlackToken, 5, true);
+    token_secret(kSlackWebhook, 0, false);
+    token_secret(kStripeKey, 8, true);
+    token_secret(kGoogleKey, 4, false);
+    token_secret(kGoogleOauth, 5, false);
+    token_secret(kJwt, 0, false);
+    token_secret(kOtherToken, 0, true);
+    // PEM private key blocks: BEGIN to the next END (or to the end of the base64 body).
+    {
+      size_t end_i = 0;
+      size_t consumed = 0;
+      for (const Region& r : m[kPemBegin]) {
+        if (r.from < consumed) continue;
+        while (end_i < m[kPemEnd].size() && m[kPemEnd][end_i].to <= r.to) ++end_i;
+        size_t e;
+        if (end_i < m[kPemEnd].size()) {
+          e = m[kPemEnd][end_i].to;
+        } else {
+          e = r.to;
+          while (e < n && (IsAlnum(text[e]) || text[e] == '+' || text[e] == '/' || text[e] == '=' || text[e] == '\n' ||
+                           text[e] == '\r' || text[e] == ' ' || text[e] == '\\')) {
+            ++e;
+          }
+          while (e > r.to && (text[e - 1] == '\n' || text[e - 1] == ' ' || text[e - 1] == '\r')) --e;
+        }
+        consumed = e;
+        add(PiiType::kSecret, r.from, e, 0.99f);
       }
-      ++e;
     }
-    while (e > p && (text[e - 1] == '.' || text[e - 1] == ':')) --e;
-    std::string_view tok = text.substr(p, e - p);
-    if (tok.size() < min_len || IsPlaceholderValue(tok) || !LooksLikeCredential(tok, password)) return;
-    add(PiiType::kSecret, p, e, password ? 0.85f : 0.9f);
-  };
-  for (const Region& r : m[kSecretAssign]) {
-    // Which keyword: look back over the match for "pass"/"pwd" (the match is at most ~30 bytes).
-    size_t back = r.to >= 32 ? r.to - 32 : 0;
-    std::string_view head = text.substr(back, r.to - back);
-    std::string lower;
-    for (char c : head) lower.push_back(static_cast<char>(IsUpperAscii(c) ? c + 32 : c));
-    bool password = lower.find("pass") != std::string::npos || lower.find("pwd") != std::string::npos;
-    assigned_value(r.to, password, password ? 6 : 12);
+    // "password=hunter2!", "api_key: 8f14e45f...", "Authorization: Bearer eyJ...".
+    auto assigned_value = [&](size_t p, bool password, size_t min_len) {
+      size_t e = p;
+      while (e < n && e - p < 512) {
+        char c = text[e];
+        if (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '"' || c == '\'' || c == ',' || c == ';' ||
+            c == '&' || c == '<' || c == '>' || c == ')' || c == ']' || c == '}' || c == '`') {
+          break;
+        }
+        ++e;
+      }
+      while (e > p && (text[e - 1] == '.' || text[e - 1] == ':')) --e;
+      std::string_view tok = text.substr(p, e - p);
+      if (tok.size() < min_len || IsPlaceholderValue(tok) || !LooksLikeCredential(tok, password)) return;
+      add(PiiType::kSecret, p, e, password ? 0.85f : 0.9f);
+    };
+    for (const Region& r : m[kSecretAssign]) {
+      // Which keyword: look back over the match for "pass"/"pwd" (the match is at most ~30 bytes).
+      size_t back = r.to >= 32 ? r.to - 32 : 0;
+      std::string_view head = text.substr(back, r.to - back);
+      std::string lower;
+      for (char c : head) lower.push_back(static_cast<char>(IsUpperAscii(c) ? c + 32 : c));
+      bool password = lower.find("pass") != std::string::npos || lower.find("pwd") != std::string::npos;
+      assigned_value(r.to, password, password ? 6 : 12);
+    }
+    for (const Region& r : m[kBearer]) assigned_value(r.to, false, 16);
   }
-  for (const Region& r : m[kBearer]) assigned_value(r.to, false, 16);
 
   // A value under a credential key is a secret as a whole.
   if (key.secret) {
@@ -1040,7 +1156,7 @@ void PiiScanner::Impl::ScanText(const KeyContext& key, std::string_view text, Sc
               bool plus = cand.front() == '+';
               if (FragmentOfLongerNumber(text, cs, ce, !plus && cand.front() != '(')) continue;
               if (key.identifier && !phone_context_key && !plus) continue;
-              bool context = phone_context_key || CueNear(m[kCuePhone], cs, ce);
+              bool context = phone_context_key || CueNear(cues(kCuePhone), cs, ce);
               float conf = phones.Confirm(cand, context);
               if (conf > 0) {
                 add(PiiType::kPhone, cs, ce, conf);

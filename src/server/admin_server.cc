@@ -1,8 +1,13 @@
 #include "server/admin_server.h"
 
+#include "common/files.h"
 #include "common/json_text.h"
+#include "notify/notice.h"
+#include "notify/notice_key.h"
 
 #include <pwd.h>
+
+#include <filesystem>
 #include <spdlog/spdlog.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -213,7 +218,8 @@ AdminResponse MethodNotAllowed(std::string_view method, std::string_view path, s
 
 constexpr std::string_view kRoutes =
     "GET /v1/vendors, GET /v1/vendors/NAME, POST /v1/vendors/NAME/pause|resume|cut|redrive, "
-    "GET /v1/vendors/NAME/dead-letters, GET /v1/spool";
+    "GET /v1/vendors/NAME/dead-letters, GET /v1/spool, GET /v1/notices/ID, "
+    "GET /.well-known/vendorguard/notice-key.pem";
 
 // --- Request target ------------------------------------------------------------------------------------
 
@@ -416,14 +422,73 @@ AdminResponse DeadLetterList(Delivery& d, const std::string& name, const Target&
 
 }  // namespace
 
+// "j***@example.com": enough for a person to recognise their address, not enough to harvest it.
+std::string MaskEmail(std::string_view email) {
+  const size_t at = email.find('@');
+  if (at == std::string_view::npos || at == 0) return "***";
+  return std::string(email.substr(0, 1)) + "***" + std::string(email.substr(at));
+}
+
+bool IsNoticeId(std::string_view id) {
+  if (id.size() != 12 || id.substr(0, 2) != "N-") return false;
+  for (char c : id.substr(2)) {
+    if (!((c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z'))) return false;
+  }
+  return true;
+}
+
+AdminResponse NoticeRoute(const AdminNotices* notices, const Target& t, std::string_view method) {
+  const auto& seg = t.segments;
+  if (method != "GET") return MethodNotAllowed(method, t.path, "GET");
+  if (Status s = CheckQuery(t, {}); !s.ok()) return Error(400, s.message());
+  if (notices == nullptr) return Error(404, "notices are not served by this gateway");
+  auto pem = ReadWholeFile(notify::NoticeKey::PublicKeyPath(notices->data_dir));
+  if (seg[0] == ".well-known") {
+    if (!pem.ok()) return Error(404, "no notice key yet (it is created by the first `incident notify`)");
+    AdminResponse r;
+    r.body = *pem;
+    r.content_type = "application/x-pem-file";
+    return r;
+  }
+  const std::string& id = seg[2];
+  if (!IsNoticeId(id)) return Error(404, "no notice '" + id + "' (notice ids look like N-7K3M9Q2X4D)");
+  std::error_code ec;
+  const std::string root = notices->data_dir + "/incidents";
+  for (const auto& entry : std::filesystem::directory_iterator(root, ec)) {
+    const std::string file = entry.path().string() + "/notices/" + id + ".eml";
+    auto bytes = ReadWholeFile(file);
+    if (!bytes.ok()) continue;
+    if (!pem.ok()) return ErrorFromStatus(pem.status());
+    auto key = notify::NoticePublicKey::FromPem(*pem);
+    if (!key.ok()) return ErrorFromStatus(key.status());
+    const notify::NoticeVerification v = notify::VerifyNotice(*bytes, *key, notices->issuer);
+    return Json(200, JsonObject()
+                         .Str("notice_id", id)
+                         .Str("incident", entry.path().filename().string())
+                         .Bool("genuine", v.genuine())
+                         .Str("verdict", notify::ToString(v.verdict))
+                         .Str("reason", v.reason)
+                         .Str("issuer", v.issuer)
+                         .Str("subject", v.subject)
+                         .Str("recipient", MaskEmail(v.recipient))
+                         .Str("key_id", v.key_id)
+                         .Finish());
+  }
+  return Error(404, "no notice '" + id + "' was issued by this gateway");
+}
+
 AdminResponse HandleAdminRequest(Delivery& delivery, std::string_view method, std::string_view target,
-                                 const AdminPeer& peer) {
+                                 const AdminPeer& peer, const AdminNotices* notices) {
   auto parsed = ParseTarget(target);
   if (!parsed.ok()) return Error(400, parsed.status().message());
   const Target& t = *parsed;
   const auto& seg = t.segments;
   bool get = method == "GET";
   bool post = method == "POST";
+  if ((seg.size() == 3 && seg[0] == "v1" && seg[1] == "notices") ||
+      (seg.size() == 3 && seg[0] == ".well-known" && seg[1] == "vendorguard" && seg[2] == "notice-key.pem")) {
+    return NoticeRoute(notices, t, method);
+  }
   if (seg.size() >= 2 && seg[0] == "v1" && seg[1] == "spool" && seg.size() == 2) {
     if (!get) return MethodNotAllowed(method, t.path, "GET");
     if (Status s = CheckQuery(t, {}); !s.ok()) return Error(400, s.message());
@@ -468,6 +533,7 @@ struct AdminServer::Shared {
 
   Delivery& delivery;
   const std::string path;
+  std::optional<AdminNotices> notices;
   net::strand<net::io_context::executor_type> strand;  // the acceptor's
   unix_stream::acceptor acceptor;
   dev_t socket_dev = 0;  // the socket file this server created, so Stop removes only that one
@@ -563,7 +629,8 @@ class AdminSession : public std::enable_shared_from_this<AdminSession> {
       net::post(
           shared_->commands, [self = shared_from_this(), method = std::move(method), target = std::move(target),
                               work = net::make_work_guard(stream_.get_executor()), keep_alive, version]() mutable {
-            AdminResponse resp = HandleAdminRequest(self->shared_->delivery, method, target, self->peer_);
+            AdminResponse resp = HandleAdminRequest(self->shared_->delivery, method, target, self->peer_,
+                                                    self->shared_->notices ? &*self->shared_->notices : nullptr);
             auto executor = self->stream_.get_executor();
             net::post(executor,
                       [self = std::move(self), resp = std::move(resp), work = std::move(work), keep_alive,
@@ -577,7 +644,7 @@ class AdminSession : public std::enable_shared_from_this<AdminSession> {
     res_.version(version == 10 ? 10 : 11);
     res_.result(static_cast<http::status>(resp.status));
     res_.set(http::field::server, "vendorguard");
-    res_.set(http::field::content_type, "application/json");
+    res_.set(http::field::content_type, resp.content_type);
     if (!resp.allow.empty()) res_.set(http::field::allow, resp.allow);
     res_.body() = std::move(resp.body);
     res_.keep_alive(keep_alive);
@@ -640,7 +707,7 @@ AdminServer::~AdminServer() {
 const std::string& AdminServer::path() const { return shared_->path; }
 
 StatusOr<std::unique_ptr<AdminServer>> AdminServer::Start(net::io_context& ioc, const std::string& path,
-                                                          Delivery& delivery) {
+                                                          Delivery& delivery, std::optional<AdminNotices> notices) {
   if (path.empty()) return Status::InvalidArgument("admin socket path is empty");
   if (path.size() > kMaxSocketPath) {
     return Status::InvalidArgument("admin socket path is too long for a Unix socket (" + std::to_string(path.size()) +
@@ -648,6 +715,7 @@ StatusOr<std::unique_ptr<AdminServer>> AdminServer::Start(net::io_context& ioc, 
                                    "; set admin_socket to a shorter path");
   }
   auto shared = std::make_shared<Shared>(ioc, delivery, path);
+  shared->notices = std::move(notices);
   shared->owner_uid = geteuid();
   beast::error_code ec;
   struct stat st {};

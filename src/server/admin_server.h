@@ -12,6 +12,10 @@
 //                                              reason,at,data?}]}   (data: the event JSON, as a string)
 //   POST /v1/vendors/NAME/redrive             {"vendor":NAME,"redriven":N}
 //   GET  /v1/spool                            the spool's statistics
+//   GET  /v1/notices/ID                       a breach notice (issue #6) by its id: whether the copy on
+//                                             record verifies as genuine, its incident, subject line,
+//                                             recipient (masked), key id
+//   GET  /.well-known/vendorguard/notice-key.pem   the public key notices are signed with (PEM)
 // where VENDOR = {name,state,shadow,accepted,delivered,retries,dead_lettered,discarded,pending,
 // pending_bytes,oldest_pending_age_s,delivered_per_s,accepted_per_s,dead_letters,last_error,last_error_at}
 // (last_error and last_error_at are null when there was none).
@@ -31,6 +35,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -57,12 +62,19 @@ struct AdminResponse {
   unsigned status = 200;
   std::string body;   // JSON, ending in a newline
   std::string allow;  // the Allow header of a 405
+  std::string content_type = "application/json";
+};
+
+// Where the notice routes find notices and the notice key; without one they answer 404.
+struct AdminNotices {
+  std::string data_dir;  // notices: <data_dir>/incidents/*/notices/<id>.eml; key: <data_dir>/keys/notice.pub
+  std::string issuer;    // the organization's domain a genuine notice names
 };
 
 // The router, independent of the transport: answers one request. `target` is the request target
 // (path and query). Calls into `delivery` and may block for as long as those calls do.
 AdminResponse HandleAdminRequest(Delivery& delivery, std::string_view method, std::string_view target,
-                                 const AdminPeer& peer);
+                                 const AdminPeer& peer, const AdminNotices* notices = nullptr);
 
 class AdminServer {
  public:
@@ -72,7 +84,8 @@ class AdminServer {
   // FailedPrecondition (`path` exists and is not a socket), Unavailable (another gateway answers on it),
   // IOError (bind, chmod or listen failed).
   [[nodiscard]] static StatusOr<std::unique_ptr<AdminServer>> Start(boost::asio::io_context& ioc,
-                                                                    const std::string& path, Delivery& delivery);
+                                                                    const std::string& path, Delivery& delivery,
+                                                                    std::optional<AdminNotices> notices = std::nullopt);
   ~AdminServer();  // Stop(), then waits for an admin command in progress to finish
 
   AdminServer(const AdminServer&) = delete;

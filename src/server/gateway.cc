@@ -361,7 +361,8 @@ void Gateway::Run(bool handle_signals) {
     });
   }
   impl.Accept();
-  auto admin = AdminServer::Start(impl.ioc, impl.config.AdminSocketPath(), *impl.delivery);
+  auto admin = AdminServer::Start(impl.ioc, impl.config.AdminSocketPath(), *impl.delivery,
+                                  AdminNotices{impl.config.data_dir, impl.config.organization.domain});
   if (admin.ok()) {
     impl.admin = std::move(*admin);
   } else {

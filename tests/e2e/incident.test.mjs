@@ -9,7 +9,32 @@ import { createRequire } from 'node:module';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 
-import { harness, mixpanelVendor, waitFor, runCli } from './helpers.mjs';
+import { spawn, spawnSync } from 'node:child_process';
+
+import { harness, mixpanelVendor, waitFor, runCli, freePort, adminRequest, SOURCE_DIR, VG_BIN } from './helpers.mjs';
+
+const HAVE_AIOSMTPD = spawnSync('python3', ['-c', 'import aiosmtpd']).status === 0;
+
+// A real SMTP server on loopback (Debian's python3-aiosmtpd) that stores every accepted message in `dir`.
+async function startSmtp(h, dir) {
+  const port = await freePort();
+  const proc = spawn('python3', ['-m', 'aiosmtpd', '-n', '-l', `127.0.0.1:${port}`, '-c', 'smtp_sink.DirHandler', dir], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env: { ...process.env, PYTHONPATH: path.join(SOURCE_DIR, 'tests/unit/notify') },
+  });
+  h.defer(() => proc.kill('SIGKILL'));
+  const net = await import('node:net');
+  await waitFor(() => new Promise((resolve) => {
+    const c = net.connect(port, '127.0.0.1', () => { c.end(); resolve(true); });
+    c.on('error', () => resolve(false));
+  }), 10_000, 'the SMTP server listening');
+  return `smtp://127.0.0.1:${port}`;
+}
+
+async function received(dir) {
+  const names = (await fs.readdir(dir).catch(() => [])).filter((n) => n.endsWith('.eml') && !n.startsWith('.'));
+  return Promise.all(names.map(async (n) => ({ file: path.join(dir, n), text: await fs.readFile(path.join(dir, n), 'utf8') })));
+}
 
 const require = createRequire(import.meta.url);
 const Mixpanel = require('mixpanel');
@@ -23,7 +48,10 @@ test('incident open --cut: the assessment lists exactly who the vendor held, bef
   await fs.writeFile(clock, '2025-11-01T08:00:00Z\n');
   const gw = await h.gateway({
     organization: { name: 'Example Inc.', contact: 'privacy@example.com', domain: 'example.com' },
-    vendors: [mixpanelVendor({ name: 'mixpanel', sink, policy: { allow: ['distinct_id', '$insert_id', 'plan'] } })],
+    vendors: [
+      mixpanelVendor({ name: 'mixpanel', sink, policy: { allow: ['distinct_id', '$insert_id', 'plan'] } }),
+      mixpanelVendor({ name: 'posthog', policy: { allow: ['distinct_id', '$insert_id'] } }),  // shadow mode
+    ],
   }, { env: { VENDORGUARD_TEST_CLOCK_FILE: clock } });
   const config = ['--config', gw.configPath];
   const mp = Mixpanel.init('proj-token', { host: gw.host, protocol: 'http' });
@@ -92,6 +120,103 @@ test('incident open --cut: the assessment lists exactly who the vendor held, bef
   const md = await fs.readFile(path.join(dir, 'report.md'), 'utf8');
   assert.match(md, new RegExp(`${expectInside.length + expectBeforeOnly.length} people`));
   assert.match(md, /privacy@example\.com/);
+  // The vendor hands over what leaked: the events it received from Nov 12 to Nov 20, one line from
+  // another vendor's export, a line with an email the policy should have stopped, and a broken line.
+  const leaked = sink.events('/track').filter((e) => /^e-(12|16|20)-/.test(e.properties.$insert_id));
+  const otherLine = (await fs.readFile(path.join(gw.dataDir, 'outbox', 'posthog.jsonl'), 'utf8')).split('\n')[0];
+  const lines = leaked.map((e) => JSON.stringify(e));
+  lines.push(otherLine);
+  lines.push(JSON.stringify({ event: 'Visit', properties: { distinct_id: leaked[0].properties.distinct_id, $email: 'leaked.person@example.org' } }));
+  lines.push('{"event": "Visit", "properties": {');
+  const leakFile = path.join(tmp, 'leak.jsonl');
+  await fs.writeFile(leakFile, lines.join('\n') + '\n');
+  const matched = await runCli(['incident', 'match', id, ...config, '--leak', leakFile, '--format', 'json']);
+  assert.equal(matched.code, 0, matched.stderr);
+  assert.match(matched.stderr, new RegExp(`leak.jsonl:${lines.length}: not a JSON value`));
+  const m = JSON.parse(matched.stdout);
+  const expectConfirmed = [...sentOn].filter(([, ds]) => ds.some((d) => [12, 16, 20].includes(d))).map(([u]) => u).sort();
+  assert.deepEqual(m.confirmed, expectConfirmed);
+  assert.deepEqual(m.at_risk, [...expectInside, ...expectBeforeOnly].filter((u) => !expectConfirmed.includes(u)).sort());
+  assert.equal(m.other_vendor.length, 1);
+  assert.equal(m.other_vendor[0].vendor, 'posthog');
+  assert.equal(m.other_vendor[0].line, leaked.length + 1);
+  assert.equal(m.unmatched_rows, 0);
+  assert.ok(m.pii.some((p) => p.path === 'properties.$email' && p.type === 'email' && p.first_line === leaked.length + 2),
+            matched.stdout);
+  assert.ok(!matched.stdout.includes('leaked.person'), 'the report names paths and types, never values');
+  const badLeak = path.join(tmp, 'leak.bin');
+  await fs.writeFile(badLeak, Buffer.from([0x50, 0x4b, 3, 4, 0, 0, 0, 0]));
+  const bad = await runCli(['incident', 'match', id, ...config, '--leak', badLeak]);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /not a leak format/);
+
+  // Notices: the company's contact directory (two affected people have no contact: listed, not skipped).
+  const affected = [...expectInside, ...expectBeforeOnly].sort();
+  const withoutContact = affected.slice(0, 2);
+  const contacts = ['subject,email,name,locale', ...affected.filter((u) => !withoutContact.includes(u))
+      .map((u) => `${u},${u}@mail.test,"Person ${u}",en`)];
+  const contactsFile = path.join(tmp, 'contacts.csv');
+  await fs.writeFile(contactsFile, contacts.join('\n') + '\n');
+  const template = path.join(SOURCE_DIR, 'templates', 'notice');
+  if (!HAVE_AIOSMTPD) {
+    t.diagnostic('python3-aiosmtpd is not installed: the SMTP delivery part is skipped (scripts/setup.sh installs it)');
+  } else {
+    const maildir = path.join(tmp, 'mail');
+    const smtp = await startSmtp(h, maildir);
+    const notifyArgs = ['incident', 'notify', id, ...config, '--contacts', contactsFile, '--template', template,
+                        '--smtp', smtp, '--starttls', 'off'];
+    // Killed half-way (SIGKILL, at 4 notices a second), then run again.
+    const first = spawn(VG_BIN, [...notifyArgs, '--rate', '4'], { stdio: 'ignore' });
+    await waitFor(async () => (await received(maildir)).length >= 5, 30_000, 'some notices delivered');
+    first.kill('SIGKILL');
+    await new Promise((resolve) => first.once('exit', resolve));
+    const partial = (await received(maildir)).length;
+    const second = await runCli([...notifyArgs, '--rate', '0']);
+    assert.equal(second.code, 1, `missing contacts make the exit status 1\n${second.stdout}${second.stderr}`);
+    for (const u of withoutContact) assert.ok(second.stdout.includes(u), `missing contact listed: ${u}\n${second.stdout}`);
+    const mails = await received(maildir);
+    const unknown = (/fate unknown (\d+)/.exec(second.stdout) || [])[1];
+    const byRecipient = new Map();
+    for (const m of mails) {
+      const to = /^To: .*?([\w.-]+@mail\.test)/mi.exec(m.text)?.[1];
+      assert.ok(to, m.text.slice(0, 500));
+      byRecipient.set(to, (byRecipient.get(to) || 0) + 1);
+    }
+    const expectedRecipients = affected.filter((u) => !withoutContact.includes(u)).map((u) => `${u}@mail.test`).sort();
+    assert.ok(partial < expectedRecipients.length, `the first run was cut short (${partial} of ${expectedRecipients.length})`);
+    assert.ok([...byRecipient.values()].every((n) => n === 1), `nobody gets two: ${JSON.stringify([...byRecipient])}`);
+    // Everyone with a contact has theirs, save a notice whose fate the kill left unknown (listed by status).
+    const missingMail = expectedRecipients.filter((r) => !byRecipient.has(r));
+    const status = await runCli(['incident', 'status', id, ...config]);
+    assert.equal(status.code, 0, status.stderr);
+    assert.ok(missingMail.length <= 1, `all delivered but at most one unknown: ${missingMail}\n${status.stdout}`);
+    for (const r of missingMail) assert.ok(status.stdout.includes(r.split('@')[0]), `unknown listed\n${status.stdout}`);
+    void unknown;
+    // Each notice names exactly that person's categories and verifies as genuine; a tampered one does not.
+    const one = mails[0];
+    const verify = await runCli(['notice', 'verify', one.file, ...config]);
+    assert.equal(verify.code, 0, `${verify.stdout}${verify.stderr}`);
+    assert.match(verify.stdout, /genuine/);
+    for (const m of mails.slice(1, 6)) assert.equal((await runCli(['notice', 'verify', m.file, ...config])).code, 0);
+    const tampered = path.join(tmp, 'tampered.eml');
+    await fs.writeFile(tampered, one.text.replace(/Example Inc\./, 'Examp1e Inc.'));
+    const bad = await runCli(['notice', 'verify', tampered, ...config]);
+    assert.equal(bad.code, 1, `${bad.stdout}${bad.stderr}`);
+    assert.ok(!/https?:\/\/(?!([\w-]+\.)*example\.com)/.test(one.text.replace(/=\r?\n/g, '')), 'links only to the company domain');
+    // The gateway's admin listener shows a notice by its id and publishes the key.
+    const noticeId = /^X-Vendorguard-Notice: (N-[0-9A-Z]{10})/mi.exec(one.text)?.[1];
+    assert.ok(noticeId, one.text.slice(0, 800));
+    const shown = await adminRequest(gw.dataDir, 'GET', `/v1/notices/${noticeId}`);
+    assert.equal(shown.status, 200, shown.body);
+    assert.equal(shown.json.genuine, true, shown.body);
+    assert.equal(shown.json.incident, id);
+    assert.match(shown.json.recipient, /^u\*\*\*@mail\.test$/);
+    assert.equal((await adminRequest(gw.dataDir, 'GET', '/v1/notices/N-0000000000')).status, 404);
+    const key = await adminRequest(gw.dataDir, 'GET', '/.well-known/vendorguard/notice-key.pem');
+    assert.equal(key.status, 200);
+    assert.equal(key.body, await fs.readFile(path.join(gw.dataDir, 'keys', 'notice.pub'), 'utf8'));
+  }
+
   const status = await runCli(['incident', 'status', id, ...config]);
   assert.equal(status.code, 0, status.stderr);
   assert.match(status.stdout, /last assessment/);
@@ -99,7 +224,7 @@ test('incident open --cut: the assessment lists exactly who the vendor held, bef
   // Bad input: unknown vendor, inverted window, unknown incident.
   const unknown = await runCli(['incident', 'open', ...config, '--vendor', 'amplitude', '--from', '2025-11-09', '--to', '2025-11-25']);
   assert.equal(unknown.code, 2);
-  assert.match(unknown.stderr, /unknown vendor 'amplitude' \(configured: mixpanel\)/);
+  assert.match(unknown.stderr, /unknown vendor 'amplitude' \(configured: mixpanel, posthog\)/);
   const inverted = await runCli(['incident', 'open', ...config, '--vendor', 'mixpanel', '--from', '2025-11-25', '--to', '2025-11-09']);
   assert.equal(inverted.code, 2);
   assert.match(inverted.stderr, /not before --to/);

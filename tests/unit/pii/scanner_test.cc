@@ -136,6 +136,43 @@ TEST(PiiScanner, FindsSecrets) {
   ExpectOnly("properties.note", "config password=Hunter2!secure and more", "secret", "Hunter2!secure");
 }
 
+// Every token shape alone, as a whole value: no whitespace, ':' or '=' to make the scanner look, so each
+// is found only through its first bytes (kTokenPrefixes in scanner.cc must list every token pattern).
+TEST(PiiScanner, FindsEveryTokenShapeAsAWholeValue) {
+  const std::string kTokens[] = {
+      "sk-proj-zBPOeLersSrGVdYMMCWgnjeSlmIRDjHdnICXhZzUctgj4Hrg",
+      "AKIAU2E7V2S5W2ZGEH47",
+      "ASIAU2E7V2S5W2ZGEH47",
+      "ghp_UhqeDLEGRey5szSpWM7K7JjKF7m8U5z0xmuO",
+      "github_pat_11ABCDEFG0123456789abc_defGHIJKLmnopQRSTuvwxYZ0123456789abcdefghijklmnopqrstu",
+      "xoxb-498591042269-4501738786078-FkrSipDXHDLniEGSsn7Yzmwd",
+      "xapp-1-A0123BCDE45-6789012345678-abcdef0123456789abcdef",
+      "hooks.slack.com/services/T0123ABCD/B0456EFGH/abcdEFGH1234ijklMNOP5678",
+      "sk_live_pkkx8HmoOdEiN34bB9F7Rgsz",
+      "rk_live_51HqLyjWDarjtT1zdp7dcXYZ",
+      "pk_live_51HqLyjWDarjtT1zdp7dcXYZ",
+      "whsec_51HqLyjWDarjtT1zdp7dcXYZabcd",
+      "AIzaSyD-9tSrke72PouQMnMX-a7eZSW0jkFMBWY",
+      "ya29.a0AfH6SMBx7Yq2Zr9kLp3Vn8Tw",
+      "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiI4ODQwMTcwMyJ9.aKc9hCifYcycmOjoTrJ0C6xnq2trXz0Ktr7GQLUfXam",
+      "glpat-x7Yq2Zr9kLp3Vn8Tw4Ab",
+      "npm_x7Yq2Zr9kLp3Vn8Tw4Abx7Yq2Zr9kLp3Vn8T",
+      "hf_x7Yq2Zr9kLp3Vn8Tw4Abx7Yq2Zr9kLp3Vn",
+      "SG.x7Yq2Zr9kLp3Vn8Tw4Ab_c.x7Yq2Zr9kLp3Vn8Tw4Abx7Yq2Zr9kLp3Vn8Tw4Abx7Y",
+      "shpat_0123456789abcdef0123456789abcdef",
+      "dop_v1_0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+      "pypi-AgEIcHlwaS5vcmcx7Yq2Zr9kLp3Vn8Tw4Abx7Yq2Zr9kLp3Vn8Tw4Abx7Yq2Zr9kLp3Vn8Tw",
+      "dapi0123456789abcdef0123456789abcdef",
+      "sq0atp-x7Yq2Zr9kLp3Vn8Tw4Ab_c",
+      "SK0123456789abcdef0123456789abcdef",
+      "key-x7Yq2Zr9kLp3Vn8Tw4Abx7Yq2Zr9kLp3",
+  };
+  for (const std::string& token : kTokens) {
+    SCOPED_TRACE(token);
+    ExpectOnly("properties.ref_code", token, "secret", token);
+  }
+}
+
 TEST(PiiScanner, FindsPersonNames) {
   ExpectOnly("properties.comment", "Hi, I'm Maria Rossi, the admin of our org.", "person_name", "Maria Rossi");
   ExpectOnly("properties.feedback", "Thanks!\nRegards,\nJan Kowalski", "person_name", "Jan Kowalski");

@@ -1,0 +1,1107 @@
+#include "notify/notice.h"
+
+#include "common/time_text.h"
+
+#include <ctemplate/template.h>
+#include <ctemplate/template_cache.h>
+#include <ctemplate/template_dictionary.h>
+#include <sodium.h>
+
+#include <algorithm>
+#include <array>
+#include <cinttypes>
+#include <cstdio>
+#include <cstring>
+
+#include "common/files.h"
+
+namespace vg::notify {
+namespace {
+
+constexpr std::string_view kBegin = "-----BEGIN VENDORGUARD NOTICE SIGNATURE-----";
+constexpr std::string_view kEnd = "-----END VENDORGUARD NOTICE SIGNATURE-----";
+constexpr std::string_view kCanonicalMagic = "vendorguard-notice-v1\n";
+constexpr char kCrockford[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+
+char Lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c; }
+
+std::string LowerCopy(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = Lower(c);
+  return out;
+}
+
+bool IEquals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (Lower(a[i]) != Lower(b[i])) return false;
+  }
+  return true;
+}
+
+std::string_view Trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r' || s.front() == '\n')) {
+    s.remove_prefix(1);
+  }
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n')) {
+    s.remove_suffix(1);
+  }
+  return s;
+}
+
+void EnsureSodium() {
+  static const bool ok = sodium_init() >= 0;
+  (void)ok;
+}
+
+std::string Base64(std::string_view bytes) {
+  std::string out(sodium_base64_ENCODED_LEN(bytes.size(), sodium_base64_VARIANT_ORIGINAL), '\0');
+  sodium_bin2base64(out.data(), out.size(), reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(),
+                    sodium_base64_VARIANT_ORIGINAL);
+  out.resize(std::strlen(out.c_str()));
+  return out;
+}
+
+bool Base64Decode(std::string_view text, std::string* out) {
+  out->assign(text.size(), '\0');
+  size_t len = 0;
+  const char* end = nullptr;
+  if (sodium_base642bin(reinterpret_cast<unsigned char*>(out->data()), out->size(), text.data(), text.size(),
+                        " \t\r\n", &len, &end, sodium_base64_VARIANT_ORIGINAL) != 0 ||
+      end != text.data() + text.size()) {
+    return false;
+  }
+  out->resize(len);
+  return true;
+}
+
+// A control character other than tab: what must never reach a header.
+bool HasControl(std::string_view s) {
+  return std::any_of(s.begin(), s.end(), [](char c) {
+    const auto u = static_cast<unsigned char>(c);
+    return (u < 0x20 && c != '\t') || u == 0x7f;
+  });
+}
+
+
+int64_t FloorDiv(int64_t a, int64_t b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
+
+constexpr const char* kMonths[] = {"January", "February", "March",     "April",   "May",      "June",
+                                   "July",    "August",   "September", "October", "November", "December"};
+
+// ---- Links ----
+
+bool HostOnDomain(std::string_view host, std::string_view domain) {
+  while (!host.empty() && host.back() == '.') host.remove_suffix(1);
+  if (host.empty() || domain.empty()) return false;
+  if (IEquals(host, domain)) return true;
+  return host.size() > domain.size() + 1 && host[host.size() - domain.size() - 1] == '.' &&
+         IEquals(host.substr(host.size() - domain.size()), domain);
+}
+
+bool EndsAuthority(char c) {
+  return c == '/' || c == '?' || c == '#' || c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '"' ||
+         c == '\'' || c == '<' || c == '>' || c == '(' || c == ')' || c == '[' || c == ']' || c == '{' || c == '}' ||
+         c == '\\' || c == ',' || c == ';' || c == '|' || c == '`';
+}
+
+bool IsAlnum(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'); }
+
+// The host (lower case) of the authority that starts at `text[at]`.
+std::string HostAt(std::string_view lower, size_t at) {
+  size_t end = at;
+  while (end < lower.size() && !EndsAuthority(lower[end])) ++end;
+  std::string_view authority = lower.substr(at, end - at);
+  if (const size_t userinfo = authority.rfind('@'); userinfo != std::string_view::npos) {
+    authority.remove_prefix(userinfo + 1);
+  }
+  if (const size_t colon = authority.find(':'); colon != std::string_view::npos) authority = authority.substr(0, colon);
+  while (!authority.empty() && (authority.back() == '.' || authority.back() == ':')) authority.remove_suffix(1);
+  return LowerCopy(authority);
+}
+
+std::string Excerpt(std::string_view s, size_t at) {
+  size_t end = at;
+  while (end < s.size() && end - at < 80 && s[end] != ' ' && s[end] != '\n' && s[end] != '\r' && s[end] != '"' &&
+         s[end] != '<' && s[end] != '>') {
+    ++end;
+  }
+  return std::string(s.substr(at, end - at));
+}
+
+}  // namespace
+
+// ---- Ids, words, dates ----
+
+std::string NewNoticeId() {
+  EnsureSodium();
+  uint8_t b[8];
+  randombytes_buf(b, sizeof b);
+  uint64_t v = 0;
+  for (uint8_t x : b) v = (v << 8) | x;
+  std::string id = "N-";
+  for (int i = 0; i < 10; ++i) {
+    id.push_back(kCrockford[v & 31]);
+    v >>= 5;
+  }
+  return id;
+}
+
+bool IsNoticeId(std::string_view id) {
+  if (id.size() != 12 || id.substr(0, 2) != "N-") return false;
+  for (char c : id.substr(2)) {
+    if (std::strchr(kCrockford, c) == nullptr || c == '\0') return false;
+  }
+  return true;
+}
+
+std::string_view CategoryDescription(uint32_t category_bit) {
+  switch (category_bit) {
+    case kCatIdentifier: return "an identifier that links your activity together (a user or device ID)";
+    case kCatContact: return "your contact details, such as your email address or phone number";
+    case kCatName: return "your name";
+    case kCatLocation: return "your approximate location (such as your country or city)";
+    case kCatNetwork: return "the IP address of your connection";
+    case kCatDevice: return "the type of browser, operating system and device you used";
+    case kCatReferrer: return "addresses (URLs) of pages you visited or came from";
+    case kCatFreeText: return "text you typed into our product";
+    case kCatSecret: return "credentials such as passwords, API keys or access tokens";
+    case kCatActivity: return "what you did in our product and when (for example, which pages or features you used)";
+    case kCatOther: return "other details about how you used our product";
+    case kCatFinancial: return "payment card or bank account numbers";
+    case kCatGovernmentId: return "a national identification number (such as a US Social Security number)";
+    default: return "other personal data";
+  }
+}
+
+std::string HumanDate(int64_t us) {
+  int64_t y;
+  unsigned m, d;
+  CivilFromDays(FloorDiv(us, kUsPerDay), &y, &m, &d);
+  char buf[48];
+  std::snprintf(buf, sizeof buf, "%u %s %" PRId64, d, kMonths[m - 1], y);
+  return buf;
+}
+
+std::string MailDate(int64_t us) {
+  static constexpr const char* kDays[] = {"Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"};
+  const int64_t days = FloorDiv(us, kUsPerDay);
+  const int64_t secs = FloorDiv(us - days * kUsPerDay, 1'000'000);
+  int64_t y;
+  unsigned m, d;
+  CivilFromDays(days, &y, &m, &d);
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%s, %u %.3s %" PRId64 " %02d:%02d:%02d +0000", kDays[((days % 7) + 7) % 7], d,
+                kMonths[m - 1], y, static_cast<int>(secs / 3600), static_cast<int>(secs / 60 % 60),
+                static_cast<int>(secs % 60));
+  return buf;
+}
+
+// ---- Encodings ----
+
+std::string QuotedPrintableEncode(std::string_view text) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  // Worst case: every byte =XX, and a soft break per 25 of those.
+  std::string out(text.size() * 3 + text.size() / 24 * 3 + 8, '\0');
+  char* w = out.data();
+  size_t pos = 0;
+  while (pos <= text.size()) {
+    const size_t nl = text.find('\n', pos);
+    const bool last = nl == std::string_view::npos;
+    std::string_view line = text.substr(pos, last ? std::string_view::npos : nl - pos);
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    if (last && line.empty()) break;
+    size_t col = 0;
+    const size_t size = line.size();
+    // Most lines are short plain text: copied as they are.
+    static constexpr auto kPlain = [] {
+      std::array<bool, 256> t{};
+      for (int c = 0x21; c < 0x7f; ++c) t[c] = c != '=';
+      t[' '] = t['\t'] = true;
+      return t;
+    }();
+    if (size > 0 && size <= 76 && line[0] != '.' && !line.starts_with("From ") && line.back() != ' ' &&
+        line.back() != '\t' &&
+        std::all_of(line.begin(), line.end(), [](char ch) { return kPlain[static_cast<unsigned char>(ch)]; })) {
+      std::memcpy(w, line.data(), size);
+      w += size;
+      *w++ = '\r';
+      *w++ = '\n';
+      if (last) break;
+      pos = nl + 1;
+      continue;
+    }
+    for (size_t i = 0; i < size; ++i) {
+      const auto c = static_cast<unsigned char>(line[i]);
+      const bool at_line_end = i + 1 == size;
+      bool encode = c == '=' || c >= 0x7f || (c < 0x20 && c != '\t') || ((c == ' ' || c == '\t') && at_line_end);
+      size_t n = encode ? 3 : 1;
+      // Keep each encoded line within 76 characters, the soft break "=" included.
+      if (col + n > 75 && !(at_line_end && col + n <= 76)) {
+        *w++ = '=';
+        *w++ = '\r';
+        *w++ = '\n';
+        col = 0;
+      }
+      // A line (or continuation line) never starts with "." or "From ": dot-stuffing and mbox quoting.
+      if (col == 0 && !encode && (c == '.' || (c == 'F' && line.substr(i, 5) == "From "))) {
+        encode = true;
+        n = 3;
+      }
+      if (encode) {
+        w[0] = '=';
+        w[1] = kHex[c >> 4];
+        w[2] = kHex[c & 15];
+        w += 3;
+      } else {
+        *w++ = static_cast<char>(c);
+      }
+      col += n;
+    }
+    *w++ = '\r';
+    *w++ = '\n';
+    if (last) break;
+    pos = nl + 1;
+  }
+  out.resize(static_cast<size_t>(w - out.data()));
+  return out;
+}
+
+std::string QuotedPrintableDecode(std::string_view encoded) {
+  auto hex = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    return -1;
+  };
+  std::string out;
+  out.reserve(encoded.size());
+  size_t pos = 0;
+  while (pos < encoded.size()) {
+    size_t nl = encoded.find('\n', pos);
+    const bool last = nl == std::string_view::npos;
+    std::string_view line = encoded.substr(pos, last ? std::string_view::npos : nl - pos);
+    // Transport may add trailing whitespace; RFC 2045 says to delete it.
+    while (!line.empty() && (line.back() == '\r' || line.back() == ' ' || line.back() == '\t')) line.remove_suffix(1);
+    bool soft = false;
+    for (size_t i = 0; i < line.size(); ++i) {
+      if (line[i] != '=') {
+        out.push_back(line[i]);
+        continue;
+      }
+      if (i + 1 == line.size()) {
+        soft = true;
+        break;
+      }
+      const int hi = i + 2 < line.size() ? hex(line[i + 1]) : -1;
+      const int lo = i + 2 < line.size() ? hex(line[i + 2]) : -1;
+      if (hi >= 0 && lo >= 0) {
+        out.push_back(static_cast<char>(hi * 16 + lo));
+        i += 2;
+      } else {
+        out.push_back('=');  // not an escape: kept as is (RFC 2045 6.7, note 1)
+      }
+    }
+    if (!soft && !last) out.push_back('\n');
+    if (last) break;
+    pos = nl + 1;
+  }
+  return out;
+}
+
+std::string CanonicalBody(std::string_view text) {
+  std::vector<std::string_view> lines;
+  size_t pos = 0;
+  while (pos <= text.size()) {
+    size_t nl = text.find('\n', pos);
+    std::string_view line = text.substr(pos, nl == std::string_view::npos ? std::string_view::npos : nl - pos);
+    while (!line.empty() && (line.back() == '\r' || line.back() == ' ' || line.back() == '\t')) line.remove_suffix(1);
+    lines.push_back(line);
+    if (nl == std::string_view::npos) break;
+    pos = nl + 1;
+  }
+  size_t first = 0, last = lines.size();
+  while (first < last && lines[first].empty()) ++first;
+  while (last > first && lines[last - 1].empty()) --last;
+  std::string out;
+  out.reserve(text.size());
+  for (size_t i = first; i < last; ++i) {
+    out.append(lines[i]);
+    out.push_back('\n');
+  }
+  return out;
+}
+
+namespace {
+
+// `canonical_body` is CanonicalBody() of the text.
+std::string Canonical(std::string_view id, std::string_view issuer, std::string_view key_id,
+                      std::string_view recipient, std::string_view subject, std::string_view canonical_body) {
+  std::string out;
+  out.reserve(canonical_body.size() + 160);
+  out.append(kCanonicalMagic);
+  out.append("notice: ").append(id).append("\nissuer: ").append(issuer).append("\nkey: ").append(key_id);
+  out.append("\nto: ").append(recipient).append("\nsubject: ").append(subject).append("\n\n");
+  out.append(canonical_body);
+  return out;
+}
+
+// RFC 2047 B-encoded words of at most 75 characters, never splitting a UTF-8 sequence, folded with CRLF SP.
+std::string EncodedWords(std::string_view text) {
+  std::string out;
+  size_t pos = 0;
+  bool first = true;
+  while (pos < text.size()) {
+    // 75 - len("=?UTF-8?B?" "?=") = 63 encoded chars = 45 bytes (multiple of 3 keeps words independent).
+    size_t take = std::min<size_t>(45, text.size() - pos);
+    while (take > 0 && pos + take < text.size() && (static_cast<unsigned char>(text[pos + take]) & 0xC0) == 0x80) {
+      --take;
+    }
+    if (!first) out.append("\r\n ");
+    out.append("=?UTF-8?B?").append(Base64(text.substr(pos, take))).append("?=");
+    pos += take;
+    first = false;
+  }
+  return out;
+}
+
+bool IsAscii(std::string_view s) {
+  return std::all_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80; });
+}
+
+// An unstructured header value (Subject): folded at spaces when ASCII, RFC 2047 words otherwise.
+std::string HeaderText(std::string_view name, std::string_view value) {
+  if (!IsAscii(value) || value.find("=?") != std::string_view::npos) {
+    return std::string(name) + ": " + EncodedWords(value) + "\r\n";
+  }
+  std::string out = std::string(name) + ":";
+  size_t col = out.size();
+  size_t pos = 0;
+  while (pos < value.size()) {
+    size_t sp = value.find(' ', pos + 1);
+    std::string_view word = value.substr(pos, sp == std::string_view::npos ? std::string_view::npos : sp - pos);
+    if (pos == 0) {
+      out.push_back(' ');
+      ++col;
+    }
+    if (col + word.size() > 76 && col > name.size() + 2) {
+      out.append("\r\n");  // the word keeps its leading space: unfolding restores the value exactly
+      col = 0;
+    }
+    out.append(word);
+    col += word.size();
+    pos += word.size();
+  }
+  out.append("\r\n");
+  return out;
+}
+
+std::string Mailbox(std::string_view display, std::string_view addr) {
+  if (display.empty()) return std::string(addr);
+  std::string out;
+  if (IsAscii(display)) {
+    out.push_back('"');
+    for (char c : display) {
+      if (c == '"' || c == '\\') out.push_back('\\');
+      out.push_back(c);
+    }
+    out.push_back('"');
+  } else {
+    out = EncodedWords(display);
+  }
+  return out + " <" + std::string(addr) + ">";
+}
+
+}  // namespace
+
+bool IsPlainEmail(std::string_view a) {
+  const size_t at = a.find('@');
+  if (at == 0 || at == std::string_view::npos || at + 1 >= a.size() || a.find('@', at + 1) != std::string_view::npos) {
+    return false;
+  }
+  return std::none_of(a.begin(), a.end(), [](char c) {
+    const auto u = static_cast<unsigned char>(c);
+    return u <= 0x20 || u == 0x7f || c == '<' || c == '>' || c == '"' || c == ',' || c == ';' || c == '(' ||
+           c == ')' || c == '\\' || c == '[' || c == ']' || c == ':';
+  });
+}
+
+namespace {
+
+std::string SignatureBlock(std::string_view id, std::string_view issuer, std::string_view recipient,
+                           std::string_view subject, std::string_view key_id, const NoticeSignature& sig) {
+  const std::string b64 = Base64(std::string_view(reinterpret_cast<const char*>(sig.data()), sig.size()));
+  std::string out;
+  out.append(kBegin).append("\n");
+  out.append("Notice: ").append(id).append("\n");
+  out.append("Issuer: ").append(issuer).append("\n");
+  out.append("To: ").append(recipient).append("\n");
+  out.append("Subject: ").append(subject).append("\n");
+  out.append("Key: ").append(key_id).append("\n");
+  out.append("Signature: ").append(b64.substr(0, 44)).append("\n ").append(b64.substr(44)).append("\n");
+  out.append(kEnd).append("\n");
+  return out;
+}
+
+}  // namespace
+
+// ---- Link and markup checks ----
+
+Status CheckLinksAndMarkup(std::string_view rendered, std::string_view domain, bool html) {
+  // One pass over a lower-case copy, dispatching on the first letter of each thing looked for.
+  const std::string_view l = rendered;
+  auto starts = [](std::string_view r, std::string_view prefix) {
+    return r.size() >= prefix.size() && IEquals(r.substr(0, prefix.size()), prefix);
+  };
+  auto at_word_start = [&](size_t i) { return i == 0 || !IsAlnum(l[i - 1]); };
+  auto foreign = [&](size_t at, std::string_view host) {
+    return Status::InvalidArgument("links to " + Excerpt(rendered, at) + " (host \"" + std::string(host) +
+                                   "\"), which is not " + std::string(domain) +
+                                   " or a subdomain of it; a notice links only to the organization's own domain");
+  };
+  static constexpr std::string_view kForbiddenTags[] = {"<form", "<input", "<button", "<textarea", "<select",
+                                                        "<script", "<iframe", "<object", "<embed"};
+  // The first two letters of everything looked for, so that most positions cost one table lookup.
+  static constexpr auto kFirst = [] {
+    std::array<uint8_t, 256> t{};
+    for (std::string_view two : {"ht", "hr", "ww", "ma", "ja", "<f", "<i", "<b", "<t", "<s", "<o", "<e", "sr", "ac"}) {
+      t[static_cast<unsigned char>(two[0])] = 1;
+      t[static_cast<unsigned char>(two[0] >= 'a' && two[0] <= 'z' ? two[0] - 32 : two[0])] = 1;
+    }
+    return t;
+  }();
+  for (size_t i = 0; i + 1 < l.size(); ++i) {
+    if (!kFirst[static_cast<unsigned char>(l[i])]) continue;
+    const char next = Lower(l[i + 1]);
+    switch (Lower(l[i])) {
+      case 'h': if (next != 't' && next != 'r') continue; break;
+      case 'w': if (next != 'w') continue; break;
+      case 'm': if (next != 'a') continue; break;
+      case 'j': if (next != 'a') continue; break;
+      case 's': if (next != 'r' || !html) continue; break;
+      case 'a': if (next != 'c' || !html) continue; break;
+      case '<': if (!html) continue; break;
+    }
+    const std::string_view rest = l.substr(i);
+    switch (Lower(l[i])) {
+      case 'h':
+        if (starts(rest, "http://") || starts(rest, "https://")) {
+          const std::string host = HostAt(l, i + (Lower(rest[4]) == 's' ? 8 : 7));
+          if (!HostOnDomain(host, domain)) return foreign(i, host);
+        } else if (html && starts(rest, "href=") && at_word_start(i)) {
+          goto attribute;
+        }
+        break;
+      case 'w':
+        // Bare "www." names, which mail clients turn into links.
+        if (starts(rest, "www.") && !(i > 0 && (IsAlnum(l[i - 1]) || l[i - 1] == '/' || l[i - 1] == '.' || l[i - 1] == '@'))) {
+          const std::string host = HostAt(l, i);
+          if (!HostOnDomain(host, domain)) return foreign(i, host);
+        }
+        break;
+      case 'm':
+        if (starts(rest, "mailto:")) {
+          size_t end = i + 7;
+          while (end < l.size() && !std::strchr("? \t\r\n\"'<>)", l[end])) ++end;
+          std::string_view list = l.substr(i + 7, end - i - 7);
+          if (list.empty()) return Status::InvalidArgument("has an empty mailto: link");
+          while (!list.empty()) {
+            const size_t comma = list.find(',');
+            std::string_view addr = list.substr(0, comma);
+            const size_t sign = addr.rfind('@');
+            if (sign == std::string_view::npos || !HostOnDomain(addr.substr(sign + 1), domain)) {
+              return Status::InvalidArgument("has a mailto: link to " + Excerpt(rendered, i) +
+                                             ", which is not an address at " + std::string(domain) +
+                                             "; a notice names only the organization's own addresses");
+            }
+            if (comma == std::string_view::npos) break;
+            list.remove_prefix(comma + 1);
+          }
+        }
+        break;
+      case 'j':
+        if (starts(rest, "javascript:")) return Status::InvalidArgument("contains a javascript: URL");
+        break;
+      case '<':
+        if (html) {
+          for (std::string_view tag : kForbiddenTags) {
+            if (starts(rest, tag) && (rest.size() == tag.size() || !IsAlnum(rest[tag.size()]))) {
+              return Status::InvalidArgument("contains " + std::string(tag) +
+                                             "> (forms, inputs and scripts are never part of a notice: a notice "
+                                             "asks for nothing)");
+            }
+          }
+        }
+        break;
+      case 's':
+      case 'a':
+        if (html && (starts(rest, "src=") || starts(rest, "action=")) && at_word_start(i)) goto attribute;
+        break;
+    }
+    continue;
+  attribute : {
+    // Every link target must be absolute: href="//evil" or a relative path could go anywhere.
+    size_t v = i + rest.find('=') + 1;
+    if (v < l.size() && (l[v] == '"' || l[v] == '\'')) ++v;
+    const std::string_view value = l.substr(v);
+    if (!(starts(value, "https://") || starts(value, "http://") || starts(value, "mailto:") ||
+          starts(value, "#"))) {
+      return Status::InvalidArgument("has a link that is not an absolute https URL on " + std::string(domain) + ": " +
+                                     Excerpt(rendered, i));
+    }
+  }
+  }
+  return Status::Ok();
+}
+
+// ---- Templates ----
+
+NoticeTemplate::NoticeTemplate() : cache_(std::make_unique<ctemplate::TemplateCache>()) {}
+NoticeTemplate::~NoticeTemplate() = default;
+
+StatusOr<std::shared_ptr<const NoticeTemplate>> NoticeTemplate::FromStrings(std::string_view subject,
+                                                                           std::string_view text,
+                                                                           std::string_view html,
+                                                                           std::string origin) {
+  std::shared_ptr<NoticeTemplate> t(new NoticeTemplate());
+  t->origin_ = std::move(origin);
+  auto add = [&](std::string_view file, std::string_view content) -> Status {
+    if (content.find("{{>") != std::string_view::npos) {
+      return Status::InvalidArgument(t->origin_ + std::string(file) +
+                                     ": includes another template ({{>...}}); a notice template is self-contained");
+    }
+    if (!t->cache_->StringToTemplateCache(ctemplate::TemplateString(file.data(), file.size()),
+                                          ctemplate::TemplateString(content.data(), content.size()),
+                                          ctemplate::DO_NOT_STRIP)) {
+      return Status::InvalidArgument(t->origin_ + std::string(file) +
+                                     ": not a valid ctemplate template (unbalanced {{#SECTION}}/{{/SECTION}} or a "
+                                     "bad marker; ctemplate's log line above says where)");
+    }
+    return Status::Ok();
+  };
+  if (Status s = add(kSubjectFile, subject); !s.ok()) return s;
+  if (Status s = add(kTextFile, text); !s.ok()) return s;
+  if (!html.empty()) {
+    // Forbidden markup in the source is reported now, before any notice is rendered.
+    if (Status s = CheckLinksAndMarkup(std::string(html), "invalid.", true);
+        !s.ok() && s.message().find("contains") == 0) {
+      return s.WithPrefix(t->origin_ + std::string(kHtmlFile));
+    }
+    std::string source(html);
+    if (!Trim(source).starts_with("{{%AUTOESCAPE")) source = "{{%AUTOESCAPE context=\"HTML\"}}" + source;
+    if (Status s = add(kHtmlFile, source); !s.ok()) return s;
+    t->has_html_ = true;
+  }
+  t->cache_->Freeze();
+  return std::shared_ptr<const NoticeTemplate>(std::move(t));
+}
+
+StatusOr<std::shared_ptr<const NoticeTemplate>> NoticeTemplate::Load(const std::string& dir) {
+  const std::string prefix = dir.empty() || dir.back() == '/' ? dir : dir + "/";
+  auto subject = ReadWholeFile(prefix + std::string(kSubjectFile));
+  if (!subject.ok()) return subject.status().WithPrefix("notice template");
+  auto text = ReadWholeFile(prefix + std::string(kTextFile));
+  if (!text.ok()) return text.status().WithPrefix("notice template");
+  auto html = ReadWholeFile(prefix + std::string(kHtmlFile));
+  if (!html.ok() && html.status().code() != Status::Code::kNotFound) return html.status();
+  return FromStrings(*subject, *text, html.ok() ? *html : std::string(), prefix);
+}
+
+StatusOr<Notice> NoticeTemplate::Render(const NoticeInput& in, const NoticeKey& key) const {
+  assert(in.organization != nullptr);
+  const Config::Organization& org = *in.organization;
+  if (!IsNoticeId(in.notice_id)) return Status::InvalidArgument("notice id \"" + in.notice_id + "\" is not N-XXXXXXXXXX");
+  if (!IsPlainEmail(in.email)) {
+    return Status::InvalidArgument("recipient address \"" + in.email +
+                                   "\" is not a plain address (one @, no spaces, brackets or line breaks)");
+  }
+  if (HasControl(in.name)) return Status::InvalidArgument("the recipient's name contains a line break or control character");
+  std::string from = in.from_address;
+  if (from.empty()) {
+    const size_t at = org.contact.rfind('@');
+    from = at != std::string::npos && IsPlainEmail(org.contact) && HostOnDomain(org.contact.substr(at + 1), org.domain)
+               ? org.contact
+               : "privacy@" + org.domain;
+  }
+  if (!IsPlainEmail(from) || HasControl(org.name)) {
+    return Status::InvalidArgument("sender address \"" + from + "\" or organization name is not usable in a header");
+  }
+  const std::string verify_url = org.NoticeUrl(in.notice_id);
+
+  ctemplate::TemplateDictionary dict("notice");
+  auto set = [&dict](const char* name, std::string_view value) {
+    dict.SetValue(name, ctemplate::TemplateString(value.data(), value.size()));
+  };
+  set("NOTICE_ID", in.notice_id);
+  set("EMAIL", in.email);
+  set("NAME", in.name);
+  dict.ShowSection(in.name.empty() ? "NO_NAME" : "HAS_NAME");
+  set("LOCALE", in.locale);
+  set("VENDOR", in.vendor);
+  set("ORG_NAME", org.name);
+  set("ORG_CONTACT", org.contact);
+  set("ORG_DOMAIN", org.domain);
+  set("VERIFY_URL", verify_url);
+  const std::string first = HumanDate(in.first_disclosure_us), last = HumanDate(in.last_disclosure_us);
+  const std::string wfrom = HumanDate(in.window_from_us), wto = HumanDate(in.window_to_us);
+  set("FIRST_DISCLOSURE", first);
+  set("LAST_DISCLOSURE", last);
+  set("WINDOW_FROM", wfrom);
+  set("WINDOW_TO", wto);
+  dict.ShowSection(first == last ? "SAME_DAY" : "DATE_RANGE");
+  const std::string date = HumanDate(in.date_us);
+  set("DATE", date);
+  if (!in.measures.empty()) {
+    set("MEASURES", in.measures);
+    dict.ShowSection("HAS_MEASURES");
+  }
+  if (in.identifiers_pseudonymized && (in.categories & kCatIdentifier)) dict.ShowSection("PSEUDONYMIZED");
+  for (size_t i = 0; i < std::size(kCategoryNames); ++i) {
+    const uint32_t bit = 1u << i;
+    if (!(in.categories & bit)) continue;
+    ctemplate::TemplateDictionary* c = dict.AddSectionDictionary("CATEGORY");
+    const std::string_view desc = CategoryDescription(bit);
+    c->SetValue("DESCRIPTION", ctemplate::TemplateString(desc.data(), desc.size()));
+    c->SetValue("CATEGORY_NAME", ctemplate::TemplateString(kCategoryNames[i].data(), kCategoryNames[i].size()));
+    static const std::vector<std::string> kExposedSections = [] {
+      std::vector<std::string> v;
+      for (std::string_view name : kCategoryNames) {
+        std::string upper = "EXPOSED_";
+        for (char ch : name) upper.push_back(ch >= 'a' && ch <= 'z' ? static_cast<char>(ch - 32) : ch);
+        v.push_back(std::move(upper));
+      }
+      return v;
+    }();
+    dict.ShowSection(ctemplate::TemplateString(kExposedSections[i]));
+  }
+
+  auto expand = [&](std::string_view file, std::string* out) -> Status {
+    if (!cache_->ExpandNoLoad(ctemplate::TemplateString(file.data(), file.size()), ctemplate::DO_NOT_STRIP, &dict,
+                              nullptr, out)) {
+      return Status::InvalidArgument(origin_ + std::string(file) + ": ctemplate could not expand it");
+    }
+    return Status::Ok();
+  };
+  std::string subject_raw, text, html;
+  if (Status s = expand(kSubjectFile, &subject_raw); !s.ok()) return s;
+  if (Status s = expand(kTextFile, &text); !s.ok()) return s;
+  if (has_html_) {
+    if (Status s = expand(kHtmlFile, &html); !s.ok()) return s;
+  }
+  const std::string subject(Trim(subject_raw));
+  if (subject.empty()) return Status::InvalidArgument(origin_ + std::string(kSubjectFile) + ": renders an empty subject");
+  if (HasControl(subject)) {
+    return Status::InvalidArgument(origin_ + std::string(kSubjectFile) +
+                                   ": the subject contains a line break or control character (header injection)");
+  }
+  if (Status s = CheckLinksAndMarkup(subject, org.domain, false); !s.ok()) {
+    return s.WithPrefix(origin_ + std::string(kSubjectFile));
+  }
+  if (Status s = CheckLinksAndMarkup(text, org.domain, false); !s.ok()) return s.WithPrefix(origin_ + std::string(kTextFile));
+  if (text.find(kBegin) != std::string::npos || text.find(kEnd) != std::string::npos) {
+    return Status::InvalidArgument(origin_ + std::string(kTextFile) + ": contains a notice signature line");
+  }
+  if (has_html_) {
+    if (Status s = CheckLinksAndMarkup(html, org.domain, true); !s.ok()) return s.WithPrefix(origin_ + std::string(kHtmlFile));
+  }
+
+  // Sign the canonical form; the block then closes the text part.
+  const std::string issuer = LowerCopy(org.domain);
+  std::string signed_text = CanonicalBody(text);
+  const std::string canonical = Canonical(in.notice_id, issuer, key.key_id(), in.email, subject, signed_text);
+  const NoticeSignature sig = key.Sign(canonical);
+  signed_text.append("\n").append(SignatureBlock(in.notice_id, issuer, in.email, subject, key.key_id(), sig));
+
+  Notice n;
+  n.id = in.notice_id;
+  n.recipient = in.email;
+  n.subject = subject;
+  std::string& m = n.message;
+  m.reserve(signed_text.size() * 11 / 10 + html.size() * 11 / 10 + 1024);
+  m.append("From: ").append(Mailbox(org.name, from)).append("\r\n");
+  m.append("To: ").append(Mailbox(in.name, in.email)).append("\r\n");
+  m.append(HeaderText("Subject", subject));
+  m.append("Date: ").append(MailDate(in.date_us)).append("\r\n");
+  m.append("Message-ID: <").append(in.notice_id).append("@").append(issuer).append(">\r\n");
+  m.append("X-Vendorguard-Notice: ").append(in.notice_id).append("\r\n");
+  m.append("MIME-Version: 1.0\r\n");
+  const std::string text_headers = "Content-Type: text/plain; charset=UTF-8\r\nContent-Transfer-Encoding: quoted-printable\r\n";
+  if (!has_html_) {
+    m.append(text_headers).append("\r\n").append(QuotedPrintableEncode(signed_text));
+  } else {
+    const std::string boundary = "=_vg_" + in.notice_id;  // "=_" never occurs in quoted-printable output
+    m.append("Content-Type: multipart/alternative; boundary=\"").append(boundary).append("\"\r\n\r\n");
+    m.append("--").append(boundary).append("\r\n").append(text_headers).append("\r\n");
+    m.append(QuotedPrintableEncode(signed_text));
+    m.append("--").append(boundary).append("\r\n");
+    m.append("Content-Type: text/html; charset=UTF-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n");
+    m.append(QuotedPrintableEncode(html));
+    m.append("--").append(boundary).append("--\r\n");
+  }
+  return n;
+}
+
+// ---- Reading a notice back ----
+
+namespace {
+
+struct Header {
+  std::string name;   // as written
+  std::string value;  // unfolded
+};
+
+struct Part {
+  std::vector<Header> headers;
+  std::string_view body;
+};
+
+const Header* Find(const std::vector<Header>& hs, std::string_view name) {
+  for (const Header& h : hs) {
+    if (IEquals(h.name, name)) return &h;
+  }
+  return nullptr;
+}
+
+// Splits `bytes` into headers and body when it starts with a header section; false if it does not.
+bool ParseHeaders(std::string_view bytes, Part* part) {
+  size_t pos = 0;
+  // An mbox separator line ("From sender date") as some servers store messages.
+  if (bytes.starts_with("From ")) {
+    const size_t nl = bytes.find('\n');
+    if (nl == std::string_view::npos) return false;
+    pos = nl + 1;
+  }
+  std::vector<Header> hs;
+  while (pos < bytes.size()) {
+    size_t nl = bytes.find('\n', pos);
+    std::string_view line = bytes.substr(pos, nl == std::string_view::npos ? std::string_view::npos : nl - pos);
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    const size_t next = nl == std::string_view::npos ? bytes.size() : nl + 1;
+    // The empty line ends the headers; one that a relay padded with whitespace too.
+    if (Trim(line).empty()) {
+      part->headers = std::move(hs);
+      part->body = bytes.substr(next);
+      return true;
+    }
+    if (line.front() == ' ' || line.front() == '\t') {
+      if (hs.empty()) return false;
+      hs.back().value.append(line);  // unfolding: CRLF removed, the whitespace kept
+    } else {
+      const size_t colon = line.find(':');
+      if (colon == 0 || colon == std::string_view::npos) return false;
+      for (char c : line.substr(0, colon)) {
+        if (static_cast<unsigned char>(c) <= 32 || static_cast<unsigned char>(c) >= 127) return false;
+      }
+      hs.push_back({std::string(line.substr(0, colon)), std::string(line.substr(colon + 1))});
+    }
+    pos = next;
+  }
+  part->headers = std::move(hs);
+  part->body = {};
+  return true;
+}
+
+// The value of parameter `name` in a Content-Type value.
+std::string Param(std::string_view value, std::string_view name) {
+  const std::string lower = LowerCopy(value);
+  const std::string key = LowerCopy(name) + "=";
+  for (size_t at = lower.find(key); at != std::string::npos; at = lower.find(key, at + 1)) {
+    if (at > 0 && lower[at - 1] != ';' && lower[at - 1] != ' ' && lower[at - 1] != '\t') continue;
+    std::string_view v = value.substr(at + key.size());
+    if (!v.empty() && v.front() == '"') {
+      const size_t end = v.find('"', 1);
+      return std::string(v.substr(1, end == std::string_view::npos ? std::string_view::npos : end - 1));
+    }
+    const size_t end = v.find_first_of("; \t");
+    return std::string(Trim(v.substr(0, end)));
+  }
+  return "";
+}
+
+std::string DecodeBody(const Part& p) {
+  const Header* cte = Find(p.headers, "Content-Transfer-Encoding");
+  const std::string enc = cte ? LowerCopy(Trim(cte->value)) : "";
+  if (enc == "quoted-printable") return QuotedPrintableDecode(p.body);
+  if (enc == "base64") {
+    std::string out;
+    if (Base64Decode(Trim(p.body), &out)) return out;
+  }
+  return std::string(p.body);
+}
+
+// Finds the first text/plain part and every text/html part (recursing into multiparts).
+void FindParts(const Part& p, const Part** text, std::vector<const Part*>* htmls, std::vector<Part>* storage, int depth) {
+  const Header* ct = Find(p.headers, "Content-Type");
+  const std::string type = ct ? LowerCopy(Trim(ct->value.substr(0, ct->value.find(';')))) : "text/plain";
+  if (type.starts_with("multipart/") && depth < 8) {
+    const std::string boundary = Param(ct->value, "boundary");
+    if (boundary.empty()) return;
+    const std::string delim = "--" + boundary;
+    std::string_view body = p.body;
+    std::vector<std::string_view> chunks;
+    size_t pos = 0;
+    size_t start = std::string_view::npos;
+    while (pos <= body.size()) {
+      const size_t nl = body.find('\n', pos);
+      std::string_view line = body.substr(pos, nl == std::string_view::npos ? std::string_view::npos : nl - pos);
+      std::string_view tline = line;
+      while (!tline.empty() && (tline.back() == '\r' || tline.back() == ' ' || tline.back() == '\t')) tline.remove_suffix(1);
+      if (tline == delim || tline == delim + "--") {
+        if (start != std::string_view::npos) chunks.push_back(body.substr(start, pos - start));
+        start = nl == std::string_view::npos ? body.size() : nl + 1;
+        if (tline == delim + "--") {
+          start = std::string_view::npos;
+          break;
+        }
+      }
+      if (nl == std::string_view::npos) break;
+      pos = nl + 1;
+    }
+    // A message cut short (no closing delimiter): the last part is still read.
+    if (start != std::string_view::npos && start < body.size()) chunks.push_back(body.substr(start));
+    storage->reserve(storage->size() + chunks.size() + 16);
+    for (std::string_view chunk : chunks) {
+      Part sub;
+      if (!ParseHeaders(chunk, &sub)) continue;
+      storage->push_back(std::move(sub));
+      FindParts(storage->back(), text, htmls, storage, depth + 1);
+    }
+    return;
+  }
+  if (type == "text/plain" && *text == nullptr) *text = &p;
+  if (type == "text/html") htmls->push_back(&p);
+}
+
+// RFC 2047 decoding of an unstructured header value (B and Q, UTF-8 or ASCII; whitespace between adjacent
+// encoded words dropped).
+std::string DecodeHeaderText(std::string_view v) {
+  std::string out;
+  size_t pos = 0;
+  bool last_was_word = false;
+  while (pos < v.size()) {
+    const size_t start = v.find("=?", pos);
+    std::string_view plain = v.substr(pos, start == std::string_view::npos ? std::string_view::npos : start - pos);
+    if (start == std::string_view::npos) {
+      out.append(plain);
+      break;
+    }
+    const size_t q1 = v.find('?', start + 2);
+    const size_t q2 = q1 == std::string_view::npos ? q1 : v.find('?', q1 + 1);
+    const size_t end = q2 == std::string_view::npos ? q2 : v.find("?=", q2 + 1);
+    if (end == std::string_view::npos) {
+      out.append(v.substr(pos));
+      break;
+    }
+    if (!(last_was_word && Trim(plain).empty())) out.append(plain);
+    const char enc = Lower(v[q1 + 1]);
+    std::string_view payload = v.substr(q2 + 1, end - q2 - 1);
+    std::string decoded;
+    if (enc == 'b') {
+      if (!Base64Decode(payload, &decoded)) decoded = std::string(v.substr(start, end + 2 - start));
+    } else {
+      std::string q(payload);
+      std::replace(q.begin(), q.end(), '_', ' ');
+      decoded = QuotedPrintableDecode(q);
+      if (!decoded.empty() && decoded.back() == '\n') decoded.pop_back();
+    }
+    out.append(decoded);
+    last_was_word = true;
+    pos = end + 2;
+  }
+  return std::string(Trim(out));
+}
+
+std::string AddrSpec(std::string_view to) {
+  const size_t lt = to.rfind('<');
+  if (lt != std::string_view::npos) {
+    const size_t gt = to.find('>', lt);
+    return std::string(Trim(to.substr(lt + 1, gt == std::string_view::npos ? std::string_view::npos : gt - lt - 1)));
+  }
+  return std::string(Trim(to));
+}
+
+Status Fail(NoticeVerdict* verdict, NoticeVerdict v, std::string msg) {
+  if (verdict) *verdict = v;
+  return Status::InvalidArgument(std::move(msg));
+}
+
+}  // namespace
+
+StatusOr<SignedContent> ExtractSignedContent(std::string_view bytes, NoticeVerdict* verdict) {
+  // A whole message, or just the text?
+  Part message;
+  std::vector<Part> storage;
+  const Part* text_part = nullptr;
+  std::vector<const Part*> html_parts;
+  std::string text;
+  const bool is_message = ParseHeaders(bytes, &message) &&
+                          (Find(message.headers, "From") || Find(message.headers, "To") ||
+                           Find(message.headers, "Subject") || Find(message.headers, "Content-Type"));
+  if (is_message) {
+    FindParts(message, &text_part, &html_parts, &storage, 0);
+    if (text_part == nullptr) {
+      return Fail(verdict, NoticeVerdict::kNoSignatureBlock, "the message has no text/plain part, so no signature block");
+    }
+    text = DecodeBody(*text_part);
+  } else {
+    text = std::string(bytes);
+  }
+
+  // The block: BEGIN and END at line starts, exactly once.
+  auto line_start_find = [&](std::string_view needle, size_t from) {
+    for (size_t at = text.find(needle, from); at != std::string::npos; at = text.find(needle, at + 1)) {
+      if (at == 0 || text[at - 1] == '\n') return at;
+    }
+    return std::string::npos;
+  };
+  const size_t begin = line_start_find(kBegin, 0);
+  if (begin == std::string::npos) {
+    return Fail(verdict, NoticeVerdict::kNoSignatureBlock,
+                "no \"" + std::string(kBegin) + "\" line: this is not a signed vendorguard notice");
+  }
+  if (line_start_find(kBegin, begin + 1) != std::string::npos) {
+    return Fail(verdict, NoticeVerdict::kMalformedBlock, "more than one signature block");
+  }
+  const size_t end = line_start_find(kEnd, begin);
+  if (end == std::string::npos) {
+    return Fail(verdict, NoticeVerdict::kMalformedBlock, "the signature block has no \"" + std::string(kEnd) + "\" line");
+  }
+  const size_t after_end = text.find('\n', end);
+  if (after_end != std::string::npos && !Trim(std::string_view(text).substr(after_end)).empty()) {
+    return Fail(verdict, NoticeVerdict::kUnsignedContent,
+                "text follows the signature block, and the signature does not cover it: something was added to the notice");
+  }
+
+  // Fields, with continuation lines (a leading space) appended.
+  SignedContent sc;
+  std::string sig_b64;
+  std::string_view block = std::string_view(text).substr(begin + kBegin.size(), end - begin - kBegin.size());
+  std::string* last = nullptr;
+  size_t pos = 0;
+  while (pos < block.size()) {
+    size_t nl = block.find('\n', pos);
+    std::string_view line = block.substr(pos, nl == std::string_view::npos ? std::string_view::npos : nl - pos);
+    pos = nl == std::string_view::npos ? block.size() : nl + 1;
+    while (!line.empty() && (line.back() == '\r' || line.back() == ' ' || line.back() == '\t')) line.remove_suffix(1);
+    if (line.empty()) continue;
+    if (line.front() == ' ' || line.front() == '\t') {
+      if (last == nullptr) return Fail(verdict, NoticeVerdict::kMalformedBlock, "the signature block starts with a continuation line");
+      last->append(Trim(line));
+      continue;
+    }
+    const size_t colon = line.find(": ");
+    if (colon == std::string_view::npos) {
+      return Fail(verdict, NoticeVerdict::kMalformedBlock, "unreadable line in the signature block: \"" + std::string(line) + "\"");
+    }
+    const std::string_view name = line.substr(0, colon);
+    const std::string value(line.substr(colon + 2));
+    std::string* field = name == "Notice"      ? &sc.notice_id
+                         : name == "Issuer"    ? &sc.issuer
+                         : name == "To"        ? &sc.recipient
+                         : name == "Subject"   ? &sc.subject
+                         : name == "Key"       ? &sc.key_id
+                         : name == "Signature" ? &sig_b64
+                                               : nullptr;
+    if (field == nullptr) {
+      return Fail(verdict, NoticeVerdict::kMalformedBlock, "unknown field \"" + std::string(name) + "\" in the signature block");
+    }
+    if (!field->empty()) {
+      return Fail(verdict, NoticeVerdict::kMalformedBlock, "field \"" + std::string(name) + "\" appears twice in the signature block");
+    }
+    *field = value;
+    last = field;
+  }
+  for (auto [name, value] : {std::pair<const char*, const std::string*>{"Notice", &sc.notice_id}, {"Issuer", &sc.issuer},
+                             {"To", &sc.recipient}, {"Subject", &sc.subject}, {"Key", &sc.key_id},
+                             {"Signature", &sig_b64}}) {
+    if (value->empty()) {
+      return Fail(verdict, NoticeVerdict::kMalformedBlock, std::string("the signature block has no ") + name + " field");
+    }
+  }
+  if (!IsNoticeId(sc.notice_id)) {
+    return Fail(verdict, NoticeVerdict::kMalformedBlock, "\"" + sc.notice_id + "\" is not a notice id (N-XXXXXXXXXX)");
+  }
+  if (!Base64Decode(sig_b64, &sc.signature) || sc.signature.size() != 64) {
+    return Fail(verdict, NoticeVerdict::kMalformedBlock, "the signature is not 64 bytes of base64");
+  }
+
+  // In a whole message, the headers must say what was signed.
+  if (is_message) {
+    const Header* to = Find(message.headers, "To");
+    if (to == nullptr || !IEquals(AddrSpec(to->value), sc.recipient)) {
+      return Fail(verdict, NoticeVerdict::kHeaderMismatch,
+                  "the message is addressed to " + (to ? AddrSpec(to->value) : std::string("nobody")) +
+                      " but the notice was signed for " + sc.recipient);
+    }
+    const Header* subject = Find(message.headers, "Subject");
+    if (subject == nullptr || DecodeHeaderText(subject->value) != sc.subject) {
+      return Fail(verdict, NoticeVerdict::kHeaderMismatch,
+                  "the Subject: header (\"" + (subject ? DecodeHeaderText(subject->value) : std::string()) +
+                      "\") is not the signed subject (\"" + sc.subject + "\")");
+    }
+    for (const Part* h : html_parts) {
+      if (Status s = CheckLinksAndMarkup(DecodeBody(*h), sc.issuer, true); !s.ok()) {
+        return Fail(verdict, NoticeVerdict::kUnsignedContent,
+                    "the HTML part, which the signature does not cover, " + s.message());
+      }
+    }
+  }
+  sc.canonical = Canonical(sc.notice_id, sc.issuer, sc.key_id, sc.recipient, sc.subject,
+                           CanonicalBody(std::string_view(text).substr(0, begin)));
+  return sc;
+}
+
+NoticeVerification VerifyNotice(std::string_view bytes, const NoticePublicKey& key, std::string_view expected_issuer) {
+  NoticeVerification v;
+  NoticeVerdict verdict = NoticeVerdict::kMalformedBlock;
+  auto sc = ExtractSignedContent(bytes, &verdict);
+  if (!sc.ok()) {
+    v.verdict = verdict;
+    v.reason = sc.status().message();
+    return v;
+  }
+  v.notice_id = sc->notice_id;
+  v.issuer = sc->issuer;
+  v.recipient = sc->recipient;
+  v.subject = sc->subject;
+  v.key_id = sc->key_id;
+  if (!expected_issuer.empty() && !IEquals(sc->issuer, expected_issuer)) {
+    v.verdict = NoticeVerdict::kWrongIssuer;
+    v.reason = "the notice claims to come from " + sc->issuer + ", not " + std::string(expected_issuer) +
+               ": it was not issued by us";
+    return v;
+  }
+  if (sc->key_id != key.key_id) {
+    v.verdict = NoticeVerdict::kUnknownKey;
+    v.reason = "signed with key " + sc->key_id + ", which is not our notice key " + key.key_id;
+    return v;
+  }
+  NoticeSignature sig;
+  std::memcpy(sig.data(), sc->signature.data(), sig.size());
+  if (!key.Verify(sc->canonical, sig)) {
+    v.verdict = NoticeVerdict::kSignatureMismatch;
+    v.reason = "the signature does not match the content: the text, recipient, subject or notice id was changed "
+               "after the notice was signed";
+    return v;
+  }
+  v.verdict = NoticeVerdict::kGenuine;
+  v.reason = "genuine: notice " + sc->notice_id + " from " + sc->issuer + " to " + sc->recipient + ", signed with key " +
+             sc->key_id;
+  return v;
+}
+
+std::string_view ToString(NoticeVerdict v) {
+  switch (v) {
+    case NoticeVerdict::kGenuine: return "genuine";
+    case NoticeVerdict::kNoSignatureBlock: return "no_signature_block";
+    case NoticeVerdict::kMalformedBlock: return "malformed_block";
+    case NoticeVerdict::kWrongIssuer: return "wrong_issuer";
+    case NoticeVerdict::kUnknownKey: return "unknown_key";
+    case NoticeVerdict::kSignatureMismatch: return "signature_mismatch";
+    case NoticeVerdict::kHeaderMismatch: return "header_mismatch";
+    case NoticeVerdict::kUnsignedContent: return "unsigned_content";
+  }
+  return "unknown";
+}
+
+}  // namespace vg::notify

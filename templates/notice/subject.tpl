@@ -1,0 +1,1 @@
+Important: a security incident at {{VENDOR}} involved some of your data
