@@ -7,6 +7,7 @@
 #include <map>
 
 #include "common/json_text.h"
+#include "common/time_text.h"
 #include "policy/categories.h"
 
 namespace vg::incident {
@@ -132,6 +133,9 @@ std::string RenderHtml(const std::vector<Block>& doc, std::string_view title) {
   return out + "</body>\n</html>\n";
 }
 
+// Whole seconds, UTC: what a report for people shows.
+std::string ReportTime(int64_t us) { return IsoTime(us, false); }
+
 std::vector<Block> BuildReport(const Assessment& a, const Config::Organization& org) {
   const Incident& i = a.incident;
   std::vector<Block> d;
@@ -140,7 +144,7 @@ std::vector<Block> BuildReport(const Assessment& a, const Config::Organization& 
   auto bullets = [&](std::vector<std::string> items) { d.push_back({Block::kBullets, 0, "", std::move(items), {}}); };
 
   heading("Personal data breach at " + i.vendor + ": incident " + i.id, 1);
-  para("Prepared by " + org.name + " on " + IsoUtc(a.generated_at_us) +
+  para("Prepared by " + org.name + " on " + ReportTime(a.generated_at_us) +
        " from vendorguard's disclosure ledger, which records every disclosure to the vendor (who, which "
        "categories of data, when) but never the data itself.");
 
@@ -149,12 +153,12 @@ std::vector<Block> BuildReport(const Assessment& a, const Config::Organization& 
        (a.vendor.purpose.empty() ? "purpose not declared" : a.vendor.purpose) + "; legal basis " +
        (a.vendor.legal_basis.empty() ? "not declared" : a.vendor.legal_basis) + "; processing in " +
        (a.vendor.destination_country.empty() ? "an undeclared country" : a.vendor.destination_country) +
-       "), between " + IsoUtc(i.from_us) + " and " + IsoUtc(i.to_us) + ". Our own systems were not accessed.");
-  para("We became aware of it at " + IsoUtc(i.aware_at_us) + "; the 72-hour deadline to notify the supervisory "
-       "authority (GDPR Art. 33(1)) is " + IsoUtc(NotificationDeadlineUs(i)) + ".");
+       "), from " + ReportTime(i.from_us) + " until " + ReportTime(i.to_us) + ". Our own systems were not accessed.");
+  para("We became aware of it at " + ReportTime(i.aware_at_us) + "; the 72-hour deadline to notify the supervisory "
+       "authority (GDPR Art. 33(1)) is " + ReportTime(NotificationDeadlineUs(i)) + ".");
   para(std::string("The vendor held data disclosed to it ") +
        (a.held_from_us == INT64_MIN ? "at any time before the end of the window (no retention limit is declared)"
-                                    : "from " + IsoUtc(a.held_from_us) + " (its retention period of " +
+                                    : "from " + ReportTime(a.held_from_us) + " (its retention period of " +
                                           std::to_string(*i.retention_days) + " days) to the end of the window") +
        ".");
 
@@ -188,7 +192,7 @@ std::vector<Block> BuildReport(const Assessment& a, const Config::Organization& 
   heading("Measures taken");
   std::vector<std::string> measures;
   if (i.cut) {
-    measures.push_back("The vendor was cut off at " + IsoUtc(i.cut_at_us) +
+    measures.push_back("The vendor was cut off at " + ReportTime(i.cut_at_us) +
                        (i.cut_note.empty() ? "" : " (" + i.cut_note + ")") + ": nothing more is sent to it; " +
                        Count(i.cut_discarded) + " queued events were discarded instead of sent.");
   } else {
