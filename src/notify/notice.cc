@@ -7,11 +7,16 @@
 #include <ctemplate/template_dictionary.h>
 #include <sodium.h>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include <algorithm>
 #include <array>
 #include <cinttypes>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 
 #include "common/files.h"
 
@@ -174,13 +179,75 @@ std::string_view CategoryDescription(uint32_t category_bit) {
   }
 }
 
-std::string HumanDate(int64_t us) {
+namespace {
+
+bool IsGerman(std::string_view language) { return language == "de"; }
+
+std::string_view CategoryDescriptionDe(uint32_t category_bit) {
+  // Nominative noun phrases: the German template lists them after "Übermittelt wurden:".
+  switch (category_bit) {
+    case kCatIdentifier: return "eine Kennung, die Ihre Aktivitäten miteinander verknüpft (eine Nutzer- oder Geräte-ID)";
+    case kCatContact: return "Ihre Kontaktdaten, etwa Ihre E-Mail-Adresse oder Telefonnummer";
+    case kCatName: return "Ihr Name";
+    case kCatLocation: return "Ihr ungefährer Standort (etwa Ihr Land oder Ihre Stadt)";
+    case kCatNetwork: return "die IP-Adresse Ihrer Verbindung";
+    case kCatDevice: return "welchen Browser, welches Betriebssystem und welche Art von Gerät Sie verwendet haben";
+    case kCatReferrer: return "Adressen (URLs) von Seiten, die Sie besucht haben oder von denen Sie kamen";
+    case kCatFreeText: return "Text, den Sie in unser Produkt eingegeben haben";
+    case kCatSecret: return "Zugangsdaten wie Passwörter, API-Schlüssel oder Zugriffstoken";
+    case kCatActivity: return "was Sie in unserem Produkt getan haben und wann (zum Beispiel, welche Seiten oder Funktionen Sie genutzt haben)";
+    case kCatOther: return "weitere Angaben dazu, wie Sie unser Produkt genutzt haben";
+    case kCatFinancial: return "Nummern von Zahlungskarten oder Bankkonten";
+    case kCatGovernmentId: return "eine staatliche Identifikationsnummer (etwa eine US-Sozialversicherungsnummer)";
+    default: return "andere personenbezogene Daten";
+  }
+}
+
+constexpr const char* kMonthsDe[] = {"Januar", "Februar", "März",      "April",   "Mai",      "Juni",
+                                     "Juli",   "August",  "September", "Oktober", "November", "Dezember"};
+
+}  // namespace
+
+std::string_view CategoryDescription(uint32_t category_bit, std::string_view language) {
+  return IsGerman(language) ? CategoryDescriptionDe(category_bit) : CategoryDescription(category_bit);
+}
+
+std::string HumanDate(int64_t us) { return HumanDate(us, "en"); }
+
+std::string HumanDate(int64_t us, std::string_view language) {
   int64_t y;
   unsigned m, d;
   CivilFromDays(FloorDiv(us, kUsPerDay), &y, &m, &d);
   char buf[48];
-  std::snprintf(buf, sizeof buf, "%u %s %" PRId64, d, kMonths[m - 1], y);
+  if (IsGerman(language)) {
+    std::snprintf(buf, sizeof buf, "%u. %s %" PRId64, d, kMonthsDe[m - 1], y);
+  } else {
+    std::snprintf(buf, sizeof buf, "%u %s %" PRId64, d, kMonths[m - 1], y);
+  }
   return buf;
+}
+
+std::string NormalizeLocale(std::string_view locale) {
+  locale = Trim(locale);
+  locale = locale.substr(0, locale.find_first_of(".@"));  // POSIX: de_AT.UTF-8@euro
+  std::string out;
+  out.reserve(locale.size());
+  for (char c : locale) {
+    if (c == '_') c = '-';
+    if (!IsAlnum(c) && c != '-') return "";
+    out.push_back(Lower(c));
+  }
+  // A language subtag of two or three letters, then subtags of 1-8 letters or digits.
+  size_t lang = 0;
+  while (lang < out.size() && out[lang] >= 'a' && out[lang] <= 'z') ++lang;
+  if (lang < 2 || lang > 3 || (lang < out.size() && out[lang] != '-') || out.size() > 35) return "";
+  for (size_t pos = lang; pos < out.size();) {
+    const size_t next = out.find('-', pos + 1);
+    const size_t len = (next == std::string::npos ? out.size() : next) - pos - 1;
+    if (len < 1 || len > 8) return "";
+    pos = next == std::string::npos ? out.size() : next;
+  }
+  return out;
 }
 
 std::string MailDate(int64_t us) {
@@ -199,11 +266,31 @@ std::string MailDate(int64_t us) {
 
 // ---- Encodings ----
 
+namespace {
+
+// Bytes quoted-printable leaves as they are (in the middle of a line).
+constexpr auto kQpPlain = [] {
+  std::array<bool, 256> t{};
+  for (int c = 0x21; c < 0x7f; ++c) t[c] = c != '=';
+  t[' '] = t['\t'] = true;
+  return t;
+}();
+
+}  // namespace
+
 std::string QuotedPrintableEncode(std::string_view text) {
+  std::string out;
+  AppendQuotedPrintable(text, &out);
+  return out;
+}
+
+void AppendQuotedPrintable(std::string_view text, std::string* dest) {
   static constexpr char kHex[] = "0123456789ABCDEF";
   // Worst case: every byte =XX, and a soft break per 25 of those.
-  std::string out(text.size() * 3 + text.size() / 24 * 3 + 8, '\0');
-  char* w = out.data();
+  std::string& out = *dest;
+  const size_t start = out.size();
+  out.resize(start + text.size() * 3 + text.size() / 24 * 3 + 8);
+  char* w = out.data() + start;
   size_t pos = 0;
   while (pos <= text.size()) {
     const size_t nl = text.find('\n', pos);
@@ -214,12 +301,7 @@ std::string QuotedPrintableEncode(std::string_view text) {
     size_t col = 0;
     const size_t size = line.size();
     // Most lines are short plain text: copied as they are.
-    static constexpr auto kPlain = [] {
-      std::array<bool, 256> t{};
-      for (int c = 0x21; c < 0x7f; ++c) t[c] = c != '=';
-      t[' '] = t['\t'] = true;
-      return t;
-    }();
+    static constexpr auto kPlain = kQpPlain;
     if (size > 0 && size <= 76 && line[0] != '.' && !line.starts_with("From ") && line.back() != ' ' &&
         line.back() != '\t' &&
         std::all_of(line.begin(), line.end(), [](char ch) { return kPlain[static_cast<unsigned char>(ch)]; })) {
@@ -233,6 +315,21 @@ std::string QuotedPrintableEncode(std::string_view text) {
     }
     for (size_t i = 0; i < size; ++i) {
       const auto c = static_cast<unsigned char>(line[i]);
+      // Long lines (paragraphs) are mostly plain too: copy the run of plain bytes that fits before the next
+      // soft break in one go. Its last byte stays on the byte-wise path (a trailing space is encoded, and it
+      // may use the 76th column), as does a byte at the start of a continuation line ("." and "From ").
+      if (col < 75 && (col > 0 || (c != '.' && c != 'F'))) {
+        const size_t limit = std::min(size - 1, i + (75 - col));
+        size_t j = i;
+        while (j < limit && kPlain[static_cast<unsigned char>(line[j])]) ++j;
+        if (j > i) {
+          std::memcpy(w, line.data() + i, j - i);
+          w += j - i;
+          col += j - i;
+          i = j - 1;
+          continue;
+        }
+      }
       const bool at_line_end = i + 1 == size;
       bool encode = c == '=' || c >= 0x7f || (c < 0x20 && c != '\t') || ((c == ' ' || c == '\t') && at_line_end);
       size_t n = encode ? 3 : 1;
@@ -264,7 +361,6 @@ std::string QuotedPrintableEncode(std::string_view text) {
     pos = nl + 1;
   }
   out.resize(static_cast<size_t>(w - out.data()));
-  return out;
 }
 
 std::string QuotedPrintableDecode(std::string_view encoded) {
@@ -447,9 +543,45 @@ std::string SignatureBlock(std::string_view id, std::string_view issuer, std::st
 
 // ---- Link and markup checks ----
 
+namespace {
+
+// Every pattern the check looks for contains one of a few punctuation bytes at a fixed distance from its
+// start: ':' (http://, https://, mailto:, javascript:), '.' (www.) and, in HTML, '<' (tags) and '=' (href=,
+// src=, action=). Text has few of them, so the scan jumps from one to the next, 16 bytes at a time, and
+// looks back from there. kMaxLookBack is the longest such distance ("javascript" before ':').
+constexpr size_t kMaxLookBack = 10;
+
+size_t NextAnchor(std::string_view s, size_t from, bool html) {
+#if defined(__SSE2__)
+  const __m128i colon = _mm_set1_epi8(':');
+  const __m128i dot = _mm_set1_epi8('.');
+  const __m128i lt = _mm_set1_epi8(html ? '<' : ':');
+  const __m128i eq = _mm_set1_epi8(html ? '=' : ':');
+  while (from + 16 <= s.size()) {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s.data() + from));
+    const __m128i hit = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, colon), _mm_cmpeq_epi8(v, dot)),
+                                     _mm_or_si128(_mm_cmpeq_epi8(v, lt), _mm_cmpeq_epi8(v, eq)));
+    if (const int mask = _mm_movemask_epi8(hit); mask != 0) return from + static_cast<size_t>(__builtin_ctz(mask));
+    from += 16;
+  }
+#endif
+  for (; from < s.size(); ++from) {
+    const char c = s[from];
+    if (c == ':' || c == '.' || (html && (c == '<' || c == '='))) return from;
+  }
+  return std::string_view::npos;
+}
+
+}  // namespace
+
 Status CheckLinksAndMarkup(std::string_view rendered, std::string_view domain, bool html) {
-  // One pass over a lower-case copy, dispatching on the first letter of each thing looked for.
   const std::string_view l = rendered;
+  // `word` (lower case) ends right before `end`.
+  auto before = [&](size_t end, std::string_view word) {
+    // The last letter first: most anchors have none of the words before them.
+    return end >= word.size() && Lower(l[end - 1]) == word.back() &&
+           IEquals(l.substr(end - word.size(), word.size()), word);
+  };
   auto starts = [](std::string_view r, std::string_view prefix) {
     return r.size() >= prefix.size() && IEquals(r.substr(0, prefix.size()), prefix);
   };
@@ -461,97 +593,103 @@ Status CheckLinksAndMarkup(std::string_view rendered, std::string_view domain, b
   };
   static constexpr std::string_view kForbiddenTags[] = {"<form", "<input", "<button", "<textarea", "<select",
                                                         "<script", "<iframe", "<object", "<embed"};
-  // The first two letters of everything looked for, so that most positions cost one table lookup.
-  static constexpr auto kFirst = [] {
-    std::array<uint8_t, 256> t{};
-    for (std::string_view two : {"ht", "hr", "ww", "ma", "ja", "<f", "<i", "<b", "<t", "<s", "<o", "<e", "sr", "ac"}) {
-      t[static_cast<unsigned char>(two[0])] = 1;
-      t[static_cast<unsigned char>(two[0] >= 'a' && two[0] <= 'z' ? two[0] - 32 : two[0])] = 1;
+  // Every link target must be absolute: href="//evil" or a relative path could go anywhere. `eq` is the
+  // position of the attribute's "=", `at` of its name.
+  auto attribute = [&](size_t at, size_t eq) -> Status {
+    size_t v = eq + 1;
+    if (v < l.size() && (l[v] == '"' || l[v] == '\'')) ++v;
+    const std::string_view value = l.substr(v);
+    if (!(starts(value, "https://") || starts(value, "http://") || starts(value, "mailto:") || starts(value, "#"))) {
+      return Status::InvalidArgument("has a link that is not an absolute https URL on " + std::string(domain) + ": " +
+                                     Excerpt(rendered, at));
     }
-    return t;
-  }();
-  for (size_t i = 0; i + 1 < l.size(); ++i) {
-    if (!kFirst[static_cast<unsigned char>(l[i])]) continue;
-    const char next = Lower(l[i + 1]);
-    switch (Lower(l[i])) {
-      case 'h': if (next != 't' && next != 'r') continue; break;
-      case 'w': if (next != 'w') continue; break;
-      case 'm': if (next != 'a') continue; break;
-      case 'j': if (next != 'a') continue; break;
-      case 's': if (next != 'r' || !html) continue; break;
-      case 'a': if (next != 'c' || !html) continue; break;
-      case '<': if (!html) continue; break;
-    }
-    const std::string_view rest = l.substr(i);
-    switch (Lower(l[i])) {
-      case 'h':
-        if (starts(rest, "http://") || starts(rest, "https://")) {
-          const std::string host = HostAt(l, i + (Lower(rest[4]) == 's' ? 8 : 7));
-          if (!HostOnDomain(host, domain)) return foreign(i, host);
-        } else if (html && starts(rest, "href=") && at_word_start(i)) {
-          goto attribute;
+    return Status::Ok();
+  };
+  // What is wrong with the pattern around the anchor at `a`, if anything; *start is where it begins.
+  auto check = [&](size_t a, size_t* start) -> Status {
+    switch (l[a]) {
+      case ':': {
+        if (l.substr(a, 3) == "://") {
+          const size_t at = before(a, "http") ? a - 4 : before(a, "https") ? a - 5 : std::string_view::npos;
+          if (at != std::string_view::npos) {
+            *start = at;
+            const std::string host = HostAt(l, a + 3);
+            if (!HostOnDomain(host, domain)) return foreign(at, host);
+            return Status::Ok();
+          }
         }
-        break;
-      case 'w':
-        // Bare "www." names, which mail clients turn into links.
-        if (starts(rest, "www.") && !(i > 0 && (IsAlnum(l[i - 1]) || l[i - 1] == '/' || l[i - 1] == '.' || l[i - 1] == '@'))) {
-          const std::string host = HostAt(l, i);
-          if (!HostOnDomain(host, domain)) return foreign(i, host);
-        }
-        break;
-      case 'm':
-        if (starts(rest, "mailto:")) {
-          size_t end = i + 7;
+        if (before(a, "mailto")) {
+          *start = a - 6;
+          size_t end = a + 1;
           while (end < l.size() && !std::strchr("? \t\r\n\"'<>)", l[end])) ++end;
-          std::string_view list = l.substr(i + 7, end - i - 7);
+          std::string_view list = l.substr(a + 1, end - a - 1);
           if (list.empty()) return Status::InvalidArgument("has an empty mailto: link");
           while (!list.empty()) {
             const size_t comma = list.find(',');
             std::string_view addr = list.substr(0, comma);
             const size_t sign = addr.rfind('@');
             if (sign == std::string_view::npos || !HostOnDomain(addr.substr(sign + 1), domain)) {
-              return Status::InvalidArgument("has a mailto: link to " + Excerpt(rendered, i) +
+              return Status::InvalidArgument("has a mailto: link to " + Excerpt(rendered, a - 6) +
                                              ", which is not an address at " + std::string(domain) +
                                              "; a notice names only the organization's own addresses");
             }
             if (comma == std::string_view::npos) break;
             list.remove_prefix(comma + 1);
           }
+          return Status::Ok();
         }
-        break;
-      case 'j':
-        if (starts(rest, "javascript:")) return Status::InvalidArgument("contains a javascript: URL");
-        break;
-      case '<':
-        if (html) {
-          for (std::string_view tag : kForbiddenTags) {
-            if (starts(rest, tag) && (rest.size() == tag.size() || !IsAlnum(rest[tag.size()]))) {
-              return Status::InvalidArgument("contains " + std::string(tag) +
-                                             "> (forms, inputs and scripts are never part of a notice: a notice "
-                                             "asks for nothing)");
-            }
+        if (before(a, "javascript")) {
+          *start = a - 10;
+          return Status::InvalidArgument("contains a javascript: URL");
+        }
+        return Status::Ok();
+      }
+      case '.': {
+        // Bare "www." names, which mail clients turn into links.
+        if (!before(a, "www")) return Status::Ok();
+        const size_t i = a - 3;
+        if (i > 0 && (IsAlnum(l[i - 1]) || l[i - 1] == '/' || l[i - 1] == '.' || l[i - 1] == '@')) return Status::Ok();
+        *start = i;
+        const std::string host = HostAt(l, i);
+        if (!HostOnDomain(host, domain)) return foreign(i, host);
+        return Status::Ok();
+      }
+      case '<': {
+        if (a + 1 == l.size() || !std::strchr("fibtsoe", Lower(l[a + 1]))) return Status::Ok();
+        const std::string_view rest = l.substr(a);
+        for (std::string_view tag : kForbiddenTags) {
+          if (starts(rest, tag) && (rest.size() == tag.size() || !IsAlnum(rest[tag.size()]))) {
+            *start = a;
+            return Status::InvalidArgument("contains " + std::string(tag) +
+                                           "> (forms, inputs and scripts are never part of a notice: a notice "
+                                           "asks for nothing)");
           }
         }
-        break;
-      case 's':
-      case 'a':
-        if (html && (starts(rest, "src=") || starts(rest, "action=")) && at_word_start(i)) goto attribute;
-        break;
+        return Status::Ok();
+      }
+      case '=':
+        for (std::string_view name : {std::string_view("href"), std::string_view("src"), std::string_view("action")}) {
+          if (before(a, name) && at_word_start(a - name.size())) {
+            *start = a - name.size();
+            return attribute(a - name.size(), a);
+          }
+        }
+        return Status::Ok();
     }
-    continue;
-  attribute : {
-    // Every link target must be absolute: href="//evil" or a relative path could go anywhere.
-    size_t v = i + rest.find('=') + 1;
-    if (v < l.size() && (l[v] == '"' || l[v] == '\'')) ++v;
-    const std::string_view value = l.substr(v);
-    if (!(starts(value, "https://") || starts(value, "http://") || starts(value, "mailto:") ||
-          starts(value, "#"))) {
-      return Status::InvalidArgument("has a link that is not an absolute https URL on " + std::string(domain) + ": " +
-                                     Excerpt(rendered, i));
+    return Status::Ok();
+  };
+  // The first problem in text order: a pattern found later may start up to kMaxLookBack bytes earlier.
+  Status first = Status::Ok();
+  size_t first_start = std::string_view::npos;
+  for (size_t a = NextAnchor(l, 0, html); a != std::string_view::npos; a = NextAnchor(l, a + 1, html)) {
+    if (first_start != std::string_view::npos && a > first_start + kMaxLookBack) break;
+    size_t start = a;
+    if (Status s = check(a, &start); !s.ok() && start < first_start) {
+      first = std::move(s);
+      first_start = start;
     }
   }
-  }
-  return Status::Ok();
+  return first;
 }
 
 // ---- Templates ----
@@ -562,9 +700,11 @@ NoticeTemplate::~NoticeTemplate() = default;
 StatusOr<std::shared_ptr<const NoticeTemplate>> NoticeTemplate::FromStrings(std::string_view subject,
                                                                            std::string_view text,
                                                                            std::string_view html,
-                                                                           std::string origin) {
+                                                                           std::string origin,
+                                                                           std::string language) {
   std::shared_ptr<NoticeTemplate> t(new NoticeTemplate());
   t->origin_ = std::move(origin);
+  t->language_ = std::move(language);
   auto add = [&](std::string_view file, std::string_view content) -> Status {
     if (content.find("{{>") != std::string_view::npos) {
       return Status::InvalidArgument(t->origin_ + std::string(file) +
@@ -596,18 +736,84 @@ StatusOr<std::shared_ptr<const NoticeTemplate>> NoticeTemplate::FromStrings(std:
   return std::shared_ptr<const NoticeTemplate>(std::move(t));
 }
 
+namespace {
+
+StatusOr<std::shared_ptr<const NoticeTemplate>> LoadOne(const std::string& prefix, std::string language) {
+  auto subject = ReadWholeFile(prefix + std::string(NoticeTemplate::kSubjectFile));
+  if (!subject.ok()) return subject.status().WithPrefix("notice template");
+  auto text = ReadWholeFile(prefix + std::string(NoticeTemplate::kTextFile));
+  if (!text.ok()) return text.status().WithPrefix("notice template");
+  auto html = ReadWholeFile(prefix + std::string(NoticeTemplate::kHtmlFile));
+  if (!html.ok() && html.status().code() != Status::Code::kNotFound) return html.status();
+  return NoticeTemplate::FromStrings(*subject, *text, html.ok() ? *html : std::string(), prefix, std::move(language));
+}
+
+}  // namespace
+
 StatusOr<std::shared_ptr<const NoticeTemplate>> NoticeTemplate::Load(const std::string& dir) {
   const std::string prefix = dir.empty() || dir.back() == '/' ? dir : dir + "/";
-  auto subject = ReadWholeFile(prefix + std::string(kSubjectFile));
-  if (!subject.ok()) return subject.status().WithPrefix("notice template");
-  auto text = ReadWholeFile(prefix + std::string(kTextFile));
-  if (!text.ok()) return text.status().WithPrefix("notice template");
-  auto html = ReadWholeFile(prefix + std::string(kHtmlFile));
-  if (!html.ok() && html.status().code() != Status::Code::kNotFound) return html.status();
-  return FromStrings(*subject, *text, html.ok() ? *html : std::string(), prefix);
+  auto base = LoadOne(prefix, "en");
+  if (!base.ok()) return base.status();
+  // Locale subdirectories, in name order so that errors and the variant list do not depend on the file system.
+  std::vector<std::string> names;
+  std::error_code ec;
+  for (std::filesystem::directory_iterator it(prefix.empty() ? "." : prefix, ec), end; !ec && it != end;
+       it.increment(ec)) {
+    // A subdirectory named like a locale that holds none of the template files (images/, old/) is not one.
+    const std::filesystem::path& sub = it->path();
+    std::error_code ignored;
+    if (it->is_directory(ignored) && !NormalizeLocale(sub.filename().string()).empty() &&
+        (std::filesystem::exists(sub / kSubjectFile, ignored) || std::filesystem::exists(sub / kTextFile, ignored) ||
+         std::filesystem::exists(sub / kHtmlFile, ignored))) {
+      names.push_back(sub.filename().string());
+    }
+  }
+  if (ec) return Status::IOError(prefix + ": " + ec.message());
+  if (names.empty()) return base;
+  std::sort(names.begin(), names.end());
+  // Made non-const by FromStrings and not shared yet: the variants are added before anyone sees it.
+  std::shared_ptr<NoticeTemplate> t = std::const_pointer_cast<NoticeTemplate>(*base);
+  for (const std::string& name : names) {
+    const std::string tag = NormalizeLocale(name);
+    auto variant = LoadOne(prefix + name + "/", tag.substr(0, tag.find('-')));
+    if (!variant.ok()) {
+      return variant.status().WithPrefix("locale " + tag + " (a subdirectory named like a locale holds that locale's template)");
+    }
+    for (const auto& [have, _] : t->variants_) {
+      if (have == tag) return Status::InvalidArgument(prefix + name + ": a second template for locale " + tag);
+    }
+    t->variants_.emplace_back(tag, std::move(*variant));
+  }
+  std::sort(t->variants_.begin(), t->variants_.end(),
+            [](const auto& a, const auto& b) { return a.first < b.first; });
+  return std::shared_ptr<const NoticeTemplate>(std::move(t));
+}
+
+std::vector<std::string> NoticeTemplate::locales() const {
+  std::vector<std::string> out;
+  for (const auto& [tag, _] : variants_) out.push_back(tag);
+  return out;
+}
+
+const NoticeTemplate& NoticeTemplate::ForLocale(std::string_view locale) const {
+  if (variants_.empty() || locale.empty()) return *this;
+  std::string tag = NormalizeLocale(locale);
+  // The whole tag, then without its last subtag: de-latn-at, de-latn, de.
+  while (!tag.empty()) {
+    for (const auto& [have, variant] : variants_) {
+      if (have == tag) return *variant;
+    }
+    const size_t dash = tag.rfind('-');
+    tag.resize(dash == std::string::npos ? 0 : dash);
+  }
+  return *this;
 }
 
 StatusOr<Notice> NoticeTemplate::Render(const NoticeInput& in, const NoticeKey& key) const {
+  return ForLocale(in.locale).RenderThis(in, key);
+}
+
+StatusOr<Notice> NoticeTemplate::RenderThis(const NoticeInput& in, const NoticeKey& key) const {
   assert(in.organization != nullptr);
   const Config::Organization& org = *in.organization;
   if (!IsNoticeId(in.notice_id)) return Status::InvalidArgument("notice id \"" + in.notice_id + "\" is not N-XXXXXXXXXX");
@@ -642,14 +848,15 @@ StatusOr<Notice> NoticeTemplate::Render(const NoticeInput& in, const NoticeKey& 
   set("ORG_CONTACT", org.contact);
   set("ORG_DOMAIN", org.domain);
   set("VERIFY_URL", verify_url);
-  const std::string first = HumanDate(in.first_disclosure_us), last = HumanDate(in.last_disclosure_us);
-  const std::string wfrom = HumanDate(in.window_from_us), wto = HumanDate(in.window_to_us);
+  const std::string first = HumanDate(in.first_disclosure_us, language_);
+  const std::string last = HumanDate(in.last_disclosure_us, language_);
+  const std::string wfrom = HumanDate(in.window_from_us, language_), wto = HumanDate(in.window_to_us, language_);
   set("FIRST_DISCLOSURE", first);
   set("LAST_DISCLOSURE", last);
   set("WINDOW_FROM", wfrom);
   set("WINDOW_TO", wto);
   dict.ShowSection(first == last ? "SAME_DAY" : "DATE_RANGE");
-  const std::string date = HumanDate(in.date_us);
+  const std::string date = HumanDate(in.date_us, language_);
   set("DATE", date);
   if (!in.measures.empty()) {
     set("MEASURES", in.measures);
@@ -660,7 +867,7 @@ StatusOr<Notice> NoticeTemplate::Render(const NoticeInput& in, const NoticeKey& 
     const uint32_t bit = 1u << i;
     if (!(in.categories & bit)) continue;
     ctemplate::TemplateDictionary* c = dict.AddSectionDictionary("CATEGORY");
-    const std::string_view desc = CategoryDescription(bit);
+    const std::string_view desc = CategoryDescription(bit, language_);
     c->SetValue("DESCRIPTION", ctemplate::TemplateString(desc.data(), desc.size()));
     c->SetValue("CATEGORY_NAME", ctemplate::TemplateString(kCategoryNames[i].data(), kCategoryNames[i].size()));
     static const std::vector<std::string> kExposedSections = [] {
@@ -717,7 +924,8 @@ StatusOr<Notice> NoticeTemplate::Render(const NoticeInput& in, const NoticeKey& 
   n.recipient = in.email;
   n.subject = subject;
   std::string& m = n.message;
-  m.reserve(signed_text.size() * 11 / 10 + html.size() * 11 / 10 + 1024);
+  // The headers and AppendQuotedPrintable's worst case for both parts: the message is never reallocated.
+  m.reserve(1024 + (signed_text.size() + html.size()) * 3 + (signed_text.size() + html.size()) / 24 * 3 + 16);
   m.append("From: ").append(Mailbox(org.name, from)).append("\r\n");
   m.append("To: ").append(Mailbox(in.name, in.email)).append("\r\n");
   m.append(HeaderText("Subject", subject));
@@ -727,15 +935,16 @@ StatusOr<Notice> NoticeTemplate::Render(const NoticeInput& in, const NoticeKey& 
   m.append("MIME-Version: 1.0\r\n");
   const std::string text_headers = "Content-Type: text/plain; charset=UTF-8\r\nContent-Transfer-Encoding: quoted-printable\r\n";
   if (!has_html_) {
-    m.append(text_headers).append("\r\n").append(QuotedPrintableEncode(signed_text));
+    m.append(text_headers).append("\r\n");
+    AppendQuotedPrintable(signed_text, &m);
   } else {
     const std::string boundary = "=_vg_" + in.notice_id;  // "=_" never occurs in quoted-printable output
     m.append("Content-Type: multipart/alternative; boundary=\"").append(boundary).append("\"\r\n\r\n");
     m.append("--").append(boundary).append("\r\n").append(text_headers).append("\r\n");
-    m.append(QuotedPrintableEncode(signed_text));
+    AppendQuotedPrintable(signed_text, &m);
     m.append("--").append(boundary).append("\r\n");
     m.append("Content-Type: text/html; charset=UTF-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n");
-    m.append(QuotedPrintableEncode(html));
+    AppendQuotedPrintable(html, &m);
     m.append("--").append(boundary).append("--\r\n");
   }
   return n;

@@ -40,6 +40,13 @@
 // The HTML alternative is not signed: a verifier reads the text part, and VerifyNotice refuses a message
 // whose HTML part links outside the issuer's domain.
 //
+// LOCALES. A template directory may also hold one subdirectory per locale (de/, pt-br/, ...) with the same
+// files. A notice is rendered from the subdirectory for the recipient's locale (NoticeInput::locale, from
+// the contact directory): the whole tag first ("de-AT", "de_AT.UTF-8" -> de-at/), then its language ("de/"),
+// else the top-level files, which are English. The texts the code supplies (the category DESCRIPTIONs and
+// the dates) come in the template's language when it is one the code knows (English, German: "9. November
+// 2025"), in English otherwise. MEASURES is inserted as given (`incident notify` writes it in English).
+//
 // Thread-safety: NoticeTemplate is immutable after Load and Render may be called from any thread; the free
 // functions are pure (NewNoticeId uses libsodium's thread-safe random generator).
 #pragma once
@@ -68,11 +75,20 @@ bool IsNoticeId(std::string_view id);
 // One plain addr-spec: one "@", no spaces, brackets, quotes, commas or control characters.
 bool IsPlainEmail(std::string_view email);
 
-// What a category of personal data means to the person, in plain English ("your name", "your IP address").
+// What a category of personal data means to the person, in plain English ("your name", "your IP address"),
+// or in `language` ("de": "Ihr Name"; a language the code does not know: English).
 std::string_view CategoryDescription(uint32_t category_bit);
+std::string_view CategoryDescription(uint32_t category_bit, std::string_view language);
 
-// "25 November 2025" (UTC).
+// "25 November 2025" (UTC); in German ("de") "25. November 2025".
 std::string HumanDate(int64_t us);
+std::string HumanDate(int64_t us, std::string_view language);
+
+// A locale tag as templates are looked up by: lower case, "_" as "-", without an encoding or modifier
+// ("de_AT.UTF-8@euro" -> "de-at"). Empty when it is not a tag (letters, digits and "-" only, starting with
+// two or three letters).
+std::string NormalizeLocale(std::string_view locale);
+
 // "Tue, 25 Nov 2025 10:00:00 +0000" (RFC 5322 date-time, UTC).
 std::string MailDate(int64_t us);
 
@@ -108,27 +124,40 @@ class NoticeTemplate {
   static constexpr std::string_view kTextFile = "body.txt.tpl";
   static constexpr std::string_view kHtmlFile = "body.html.tpl";
 
-  // Reads and compiles DIR/subject.tpl, DIR/body.txt.tpl and DIR/body.html.tpl (if present). NotFound or
-  // InvalidArgument name the file (a syntax error, forbidden HTML in the template source).
+  // Reads and compiles DIR/subject.tpl, DIR/body.txt.tpl and DIR/body.html.tpl (if present), and the same
+  // in every subdirectory named like a locale tag (de/, de-at/, pt_BR/; others are ignored). NotFound or
+  // InvalidArgument name the file (a syntax error, forbidden HTML in the template source, a locale
+  // subdirectory without subject.tpl or body.txt.tpl, two subdirectories for the same locale).
   [[nodiscard]] static StatusOr<std::shared_ptr<const NoticeTemplate>> Load(const std::string& dir);
-  // The same from strings (`html` empty: no HTML part); `origin` names them in errors.
+  // The same from strings (`html` empty: no HTML part); `origin` names them in errors; `language` is the
+  // language of the code-supplied texts (see LOCALES). No locale variants.
   [[nodiscard]] static StatusOr<std::shared_ptr<const NoticeTemplate>> FromStrings(std::string_view subject,
                                                                                    std::string_view text,
                                                                                    std::string_view html,
-                                                                                   std::string origin = "");
+                                                                                   std::string origin = "",
+                                                                                   std::string language = "en");
   ~NoticeTemplate();
 
   bool has_html() const { return has_html_; }
+  const std::string& language() const { return language_; }
+  // The locales this template has variants for (normalized, sorted); empty for a variant itself.
+  std::vector<std::string> locales() const;
+  // The template a person with `locale` gets: see LOCALES. Valid as long as this template.
+  const NoticeTemplate& ForLocale(std::string_view locale) const;
 
-  // Renders, checks (see the file comment) and signs one notice. InvalidArgument names the template file
-  // (or the input field) and the offending link, tag or character; nothing is returned then.
+  // Renders ForLocale(in.locale), checks (see the file comment) and signs one notice. InvalidArgument names
+  // the template file (or the input field) and the offending link, tag or character; nothing is returned then.
   [[nodiscard]] StatusOr<Notice> Render(const NoticeInput& in, const NoticeKey& key) const;
 
  private:
   NoticeTemplate();
+  [[nodiscard]] StatusOr<Notice> RenderThis(const NoticeInput& in, const NoticeKey& key) const;
   std::unique_ptr<ctemplate::TemplateCache> cache_;
-  std::string origin_;  // "DIR/" or "" in errors
+  std::string origin_;    // "DIR/" or "" in errors
+  std::string language_;  // "en", "de", ...: the code-supplied texts
   bool has_html_ = false;
+  // Normalized locale tag -> variant, sorted (a handful: a linear search is the fastest lookup).
+  std::vector<std::pair<std::string, std::shared_ptr<const NoticeTemplate>>> variants_;
 };
 
 // ---- Verification --------------------------------------------------------------------------------------
@@ -176,6 +205,8 @@ NoticeVerification VerifyNotice(std::string_view bytes, const NoticePublicKey& k
 std::string CanonicalBody(std::string_view text);
 // Quoted-printable (RFC 2045) with CRLF, lines <= 76, and line-leading "." and "From " encoded.
 std::string QuotedPrintableEncode(std::string_view text);
+// The same appended to *out (one buffer for the whole message).
+void AppendQuotedPrintable(std::string_view text, std::string* out);
 std::string QuotedPrintableDecode(std::string_view encoded);
 // Checks every link in `rendered` (see the file comment); `html` adds the HTML rules. InvalidArgument
 // names what was found; the caller prefixes the template file.

@@ -326,7 +326,9 @@ bool CanConnect(int port) {
 // aiosmtpd on 127.0.0.1 writing every accepted message to a directory (tests/unit/notify/smtp_sink.py).
 class SmtpSink {
  public:
-  SmtpSink(const std::string& python, const std::filesystem::path& maildir) : maildir_(maildir) {
+  // `tls`: {certificate, key} files: STARTTLS offered and required (aiosmtpd's default with a certificate).
+  SmtpSink(const std::string& python, const std::filesystem::path& maildir,
+           std::pair<std::string, std::string> tls = {}) : maildir_(maildir) {
     std::filesystem::create_directories(maildir);
     for (int attempt = 0; attempt < 5 && pid_ <= 0; ++attempt) {
       port_ = FreePort();
@@ -335,6 +337,11 @@ class SmtpSink {
       pid_ = ::fork();
       if (pid_ == 0) {
         ::setenv("PYTHONPATH", pythonpath.c_str(), 1);
+        if (!tls.first.empty()) {
+          ::execlp(python.c_str(), python.c_str(), "-m", "aiosmtpd", "-n", "-l", listen.c_str(), "--tlscert",
+                   tls.first.c_str(), "--tlskey", tls.second.c_str(), "-c", "smtp_sink.DirHandler", maildir.c_str(),
+                   static_cast<char*>(nullptr));
+        }
         ::execlp(python.c_str(), python.c_str(), "-m", "aiosmtpd", "-n", "-l", listen.c_str(), "-c",
                  "smtp_sink.DirHandler", maildir.c_str(), static_cast<char*>(nullptr));
         ::_exit(127);
@@ -506,6 +513,63 @@ TEST_F(SmtpDeliveryTest, StartTlsRequiredFailsAgainstAPlainServer) {
   EXPECT_FALSE(r->stopped_because.ok());
   EXPECT_EQ(ob->Summary()->pending, 2u);
   EXPECT_TRUE(sink_->Messages().empty());
+}
+
+// STARTTLS against a server that requires it, with a certificate the test makes: delivered over TLS and
+// genuine when the certificate is trusted (SmtpOptions::ca_file); refused, nothing sent, when it is not.
+TEST_F(CampaignTest, StartTlsRequiredDeliversOverTlsWithATrustedCertificate) {
+  const std::string python = FindAiosmtpdPython();
+  if (python.empty()) GTEST_SKIP() << "python3-aiosmtpd is not installed (apt-get install python3-aiosmtpd): STARTTLS not tested";
+  if (RunShell("command -v openssl >/dev/null") != 0) GTEST_SKIP() << "openssl is not installed: no certificate, STARTTLS not tested";
+  const std::filesystem::path tls = dir_.path() / "tls";
+  std::filesystem::create_directories(tls);
+  const std::string cert = (tls / "cert.pem").string(), key = (tls / "key.pem").string();
+  std::string out;
+  const std::string cmd = "openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=127.0.0.1 -addext "
+                          "subjectAltName=IP:127.0.0.1 -keyout '" + key + "' -out '" + cert + "'";
+  ASSERT_EQ(RunShell(cmd, &out), 0) << cmd << "\n" << out;
+  SmtpSink sink(python, dir_.path() / "maildir", {cert, key});
+  ASSERT_TRUE(sink.running()) << "aiosmtpd with --tlscert did not start";
+  Prepare(3);
+  auto ob = OpenOutbox();
+
+  SmtpOptions o;
+  o.url = sink.url();
+  o.starttls = SmtpOptions::StartTls::kRequired;
+  o.rate_per_second = 0;
+  o.connect_timeout_ms = 5000;
+  o.timeout_ms = 20000;
+  // Not trusted (the system's CAs do not know the certificate): a fatal stop before any message.
+  {
+    auto transport = MakeSmtpTransport(o);
+    ASSERT_TRUE(transport.ok()) << transport.status().message();
+    auto r = SendCampaign(*ob, **transport, o);
+    ASSERT_TRUE(r.ok()) << r.status().message();
+    EXPECT_FALSE(r->stopped_because.ok());
+    EXPECT_EQ(r->progress.sent, 0u);
+    EXPECT_EQ(ob->Summary()->pending, 3u);
+    EXPECT_TRUE(sink.Messages().empty());
+  }
+  // Trusted: every notice delivered, over TLS, and genuine as received.
+  o.ca_file = cert;
+  auto transport = MakeSmtpTransport(o);
+  ASSERT_TRUE(transport.ok()) << transport.status().message();
+  auto r = SendCampaign(*ob, **transport, o);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_TRUE(r->stopped_because.ok()) << r->stopped_because.message();
+  EXPECT_EQ(r->progress.sent, 3u);
+  EXPECT_EQ(ob->Summary()->sent, 3u);
+  const auto messages = sink.Messages();
+  ASSERT_EQ(messages.size(), 3u);
+  std::set<std::string> recipients;
+  for (const auto& path : messages) {
+    const std::string eml = ReadFile(path);
+    EXPECT_NE(eml.find(" with ESMTPS id "), std::string::npos) << path << ": not received over TLS\n" << eml.substr(0, 300);
+    const NoticeVerification v = VerifyNotice(eml, key_.public_key(), "example.com");
+    EXPECT_TRUE(v.genuine()) << path << ": " << v.reason;
+    recipients.insert(v.recipient);
+  }
+  EXPECT_EQ(recipients, (std::set<std::string>{"u0@example.org", "u1@example.org", "u2@example.org"}));
 }
 
 }  // namespace

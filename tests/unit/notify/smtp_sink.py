@@ -3,7 +3,9 @@ a directory (with a Received: header added, as a real server would), atomically 
 then renamed), before the server answers 250. A recipient whose local part starts with "reject-" is refused
 with 550, one starting with "busy-" with 451.
 
-    python3 -m aiosmtpd -n -l 127.0.0.1:PORT -c smtp_sink.DirHandler OUTDIR
+    python3 -m aiosmtpd -n -l 127.0.0.1:PORT [--tlscert CERT --tlskey KEY] -c smtp_sink.DirHandler OUTDIR
+
+With --tlscert/--tlskey the server offers STARTTLS and requires it before MAIL.
 """
 import os
 import time
@@ -32,9 +34,11 @@ class DirHandler:
 
     async def handle_DATA(self, server, session, envelope):
         name = "%d-%s.eml" % (time.time_ns(), uuid.uuid4().hex[:8])
-        received = ("Received: from %s (%s) by smtp-sink.test with ESMTP id %s;\r\n\t%s\r\n"
-                    % (session.host_name, session.peer[0], name, time.strftime("%a, %d %b %Y %H:%M:%S +0000",
-                                                                             time.gmtime())))
+        # "with ESMTPS" when the session ran over STARTTLS (RFC 3848), as real servers write it.
+        protocol = "ESMTPS" if getattr(session, "ssl", None) is not None else "ESMTP"
+        received = ("Received: from %s (%s) by smtp-sink.test with %s id %s;\r\n\t%s\r\n"
+                    % (session.host_name, session.peer[0], protocol, name,
+                       time.strftime("%a, %d %b %Y %H:%M:%S +0000", time.gmtime())))
         data = received.encode() + (envelope.original_content or envelope.content)
         tmp = os.path.join(self.outdir, "." + name)
         with open(tmp, "wb") as f:

@@ -1,0 +1,1 @@
+Wichtig: Ein Sicherheitsvorfall bei {{VENDOR}} betrifft einige Ihrer Daten
