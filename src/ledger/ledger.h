@@ -8,7 +8,8 @@
 //   head.key, head.pub            Ed25519 key that signs tree heads (tree_head.h), and its public half
 //   heads.log                     signed tree heads, append-only: each u32 masked CRC32C of the 114 bytes,
 //                                 then the SignedTreeHead (RFC 6962 TreeHeadSignature + Ed25519 signature)
-//   seg-<first index>.vgl         sealed segments: columnar, zstd, bounds, subject index (ledger_segment.h)
+//   seg-<first index>.vgl         sealed segments: columnar, rows grouped by vendor, zstd, bounds, subject
+//                                 index (ledger_segment.h)
 //   seg-<first index>.names       each sealed segment's subject plaintexts (the only place they live)
 //   wal-<first index>.log         the active segment's write-ahead log (ledger_wal.h)
 //
@@ -49,7 +50,9 @@
 // them. Heads older than the cutoff keep their signatures and are checked as signatures only.
 //
 // Queries read only what they need: segments outside the time window or without the vendor are skipped
-// by their footer bounds, row blocks outside the window by their block bounds, and Subject() goes through
+// by their footer bounds; a sealed segment stores its rows grouped by vendor (each row keeps its record
+// index, so leaves stay in append order), so row blocks of other vendors or outside the window are
+// skipped by their block bounds without being read; and Subject() goes through
 // each segment's subject index (one dictionary page and one postings page per segment). Answers merge the
 // per-segment runs by SubjectHash, so one person is one entry however many segments they span.
 // Times in queries are microseconds since the Unix epoch; windows are half-open [from_us, to_us).

@@ -95,7 +95,8 @@ class Ledger::Impl {
   // All of these require mu_.
   Status ValidateLocked(const LedgerRecord& r) const;
   void BeginBatchLocked();
-  Status AddLocked(const LeafFields& f, std::string_view subject);
+  // `subject_hash`: keyer_->Hash(subject) when the caller has it already (else null: computed here).
+  Status AddLocked(const LeafFields& f, std::string_view subject, const SubjectHash* subject_hash);
   Status EndBatchLocked();
   Status AppendDeclarationLocked(int64_t time_us, uint16_t index, const VendorInfo& v);
   Status WritePendingLocked();
@@ -137,6 +138,7 @@ class Ledger::Impl {
   Status fail_status_;
   bool closed_ = false;
   std::string scratch_;
+  std::string seal_buffer_;  // the segment file being sealed; kept for the next seal
   std::optional<SignedTreeHead> last_head_;
   // Guarded by flush_mu_.
   int heads_fd_ = -1;

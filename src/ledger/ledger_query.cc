@@ -105,6 +105,7 @@ class SubjectAggregator {
   }
   void Begin(size_t subjects) {
     if (slot_.size() < subjects) slot_.resize(subjects, 0);
+    subjects_ = static_cast<uint32_t>(subjects);
     aggs_.clear();
     ids_.clear();
   }
@@ -120,15 +121,27 @@ class SubjectAggregator {
   // fn(id, agg) in ascending id order; then the table is clean for the next Begin.
   template <typename Fn>
   void Drain(Fn&& fn) {
-    std::sort(ids_.begin(), ids_.end());
-    for (uint32_t id : ids_) fn(id, aggs_[slot_[id] - 1]);
-    for (uint32_t id : ids_) slot_[id] = 0;
+    if (ids_.size() >= subjects_ / 16) {
+      // Many ids used (a vendor's rows of a day-sized segment touch ~a tenth of its subjects): one pass
+      // over the table in id order is cheaper than sorting them.
+      for (uint32_t id = 0; id < subjects_; ++id) {
+        if (slot_[id] != 0) {
+          fn(id, aggs_[slot_[id] - 1]);
+          slot_[id] = 0;
+        }
+      }
+    } else {
+      std::sort(ids_.begin(), ids_.end());
+      for (uint32_t id : ids_) fn(id, aggs_[slot_[id] - 1]);
+      for (uint32_t id : ids_) slot_[id] = 0;
+    }
     ids_.clear();
   }
   size_t size() const { return ids_.size(); }
 
  private:
   std::vector<uint32_t> slot_;  // local id -> index in aggs_ + 1; 0 = untouched
+  uint32_t subjects_ = 0;       // ids in use are below this (since Begin)
   std::vector<Agg> aggs_;
   std::vector<uint32_t> ids_;
 };
@@ -146,6 +159,14 @@ void ScanWho(const SegmentRows& r, const std::vector<uint8_t>& vendor_match, int
   }
 }
 
+// Whether the block may hold a row of a matching vendor (its footer's vendor range).
+bool AnyVendorIn(const std::vector<uint8_t>& vendor_match, const RowBlockMeta& m) {
+  for (size_t v = m.vendor_min; v <= m.vendor_max && v < vendor_match.size(); ++v) {
+    if (vendor_match[v]) return true;
+  }
+  return false;
+}
+
 StatusOr<Run> WhoRunForSegment(const std::shared_ptr<const SegmentFile>& seg, const std::vector<uint8_t>& vendor_match,
                                int64_t from, int64_t to, OutcomeMask mask) {
   Run run;
@@ -156,23 +177,32 @@ StatusOr<Run> WhoRunForSegment(const std::shared_ptr<const SegmentFile>& seg, co
   Status status;
   for (size_t b = 0; b < seg->row_blocks().size() && status.ok(); ++b) {
     const RowBlockMeta& m = seg->row_blocks()[b];
-    if (m.time_max < from || m.time_min >= to) continue;
+    if (m.time_max < from || m.time_min >= to || !AnyVendorIn(vendor_match, m)) continue;
     status = seg->ReadRowBlock(b, kScanColumns, &block);
     if (status.ok()) ScanWho(block, vendor_match, from, to, mask, &agg);
   }
   run.entries.reserve(agg.size());
-  std::vector<SubjectHash> page;
-  size_t loaded = SIZE_MAX;
-  agg.Drain([&](uint32_t id, const Agg& a) {
-    if (!status.ok()) return;
-    const size_t p = id / seg->page_entries();
-    if (p != loaded) {
-      status = seg->ReadDictPage(p, &page);
-      loaded = p;
+  if (status.ok() && agg.size() >= seg->pages().size()) {
+    // About one id per dictionary page or more: the whole dictionary in one read.
+    thread_local std::vector<SubjectHash> all;
+    status = seg->ReadAllSubjects(&all);
+    agg.Drain([&](uint32_t id, const Agg& a) {
+      if (status.ok()) run.entries.push_back(RunEntry{Key::Of(all[id]), id, a});
+    });
+  } else {
+    std::vector<SubjectHash> page;
+    size_t loaded = SIZE_MAX;
+    agg.Drain([&](uint32_t id, const Agg& a) {
       if (!status.ok()) return;
-    }
-    run.entries.push_back(RunEntry{Key::Of(page[id - seg->pages()[p].first_id]), id, a});
-  });
+      const size_t p = id / seg->page_entries();
+      if (p != loaded) {
+        status = seg->ReadDictPage(p, &page);
+        loaded = p;
+        if (!status.ok()) return;
+      }
+      run.entries.push_back(RunEntry{Key::Of(page[id - seg->pages()[p].first_id]), id, a});
+    });
+  }
   if (!status.ok()) return status;
   return run;
 }
@@ -186,27 +216,44 @@ struct Merged {
   uint32_t pos;
 };
 
-// Merges the slices [begin[r], end[r]) of the sorted runs into *out, ascending key.
+// Merges the slices [begin[r], end[r]) of the sorted runs into *out, ascending key. A binary heap of
+// cursors that carry their current key (no indirection through the runs to compare), ordered by (key,
+// run); the top is replaced and sifted down once per entry.
 void MergeSlices(const std::vector<Run>& runs, const std::vector<uint32_t>& begin, const std::vector<uint32_t>& end,
                  std::vector<Merged>* out) {
   struct Cursor {
+    Key key;
     uint32_t run;
     uint32_t pos;
-  };
-  auto greater = [&](const Cursor& a, const Cursor& b) {
-    const Key& ka = runs[a.run].entries[a.pos].key;
-    const Key& kb = runs[b.run].entries[b.pos].key;
-    if (!(ka == kb)) return kb < ka;
-    return a.run > b.run;
+    bool operator<(const Cursor& o) const {
+      if (key.hi != o.key.hi) return key.hi < o.key.hi;
+      if (key.lo != o.key.lo) return key.lo < o.key.lo;
+      return run < o.run;
+    }
   };
   std::vector<Cursor> heap;
+  size_t total = 0;
   for (uint32_t r = 0; r < runs.size(); ++r) {
-    if (begin[r] < end[r]) heap.push_back({r, begin[r]});
+    if (begin[r] < end[r]) heap.push_back({runs[r].entries[begin[r]].key, r, begin[r]});
+    total += end[r] - begin[r];
   }
-  std::make_heap(heap.begin(), heap.end(), greater);
+  out->reserve(out->size() + total);
+  auto sift_down = [&](size_t i) {
+    const size_t n = heap.size();
+    const Cursor c = heap[i];
+    for (;;) {
+      size_t child = 2 * i + 1;
+      if (child >= n) break;
+      if (child + 1 < n && heap[child + 1] < heap[child]) ++child;
+      if (!(heap[child] < c)) break;
+      heap[i] = heap[child];
+      i = child;
+    }
+    heap[i] = c;
+  };
+  for (size_t i = heap.size() / 2; i-- > 0;) sift_down(i);
   while (!heap.empty()) {
-    std::pop_heap(heap.begin(), heap.end(), greater);
-    Cursor& c = heap.back();
+    Cursor& c = heap.front();
     const RunEntry& e = runs[c.run].entries[c.pos];
     if (!out->empty() && out->back().key == e.key) {
       out->back().agg.Merge(e.agg);
@@ -216,15 +263,19 @@ void MergeSlices(const std::vector<Run>& runs, const std::vector<uint32_t>& begi
       out->push_back(Merged{e.key, e.agg, c.run, c.pos});
     }
     if (++c.pos < end[c.run]) {
-      std::push_heap(heap.begin(), heap.end(), greater);
+      c.key = runs[c.run].entries[c.pos].key;
     } else {
+      c = heap.back();
       heap.pop_back();
+      if (heap.empty()) break;
     }
+    sift_down(0);
   }
 }
 
-// Merges all runs, in key-range partitions on several threads (keys are uniform: HMAC outputs).
-std::vector<Merged> MergeRuns(const std::vector<Run>& runs) {
+// Merges all runs, in key-range partitions on several threads (keys are uniform: HMAC outputs). The
+// partitions are returned as they are, ascending: concatenating them would copy every entry once more.
+std::vector<std::vector<Merged>> MergeRuns(const std::vector<Run>& runs) {
   size_t total = 0;
   for (const Run& r : runs) total += r.entries.size();
   const size_t parts = total < 100'000 ? 1 : 4 * std::max(1u, std::thread::hardware_concurrency());
@@ -245,13 +296,7 @@ std::vector<Merged> MergeRuns(const std::vector<Run>& runs) {
     }
     MergeSlices(runs, begin, end, &out[p]);
   });
-  if (parts == 1) return std::move(out[0]);
-  std::vector<Merged> all;
-  size_t n = 0;
-  for (const auto& o : out) n += o.size();
-  all.reserve(n);
-  for (auto& o : out) all.insert(all.end(), o.begin(), o.end());
-  return all;
+  return out;
 }
 
 void FillTimes(const Agg& a, int64_t* first, int64_t* last) {
@@ -306,22 +351,27 @@ StatusOr<std::vector<WhoEntry>> Ledger::Impl::Who(std::string_view vendor, int64
   }
   runs.push_back(std::move(active_run));
 
-  const std::vector<Merged> merged = MergeRuns(runs);
-  std::vector<WhoEntry> out(merged.size());
+  const std::vector<std::vector<Merged>> merged_parts = MergeRuns(runs);
+  size_t merged_count = 0;
+  for (const auto& part : merged_parts) merged_count += part.size();
+  std::vector<WhoEntry> out(merged_count);
   // Names: from the most recent segment that holds each subject.
   std::vector<std::vector<std::pair<uint32_t, uint32_t>>> wanted(runs.size());  // (output index, local id)
-  for (uint32_t i = 0; i < merged.size(); ++i) {
-    const Merged& m = merged[i];
-    WhoEntry& w = out[i];
-    w.subject_hash = m.key.hash();
-    w.categories = m.agg.categories;
-    w.first_us = m.agg.first;
-    w.last_us = m.agg.last;
-    w.counts = m.agg.counts;
-    if (runs[m.run].segment == nullptr) {
-      w.subject = runs[m.run].names[m.pos];
-    } else {
-      wanted[m.run].push_back({i, runs[m.run].entries[m.pos].local_id});
+  uint32_t i = 0;
+  for (const auto& part : merged_parts) {
+    for (const Merged& m : part) {
+      WhoEntry& w = out[i];
+      w.subject_hash = m.key.hash();
+      w.categories = m.agg.categories;
+      w.first_us = m.agg.first;
+      w.last_us = m.agg.last;
+      w.counts = m.agg.counts;
+      if (runs[m.run].segment == nullptr) {
+        w.subject = runs[m.run].names[m.pos];
+      } else {
+        wanted[m.run].push_back({i, runs[m.run].entries[m.pos].local_id});
+      }
+      ++i;
     }
   }
   std::vector<Status> name_status(runs.size());
@@ -388,8 +438,8 @@ StatusOr<SubjectAnswer> Ledger::Impl::Subject(std::string_view subject, OutcomeM
     const std::vector<uint32_t>& rows = postings[**id - seg->pages()[p].first_id];
     size_t loaded = SIZE_MAX;
     for (uint32_t row : rows) {
-      const size_t b = row / seg->block_rows();
-      if (b >= seg->row_blocks().size()) return Status::InvalidArgument(seg->path() + ": a posting is out of range");
+      if (row >= seg->record_count()) return Status::InvalidArgument(seg->path() + ": a posting is out of range");
+      const size_t b = seg->BlockOfRow(row);
       if (b != loaded) {
         if (Status s = seg->ReadRowBlock(b, kScanColumns & ~ColumnBit(kColSubject), &block); !s.ok()) return s;
         loaded = b;

@@ -9,6 +9,7 @@
 #include <cassert>
 #include <cerrno>
 #include <cstring>
+#include <span>
 
 #include "ledger/ledger_format.h"
 
@@ -48,17 +49,19 @@ uint8_t WidthFor(uint64_t max_value) {
   return 4;
 }
 
+// v[rows[0]], v[rows[1]], ... in the smallest width that holds them all.
 template <typename T>
-void PutFixedColumn(const std::vector<T>& v, size_t begin, size_t end, std::string* raw, uint8_t* width) {
+void PutFixedColumn(const std::vector<T>& v, std::span<const uint32_t> rows, std::string* raw, uint8_t* width) {
   uint64_t max_value = 0;
-  for (size_t i = begin; i < end; ++i) max_value = std::max<uint64_t>(max_value, v[i]);
+  for (uint32_t i : rows) max_value = std::max<uint64_t>(max_value, v[i]);
   *width = WidthFor(max_value);
   const size_t w = *width;
-  raw->resize((end - begin) * w);
+  raw->resize(rows.size() * w);
   char* p = raw->data();
-  for (size_t i = begin; i < end; ++i, p += w) {
+  for (uint32_t i : rows) {
     const uint32_t x = static_cast<uint32_t>(v[i]);
     for (size_t k = 0; k < w; ++k) p[k] = static_cast<char>(x >> (8 * k));
+    p += w;
   }
 }
 
@@ -91,54 +94,73 @@ bool GetFixedColumn(std::string_view raw, uint8_t width, uint32_t rows, uint64_t
   return true;
 }
 
-// The raw bytes of column `col` for rows [begin, end); *width for the fixed-width columns.
-std::string EncodeColumn(int col, const SegmentRows& r, size_t begin, size_t end, int64_t time_min, uint8_t* width) {
+// The raw bytes of column `col` for a row block made of the rows `rows` of `r` (indexes into r, in record
+// order: strictly ascending), in that order; *width for the fixed-width columns.
+std::string EncodeColumn(int col, const SegmentRows& r, std::span<const uint32_t> rows, int64_t time_min,
+                         uint8_t* width) {
   std::string raw;
   *width = 0;
   switch (col) {
     case kColKind:
-      raw.assign(reinterpret_cast<const char*>(r.kind.data() + begin), end - begin);
+    case kColOutcome: {
+      const auto& v = col == kColKind ? r.kind : r.outcome;
+      raw.resize(rows.size());
+      for (size_t k = 0; k < rows.size(); ++k) raw[k] = static_cast<char>(v[rows[k]]);
       break;
-    case kColOutcome:
-      raw.assign(reinterpret_cast<const char*>(r.outcome.data() + begin), end - begin);
-      break;
+    }
     case kColTime: {
-      raw.reserve((end - begin) * 3);
+      raw.reserve(rows.size() * 3);
       int64_t prev = time_min;
-      for (size_t i = begin; i < end; ++i) {
+      for (uint32_t i : rows) {
         format::PutVarint(&raw, format::ZigZag(static_cast<int64_t>(static_cast<uint64_t>(r.time_us[i]) -
                                                                     static_cast<uint64_t>(prev))));
         prev = r.time_us[i];
       }
       break;
     }
-    case kColVendor: PutFixedColumn(r.vendor, begin, end, &raw, width); break;
-    case kColSubject: PutFixedColumn(r.subject, begin, end, &raw, width); break;
-    case kColEpoch: PutFixedColumn(r.key_epoch, begin, end, &raw, width); break;
-    case kColCategories: PutFixedColumn(r.categories, begin, end, &raw, width); break;
+    case kColVendor: PutFixedColumn(r.vendor, rows, &raw, width); break;
+    case kColSubject: PutFixedColumn(r.subject, rows, &raw, width); break;
+    case kColEpoch: PutFixedColumn(r.key_epoch, rows, &raw, width); break;
+    case kColCategories: PutFixedColumn(r.categories, rows, &raw, width); break;
     case kColInsertId:
-      raw.reserve((end - begin) * 24);
-      for (size_t i = begin; i < end; ++i) {
+      raw.reserve(rows.size() * 24);
+      for (uint32_t i : rows) {
         const std::string_view id = r.insert_id(i);
         format::PutU8(&raw, static_cast<uint8_t>(id.size()));
         raw.append(id);
       }
       break;
     case kColPayloadHash:
-      raw.assign(reinterpret_cast<const char*>(r.payload_hash.data() + begin), (end - begin) * kHashBytes);
+      raw.resize(rows.size() * kHashBytes);
+      for (size_t k = 0; k < rows.size(); ++k) {
+        std::memcpy(raw.data() + k * kHashBytes, r.payload_hash[rows[k]].data(), kHashBytes);
+      }
       break;
+    case kColRecord: {
+      raw.reserve(rows.size());
+      uint32_t prev = 0;
+      for (uint32_t i : rows) {
+        format::PutVarint(&raw, i - prev);
+        prev = i;
+      }
+      break;
+    }
     case kColTexts: {
-      auto first = std::lower_bound(r.texts.begin(), r.texts.end(), begin,
-                                    [](const RowTexts& t, size_t row) { return t.row < row; });
-      auto last = std::lower_bound(first, r.texts.end(), end,
-                                   [](const RowTexts& t, size_t row) { return t.row < row; });
-      format::PutVarint(&raw, static_cast<uint64_t>(last - first));
-      for (auto it = first; it != last; ++it) {
-        format::PutVarint(&raw, it->row - begin);
-        format::PutU8(&raw, static_cast<uint8_t>(it->texts.size()));
-        for (const std::string& t : it->texts) {
-          format::PutVarint(&raw, t.size());
-          raw.append(t);
+      // The rows with texts among `rows` (both ascending), numbered by position in the block.
+      std::vector<std::pair<uint32_t, const RowTexts*>> found;
+      auto it = std::lower_bound(r.texts.begin(), r.texts.end(), rows.front(),
+                                 [](const RowTexts& t, uint32_t row) { return t.row < row; });
+      for (size_t k = 0; it != r.texts.end() && it->row <= rows.back(); ++it) {
+        while (k < rows.size() && rows[k] < it->row) ++k;
+        if (k < rows.size() && rows[k] == it->row) found.push_back({static_cast<uint32_t>(k), &*it});
+      }
+      format::PutVarint(&raw, found.size());
+      for (const auto& [k, t] : found) {
+        format::PutVarint(&raw, k);
+        format::PutU8(&raw, static_cast<uint8_t>(t->texts.size()));
+        for (const std::string& text : t->texts) {
+          format::PutVarint(&raw, text.size());
+          raw.append(text);
         }
       }
       break;
@@ -187,6 +209,18 @@ bool DecodeColumn(int col, std::string_view raw, uint8_t width, uint32_t rows, i
       out->payload_hash.resize(rows);
       std::memcpy(out->payload_hash.data(), raw.data(), raw.size());
       return true;
+    case kColRecord: {
+      out->record.resize(rows);
+      ByteReader in(raw);
+      uint64_t prev = 0;
+      for (uint32_t i = 0; i < rows; ++i) {
+        const uint64_t delta = in.Varint();
+        if ((i > 0 && delta == 0) || delta > 0xffffffffu - prev) return false;  // strictly ascending, 32 bits
+        prev += delta;
+        out->record[i] = static_cast<uint32_t>(prev);
+      }
+      return in.ok() && in.empty();
+    }
     case kColTexts: {
       out->texts.clear();
       ByteReader in(raw);
@@ -319,7 +353,8 @@ bool RefInside(const BlockRef& r, uint64_t lo, uint64_t hi) {
 
 std::string_view ColumnName(int c) {
   static constexpr std::string_view kNames[] = {"kind",       "time",    "vendor",     "subject",      "key_epoch",
-                                                "categories", "outcome", "insert_id", "payload_hash", "texts"};
+                                                "categories", "outcome", "insert_id", "payload_hash", "texts",
+                                                "record"};
   return c >= 0 && c < kNumColumns ? kNames[c] : "?";
 }
 
@@ -335,6 +370,7 @@ void SegmentRows::Clear() {
   insert_ids.clear();
   payload_hash.clear();
   texts.clear();
+  record.clear();
 }
 
 void SegmentRows::AppendFrom(const SegmentRows& o, size_t row) {
@@ -356,6 +392,12 @@ void SegmentRows::AppendFrom(const SegmentRows& o, size_t row) {
 }
 
 std::string EncodeSegment(const SegmentContent& c, const SegmentEncodeOptions& o) {
+  std::string file;
+  EncodeSegment(c, o, &file);
+  return file;
+}
+
+void EncodeSegment(const SegmentContent& c, const SegmentEncodeOptions& o, std::string* out) {
   const SegmentRows& r = c.rows;
   const size_t n = r.size();
   assert(n > 0 && o.block_rows > 0 && o.page_entries > 0);
@@ -366,22 +408,41 @@ std::string EncodeSegment(const SegmentContent& c, const SegmentEncodeOptions& o
     time_max = std::max(time_max, t);
   }
 
-  std::string file(kSegmentMagic);
+  // Stored order: by vendor, record order within a vendor (a stable counting sort). order[row] = record.
+  std::vector<uint32_t> order(n);
+  {
+    std::vector<uint32_t> start(size_t{0xffff} + 2, 0);
+    for (uint16_t v : r.vendor) ++start[size_t{v} + 1];
+    for (size_t v = 1; v < start.size(); ++v) start[v] += start[v - 1];
+    for (size_t i = 0; i < n; ++i) order[start[r.vendor[i]]++] = static_cast<uint32_t>(i);
+  }
+
+  std::string& file = *out;
+  file.assign(kSegmentMagic);
   file.reserve(n * 64);
   std::vector<RowBlockMeta> blocks;
-  for (size_t begin = 0; begin < n; begin += o.block_rows) {
-    const size_t end = std::min(n, begin + o.block_rows);
+  for (size_t begin = 0; begin < n;) {
+    const uint16_t vendor = r.vendor[order[begin]];
+    size_t end = begin + 1;
+    while (end < n && end - begin < o.block_rows && r.vendor[order[end]] == vendor) ++end;
+    const std::span<const uint32_t> rows(order.data() + begin, end - begin);
     RowBlockMeta m;
     m.first_row = static_cast<uint32_t>(begin);
     m.rows = static_cast<uint32_t>(end - begin);
-    m.time_min = *std::min_element(r.time_us.begin() + begin, r.time_us.begin() + end);
-    m.time_max = *std::max_element(r.time_us.begin() + begin, r.time_us.begin() + end);
+    m.time_min = m.time_max = r.time_us[rows[0]];
+    for (uint32_t i : rows) {
+      m.time_min = std::min(m.time_min, r.time_us[i]);
+      m.time_max = std::max(m.time_max, r.time_us[i]);
+    }
+    m.vendor_min = m.vendor_max = vendor;
+    m.record_min = rows[0];
     for (int col = 0; col < kNumColumns; ++col) {
       uint8_t width = 0;
-      const std::string raw = EncodeColumn(col, r, begin, end, time_min, &width);
+      const std::string raw = EncodeColumn(col, r, rows, time_min, &width);
       m.columns[col] = WriteBlock(&file, raw, col != kColPayloadHash, o.zstd_level, width);
     }
     blocks.push_back(m);
+    begin = end;
   }
 
   // Postings: rows grouped by subject (a counting sort keeps each list ascending).
@@ -394,8 +455,9 @@ std::string EncodeSegment(const SegmentContent& c, const SegmentEncodeOptions& o
   std::vector<uint32_t> by_subject(start[subjects]);
   {
     std::vector<uint32_t> fill(start.begin(), start.end() - 1);
-    for (size_t row = 0; row < n; ++row) {
-      if (r.subject[row] != 0) by_subject[fill[r.subject[row] - 1]++] = static_cast<uint32_t>(row);
+    for (size_t row = 0; row < n; ++row) {  // stored rows
+      const uint32_t sid = r.subject[order[row]];
+      if (sid != 0) by_subject[fill[sid - 1]++] = static_cast<uint32_t>(row);
     }
   }
   std::vector<DictPageMeta> pages;
@@ -449,6 +511,9 @@ std::string EncodeSegment(const SegmentContent& c, const SegmentEncodeOptions& o
     format::PutU32(&file, m.rows);
     format::PutI64(&file, m.time_min);
     format::PutI64(&file, m.time_max);
+    format::PutU16(&file, m.vendor_min);
+    format::PutU16(&file, m.vendor_max);
+    format::PutU32(&file, m.record_min);
     for (const BlockRef& ref : m.columns) PutBlockRef(&file, ref);
   }
   format::PutU32(&file, static_cast<uint32_t>(pages.size()));
@@ -459,7 +524,6 @@ std::string EncodeSegment(const SegmentContent& c, const SegmentEncodeOptions& o
     PutBlockRef(&file, p.postings);
   }
   PutTrailer(&file, footer_offset, kSegmentTrailerMagic);
-  return file;
 }
 
 std::string EncodeNames(uint64_t first_index, const NameList& names, uint32_t page_entries, int zstd_level) {
@@ -475,7 +539,7 @@ std::string EncodeNames(uint64_t first_index, const NameList& names, uint32_t pa
     pages.push_back(WriteBlock(&file, raw, true, zstd_level, 0));
   }
   const uint64_t footer_offset = file.size();
-  format::PutU32(&file, kSegmentVersion);
+  format::PutU32(&file, kNamesVersion);
   format::PutU64(&file, first_index);
   format::PutU32(&file, static_cast<uint32_t>(names.size()));
   format::PutU32(&file, page_entries);
@@ -583,21 +647,29 @@ StatusOr<std::shared_ptr<const SegmentFile>> SegmentFile::Open(const std::string
   for (uint16_t i = 0; i < vendor_count; ++i) seg->vendor_records_.push_back(in.U32());
   const uint32_t nblocks = in.U32();
   if (!in.ok()) return bad("truncated");
-  if (seg->record_count_ == 0 || seg->block_rows_ == 0 || seg->page_entries_ == 0 ||
-      nblocks != (seg->record_count_ + seg->block_rows_ - 1) / seg->block_rows_) {
+  if (seg->record_count_ == 0 || seg->block_rows_ == 0 || seg->page_entries_ == 0 || nblocks == 0 ||
+      nblocks > seg->record_count_ || nblocks < (seg->record_count_ + seg->block_rows_ - 1) / seg->block_rows_) {
     return bad("record count " + Str(seg->record_count_) + ", block size " + Str(seg->block_rows_) + " and " +
                Str(nblocks) + " row blocks do not agree");
   }
-  uint32_t row = 0;
+  uint64_t row = 0;
   for (uint32_t b = 0; b < nblocks && in.ok(); ++b) {
     RowBlockMeta m;
-    m.first_row = row;
+    m.first_row = static_cast<uint32_t>(row);
     m.rows = in.U32();
     m.time_min = in.I64();
     m.time_max = in.I64();
+    m.vendor_min = in.U16();
+    m.vendor_max = in.U16();
+    m.record_min = in.U32();
     for (BlockRef& ref : m.columns) ref = GetBlockRef(in);
-    const uint32_t want = std::min<uint64_t>(seg->block_rows_, seg->record_count_ - row);
-    if (m.rows != want) return bad("row block " + Str(b) + " has " + Str(m.rows) + " rows, not " + Str(want));
+    if (m.rows == 0 || m.rows > seg->block_rows_ || row + m.rows > seg->record_count_) {
+      return bad("row block " + Str(b) + " has " + Str(m.rows) + " rows: more than the block size or the records "
+                 "left, or none");
+    }
+    if (m.vendor_min > m.vendor_max || m.time_min > m.time_max || m.record_min >= seg->record_count_) {
+      return bad("row block " + Str(b) + " has inconsistent bounds");
+    }
     for (const BlockRef& ref : m.columns) {
       if (!RefInside(ref, kSegmentMagic.size(), footer_offset)) {
         return bad("row block " + Str(b) + " points outside the file's blocks");
@@ -605,6 +677,9 @@ StatusOr<std::shared_ptr<const SegmentFile>> SegmentFile::Open(const std::string
     }
     row += m.rows;
     seg->row_blocks_.push_back(m);
+  }
+  if (in.ok() && row != seg->record_count_) {
+    return bad("the row blocks hold " + Str(row) + " rows, not the " + Str(seg->record_count_) + " records");
   }
   const uint32_t npages = in.U32();
   if (!in.ok()) return bad("truncated");
@@ -643,7 +718,7 @@ StatusOr<std::shared_ptr<const SegmentFile>> SegmentFile::Open(const std::string
 }
 
 Status SegmentFile::LoadBlock(const BlockRef& ref, std::string_view what, std::string* out, Damage* damage) const {
-  std::string stored;
+  thread_local std::string stored;  // reused: a query reads thousands of blocks
   if (Status s = format::PreadExact(fd_, path_, ref.offset, ref.stored_len, &stored); !s.ok()) return s;
   std::string why;
   if (!Unpack(ref, stored, out, &why)) {
@@ -656,7 +731,7 @@ Status SegmentFile::ReadRowBlock(size_t b, uint32_t column_mask, SegmentRows* ou
   assert(b < row_blocks_.size());
   const RowBlockMeta& m = row_blocks_[b];
   out->Clear();
-  std::string raw;
+  thread_local std::string raw;
   for (int col = 0; col < kNumColumns; ++col) {
     if (!(column_mask & (1u << col))) continue;
     const std::string what = "column '" + std::string(ColumnName(col)) + "' of rows [" + Str(m.first_row) + ", " +
@@ -676,8 +751,21 @@ Status SegmentFile::ReadRowBlock(size_t b, uint32_t column_mask, SegmentRows* ou
         }
       }
     }
+    if (col == kColRecord && !out->record.empty() && out->record.back() >= record_count_) {
+      return MakeDamage(path_, m.columns[col].offset,
+                        what + ": record offset " + Str(out->record.back()) + " is beyond the " +
+                            Str(record_count_) + " records of the segment",
+                        damage);
+    }
   }
   return Status::Ok();
+}
+
+size_t SegmentFile::BlockOfRow(uint32_t row) const {
+  auto it = std::upper_bound(row_blocks_.begin(), row_blocks_.end(), row,
+                             [](uint32_t r, const RowBlockMeta& m) { return r < m.first_row; });
+  assert(it != row_blocks_.begin());
+  return static_cast<size_t>(it - row_blocks_.begin()) - 1;
 }
 
 Status SegmentFile::ReadDictPage(size_t p, std::vector<SubjectHash>* out, Damage* damage) const {
@@ -727,11 +815,28 @@ StatusOr<std::optional<uint32_t>> SegmentFile::FindSubject(const SubjectHash& h)
 
 Status SegmentFile::ReadAllSubjects(std::vector<SubjectHash>* out) const {
   out->clear();
-  out->reserve(subject_count_);
-  std::vector<SubjectHash> page;
+  if (pages_.empty()) return Status::Ok();
+  // One read for the whole index (dictionary and postings pages alternate in the file), not one per
+  // 4 KiB page: a day-sized segment has a couple of thousand pages.
+  const uint64_t begin = pages_.front().dict.offset;
+  const uint64_t end = pages_.back().dict.offset + pages_.back().dict.stored_len;
+  thread_local std::string span;
+  if (end < begin || end > footer_offset_) {
+    return Status::InvalidArgument(path_ + ": the subject index pages are not where the footer says");
+  }
+  if (Status s = format::PreadExact(fd_, path_, begin, end - begin, &span); !s.ok()) return s;
+  out->resize(subject_count_);
   for (size_t p = 0; p < pages_.size(); ++p) {
-    if (Status s = ReadDictPage(p, &page); !s.ok()) return s;
-    out->insert(out->end(), page.begin(), page.end());
+    const DictPageMeta& m = pages_[p];
+    if (m.dict.offset < begin || m.dict.offset + m.dict.stored_len > end) {
+      return Status::InvalidArgument(path_ + ": the subject index pages are not where the footer says");
+    }
+    const std::string_view stored(span.data() + (m.dict.offset - begin), m.dict.stored_len);
+    if (m.dict.codec != 0 || stored.size() != m.count * sizeof(SubjectHash) || format::Crc(stored) != m.dict.crc) {
+      return MakeDamage(path_, m.dict.offset, "subject dictionary page " + Str(p) + ": checksum mismatch or not raw",
+                        nullptr);
+    }
+    std::memcpy(out->data() + m.first_id, stored.data(), stored.size());
   }
   return Status::Ok();
 }
@@ -743,11 +848,25 @@ Status SegmentFile::ReadAll(SegmentContent* c, Damage* damage) const {
   c->vendors = vendors_;
   c->rows.Clear();
   c->subject_names.clear();
-  SegmentRows block;
+  // Decode every block, then put the rows back in record order.
+  std::vector<SegmentRows> blocks(row_blocks_.size());
+  constexpr uint32_t kUnset = UINT32_MAX;
+  std::vector<std::pair<uint32_t, uint32_t>> at(record_count_, {kUnset, 0});  // record -> (block, row in it)
   for (size_t b = 0; b < row_blocks_.size(); ++b) {
-    if (Status s = ReadRowBlock(b, kAllColumns, &block, damage); !s.ok()) return s;
-    for (size_t row = 0; row < block.size(); ++row) c->rows.AppendFrom(block, row);
+    if (Status s = ReadRowBlock(b, kAllColumns, &blocks[b], damage); !s.ok()) return s;
+    for (uint32_t i = 0; i < blocks[b].size(); ++i) {
+      auto& slot = at[blocks[b].record[i]];
+      if (slot.first != kUnset) {
+        return MakeDamage(path_, row_blocks_[b].columns[kColRecord].offset,
+                          "column 'record' of rows [" + Str(row_blocks_[b].first_row) + ", " +
+                              Str(row_blocks_[b].first_row + row_blocks_[b].rows) + "): record " +
+                              Str(first_index_ + blocks[b].record[i]) + " appears twice",
+                          damage);
+      }
+      slot = {static_cast<uint32_t>(b), i};
+    }
   }
+  for (const auto& [b, i] : at) c->rows.AppendFrom(blocks[b], i);  // every slot is set: n distinct of n
   c->subject_hashes.clear();
   std::vector<SubjectHash> page;
   for (size_t p = 0; p < pages_.size(); ++p) {
@@ -770,7 +889,7 @@ Status ParseNamesFooterBytes(const std::string& path, std::string_view footer, u
   *count = in.U32();
   table->page_entries = in.U32();
   const uint32_t npages = in.U32();
-  if (!in.ok() || version != kSegmentVersion || table->page_entries == 0 ||
+  if (!in.ok() || version != kNamesVersion || table->page_entries == 0 ||
       npages != (*count + table->page_entries - 1) / table->page_entries) {
     return MakeDamage(path, footer_offset, "footer is inconsistent", damage);
   }

@@ -10,8 +10,16 @@
 //   footer
 //   trailer (24 bytes): u64 footer offset | u32 footer length | u32 CRC of the footer | "VGLSEGF1"
 //
-// Rows are cut into row blocks of block_rows (65536) rows. Each row block stores each column as its own
-// block, zstd-compressed unless that does not make it smaller (payload hashes are stored raw):
+// Row order (version 2): the rows are stored grouped by vendor id (ascending; kNoVendor, the admin
+// records about no vendor, last), in record order within a vendor, and each row keeps its record's offset
+// in the segment as a column (`record`). A row block never spans two vendors, and the footer gives each
+// block's vendor range, so `who` for one vendor decompresses only that vendor's blocks (an eighth of a
+// day's rows with 8 vendors, instead of all of them). The Merkle tree is unchanged: leaves are in record
+// order, which readers restore from the record column (ReadAll, Verify). "Row" below means a stored row
+// (a position in this order); postings list stored rows.
+//
+// Row blocks hold at most block_rows (65536) rows of one vendor. Each row block stores each column as its
+// own block, zstd-compressed unless that does not make it smaller (payload hashes are stored raw):
 //   kind, outcome                    u8 per row
 //   time                             zigzag varint of (time - previous row's time); the block's first row
 //                                    relative to the segment's time_min, so each block decodes alone
@@ -22,21 +30,24 @@
 //   payload hash                     32 bytes per row
 //   texts                            varint n; n x (varint row in block, u8 count, count x (varint len,
 //                                    bytes)): the rows that have texts (admin records, declarations)
+//   record                           varint of (record offset - previous row's), the block's first row
+//                                    relative to 0: strictly ascending within a block
 //
 // Subjects: the segment's distinct SubjectHashes, sorted, so that the local id is the rank of the hash and
 // merging per-segment answers is a merge of sorted runs. They are stored in dictionary pages of
 // page_entries (256) raw 16-byte hashes; the footer holds each page's first hash, so finding a subject is
 // a binary search in memory and one 4 KiB read. Each page has a postings block: for each of its subjects,
-// varint n and n varint row deltas (rows in the segment, ascending). Postings are plain sorted lists, not
-// roaring bitmaps: a subject has a handful of rows per (day-sized) segment, where delta varints take about
-// 1-2 bytes a row, and a page's postings fit in one small read.
+// varint n and n varint row deltas (stored rows in the segment, ascending). Postings are plain sorted
+// lists, not roaring bitmaps: a subject has a handful of rows per (day-sized) segment, where delta varints
+// take about 1-2 bytes a row, and a page's postings fit in one small read.
 //
-// Footer (FooterFields below, in this order): u32 version (1) | u64 first_index | u32 record_count |
+// Footer (in this order): u32 version (2) | u64 first_index | u32 record_count |
 //   u32 block_rows | u32 page_entries | i64 time_min | i64 time_max | u32 subject_count |
 //   u32 len + frontier at the segment start | u32 len + frontier at its end (merkle.h serialization) |
 //   u16 vendor_count, vendor_count x (4 x u16 len + bytes: name, purpose, legal basis, country): the
 //   ledger's vendor table as of the segment end | vendor_count x u32: this segment's records per vendor |
-//   u32 row block count, each: u32 rows | i64 time_min | i64 time_max | 10 x BlockRef |
+//   u32 row block count, each: u32 rows | i64 time_min | i64 time_max | u16 vendor_min | u16 vendor_max |
+//   u32 record_min (the smallest record offset in the block) | 11 x BlockRef (in Column order) |
 //   u32 page count, each: 16-byte first hash | u32 count | BlockRef dictionary | BlockRef postings
 // BlockRef: u64 offset | u32 stored length | u32 raw length | u32 CRC of the stored bytes | u8 codec
 //   (0 raw, 1 zstd) | u8 width.
@@ -69,7 +80,8 @@ inline constexpr std::string_view kSegmentMagic = "VGLSEG01";
 inline constexpr std::string_view kSegmentTrailerMagic = "VGLSEGF1";
 inline constexpr std::string_view kNamesMagic = "VGLNAME1";
 inline constexpr std::string_view kNamesTrailerMagic = "VGLNAMF1";
-inline constexpr uint32_t kSegmentVersion = 1;
+inline constexpr uint32_t kSegmentVersion = 2;
+inline constexpr uint32_t kNamesVersion = 1;
 inline constexpr size_t kTrailerBytes = 24;
 inline constexpr uint32_t kDefaultBlockRows = 65536;
 inline constexpr uint32_t kDefaultPageEntries = 256;
@@ -85,6 +97,7 @@ enum Column : int {
   kColInsertId,
   kColPayloadHash,
   kColTexts,
+  kColRecord,  // sealed segments only: the row's record offset in the segment
   kNumColumns,
 };
 inline constexpr uint32_t ColumnBit(Column c) { return 1u << c; }
@@ -111,6 +124,9 @@ struct SegmentRows {
   std::string insert_ids;
   std::vector<Hash> payload_hash;
   std::vector<RowTexts> texts;  // ascending row
+  // A decoded row block of a sealed segment (when column kColRecord was read): each row's record offset
+  // in the segment. Empty otherwise (rows in record order). Not copied by AppendFrom.
+  std::vector<uint32_t> record;
 
   size_t size() const { return kind.size(); }
   bool empty() const { return kind.empty(); }
@@ -166,7 +182,7 @@ struct SegmentContent {
   MerkleFrontier frontier_start;
   MerkleFrontier frontier_end;
   std::vector<VendorInfo> vendors;         // the vendor table as of the segment end
-  SegmentRows rows;                        // rows.subject refers to subject_hashes
+  SegmentRows rows;                        // in record order; rows.subject refers to subject_hashes
   std::vector<SubjectHash> subject_hashes;  // ascending, unique
   NameList subject_names;                   // parallel to subject_hashes; "" = erased
 };
@@ -177,9 +193,13 @@ struct SegmentEncodeOptions {
   int zstd_level = 1;
 };
 
-// The segment file's and the name table's bytes. Requires a non-empty segment with consistent columns,
-// sorted unique subject hashes, and subject ids in range (asserted).
+// The segment file's and the name table's bytes (the file stores the rows grouped by vendor, see above).
+// Requires a non-empty segment with consistent columns, sorted unique subject hashes, and subject ids in
+// range (asserted).
 std::string EncodeSegment(const SegmentContent& content, const SegmentEncodeOptions& options);
+// The same into *out (replacing its contents): the sealer reuses one buffer, so a seal does not fault in
+// tens of megabytes of fresh pages.
+void EncodeSegment(const SegmentContent& content, const SegmentEncodeOptions& options, std::string* out);
 std::string EncodeNames(uint64_t first_index, const NameList& names, uint32_t page_entries, int zstd_level);
 // The frontier after appending every row of `content` to content.frontier_start (tests rebuild tampered
 // segments with it; the sealer already has it).
@@ -195,10 +215,14 @@ struct BlockRef {
 };
 
 struct RowBlockMeta {
-  uint32_t first_row = 0;
+  uint32_t first_row = 0;  // stored row
   uint32_t rows = 0;
   int64_t time_min = 0;
   int64_t time_max = 0;
+  uint16_t vendor_min = 0;
+  uint16_t vendor_max = 0;
+  uint32_t record_min = 0;  // the smallest record offset (in the segment) among the block's rows
+  bool HasVendorIn(uint16_t lo, uint16_t hi) const { return vendor_min <= hi && lo <= vendor_max; }
   std::array<BlockRef, kNumColumns> columns{};
 };
 
@@ -244,11 +268,13 @@ class SegmentFile {
   const std::vector<uint32_t>& vendor_records() const { return vendor_records_; }
   bool HasVendor(uint16_t v) const { return v < vendor_records_.size() && vendor_records_[v] > 0; }
   const std::vector<RowBlockMeta>& row_blocks() const { return row_blocks_; }
+  // The row block holding stored row `row` (requires row < record_count()).
+  size_t BlockOfRow(uint32_t row) const;
   const std::vector<DictPageMeta>& pages() const { return pages_; }
   uint64_t footer_offset() const { return footer_offset_; }
 
   // Reads and decodes the columns in `column_mask` of row block `b` into *out (row 0 = the block's first
-  // row; other columns are left empty). Checks each block's CRC: InvalidArgument naming file, column,
+  // row; other columns are left empty; out->record holds the record offsets when kColRecord is asked). Checks each block's CRC: InvalidArgument naming file, column,
   // rows and offset (also in *damage) when a block is damaged or does not decode.
   [[nodiscard]] Status ReadRowBlock(size_t b, uint32_t column_mask, SegmentRows* out, Damage* damage = nullptr) const;
   // The hashes of dictionary page p, and its postings (one ascending row list per subject of the page).
@@ -259,7 +285,8 @@ class SegmentFile {
   [[nodiscard]] StatusOr<std::optional<uint32_t>> FindSubject(const SubjectHash& h) const;
   // All subject hashes, ascending (local id order).
   [[nodiscard]] Status ReadAllSubjects(std::vector<SubjectHash>* out) const;
-  // Everything but the names (content->subject_names is left empty).
+  // Everything but the names (content->subject_names is left empty), rows in record order.
+  // InvalidArgument (and *damage) also when the record column is not a permutation of the records.
   [[nodiscard]] Status ReadAll(SegmentContent* content, Damage* damage = nullptr) const;
 
  private:

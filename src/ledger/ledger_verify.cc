@@ -267,57 +267,34 @@ bool Verifier::CheckSegment(uint64_t index) {
     }
   }
 
-  // Rows: leaves, bounds, postings, vendor counts.
-  SegmentRows block;
+  // Rows, in stored order: bounds, postings, vendor counts, and where each record is.
+  const uint32_t n = static_cast<uint32_t>(seg.record_count());
+  std::vector<SegmentRows> blocks(seg.row_blocks().size());
+  constexpr uint32_t kUnset = UINT32_MAX;
+  std::vector<std::pair<uint32_t, uint32_t>> at(n, {kUnset, 0});  // record offset -> (block, row in it)
   std::vector<std::vector<uint32_t>> postings(dict.size());
   std::vector<uint32_t> vendor_records(seg.vendors().size(), 0);
   std::vector<uint8_t> subject_used(dict.size(), 0);
   int64_t tmin = INT64_MAX, tmax = INT64_MIN;
-  std::vector<std::string_view> texts;
   for (size_t b = 0; b < seg.row_blocks().size(); ++b) {
     const RowBlockMeta& m = seg.row_blocks()[b];
+    SegmentRows& block = blocks[b];
     if (Status s = seg.ReadRowBlock(b, kAllColumns, &block, &damage); !s.ok()) {
-      return FailDamage(s, damage, static_cast<int64_t>(seg.first_index() + m.first_row));
+      return FailDamage(s, damage, static_cast<int64_t>(seg.first_index() + m.record_min));
     }
     int64_t bmin = INT64_MAX, bmax = INT64_MIN;
-    size_t t = 0;
-    for (size_t i = 0; i < block.size(); ++i) {
-      const uint32_t row = m.first_row + static_cast<uint32_t>(i);
-      const uint64_t record = seg.first_index() + row;
-      texts.clear();
-      if (t < block.texts.size() && block.texts[t].row == i) {
-        for (const std::string& s : block.texts[t].texts) texts.push_back(s);
-        ++t;
+    uint16_t vmin = UINT16_MAX, vmax = 0;
+    for (uint32_t i = 0; i < block.size(); ++i) {
+      const uint32_t row = m.first_row + i;
+      const uint32_t rec = block.record[i];
+      if (at[rec].first != kUnset) {
+        return Fail(path + ": record " + Str(seg.first_index() + rec) + " is stored twice (rows " +
+                        Str(seg.row_blocks()[at[rec].first].first_row + at[rec].second) + " and " + Str(row) + ")",
+                    path, static_cast<int64_t>(m.columns[kColRecord].offset),
+                    static_cast<int64_t>(seg.first_index() + rec));
       }
-      if (!CheckRow(block, i, record, path)) return false;
-      if (block.kind[i] == static_cast<uint8_t>(RecordKind::kVendorDeclaration)) {
-        if (texts.size() != 4) return Fail(path + ": record " + Str(record) + ": a vendor declaration without its 4 fields", path, -1, static_cast<int64_t>(record));
-        VendorInfo v{std::string(texts[0]), std::string(texts[1]), std::string(texts[2]), std::string(texts[3])};
-        auto [it, inserted] = declared_.emplace(block.vendor[i], v);
-        if (!inserted && !(it->second == v)) {
-          return Fail(path + ": record " + Str(record) + ": vendor id " + Str(block.vendor[i]) +
-                          " is declared again with different fields",
-                      path, -1, static_cast<int64_t>(record));
-        }
-      }
-      if (block.kind[i] == static_cast<uint8_t>(RecordKind::kAdmin) &&
-          block.outcome[i] == static_cast<uint8_t>(AdminAction::kRetention) && texts.size() == 2) {
-        uint64_t a = 0, e = 0;
-        if (ParseRetentionDetail(texts[1], &a, &e)) retention_end_ = std::max(retention_end_, e);
-      }
+      at[rec] = {static_cast<uint32_t>(b), i};
       const uint32_t sid = block.subject[i];
-      LeafFields f;
-      f.kind = static_cast<RecordKind>(block.kind[i]);
-      f.time_us = block.time_us[i];
-      f.vendor = block.vendor[i];
-      f.subject = sid != 0 ? &dict[sid - 1] : nullptr;
-      f.key_epoch = block.key_epoch[i];
-      f.categories = block.categories[i];
-      f.outcome = block.outcome[i];
-      f.insert_id = block.insert_id(i);
-      f.payload_hash = &block.payload_hash[i];
-      f.texts = texts;
-      if (!AppendLeaf(RecordLeafHash(f, &scratch_))) return false;
       if (sid != 0) {
         postings[sid - 1].push_back(row);
         subject_used[sid - 1] = 1;
@@ -325,14 +302,62 @@ bool Verifier::CheckSegment(uint64_t index) {
       if (block.vendor[i] < vendor_records.size()) ++vendor_records[block.vendor[i]];
       bmin = std::min(bmin, block.time_us[i]);
       bmax = std::max(bmax, block.time_us[i]);
+      vmin = std::min(vmin, block.vendor[i]);
+      vmax = std::max(vmax, block.vendor[i]);
     }
-    if (bmin != m.time_min || bmax != m.time_max) {
-      return Fail(path + ": the footer's time bounds for rows [" + Str(m.first_row) + ", " + Str(m.first_row + m.rows) +
+    if (bmin != m.time_min || bmax != m.time_max || vmin != m.vendor_min || vmax != m.vendor_max ||
+        block.record[0] != m.record_min) {
+      return Fail(path + ": the footer's bounds for rows [" + Str(m.first_row) + ", " + Str(m.first_row + m.rows) +
                       ") are not those of the rows (queries would skip records)",
-                  path, static_cast<int64_t>(seg.footer_offset()));
+                  path, static_cast<int64_t>(seg.footer_offset()),
+                  static_cast<int64_t>(seg.first_index() + block.record[0]));
     }
     tmin = std::min(tmin, bmin);
     tmax = std::max(tmax, bmax);
+  }
+  // Every record once (n rows, n distinct offsets below n); now the leaves, in record order.
+  std::vector<std::string_view> texts;
+  for (uint32_t rec = 0; rec < n; ++rec) {
+    const auto [b, i] = at[rec];
+    const SegmentRows& block = blocks[b];
+    const uint64_t record = seg.first_index() + rec;
+    texts.clear();
+    if (!block.texts.empty()) {
+      auto t = std::lower_bound(block.texts.begin(), block.texts.end(), i,
+                                [](const RowTexts& x, uint32_t row) { return x.row < row; });
+      if (t != block.texts.end() && t->row == i) {
+        for (const std::string& str : t->texts) texts.push_back(str);
+      }
+    }
+    if (!CheckRow(block, i, record, path)) return false;
+    if (block.kind[i] == static_cast<uint8_t>(RecordKind::kVendorDeclaration)) {
+      if (texts.size() != 4) return Fail(path + ": record " + Str(record) + ": a vendor declaration without its 4 fields", path, -1, static_cast<int64_t>(record));
+      VendorInfo v{std::string(texts[0]), std::string(texts[1]), std::string(texts[2]), std::string(texts[3])};
+      auto [it, inserted] = declared_.emplace(block.vendor[i], v);
+      if (!inserted && !(it->second == v)) {
+        return Fail(path + ": record " + Str(record) + ": vendor id " + Str(block.vendor[i]) +
+                        " is declared again with different fields",
+                    path, -1, static_cast<int64_t>(record));
+      }
+    }
+    if (block.kind[i] == static_cast<uint8_t>(RecordKind::kAdmin) &&
+        block.outcome[i] == static_cast<uint8_t>(AdminAction::kRetention) && texts.size() == 2) {
+      uint64_t a = 0, e = 0;
+      if (ParseRetentionDetail(texts[1], &a, &e)) retention_end_ = std::max(retention_end_, e);
+    }
+    const uint32_t sid = block.subject[i];
+    LeafFields f;
+    f.kind = static_cast<RecordKind>(block.kind[i]);
+    f.time_us = block.time_us[i];
+    f.vendor = block.vendor[i];
+    f.subject = sid != 0 ? &dict[sid - 1] : nullptr;
+    f.key_epoch = block.key_epoch[i];
+    f.categories = block.categories[i];
+    f.outcome = block.outcome[i];
+    f.insert_id = block.insert_id(i);
+    f.payload_hash = &block.payload_hash[i];
+    f.texts = texts;
+    if (!AppendLeaf(RecordLeafHash(f, &scratch_))) return false;
   }
   if (tmin != seg.time_min() || tmax != seg.time_max()) {
     return Fail(path + ": the footer's time bounds are not those of the rows (queries would skip records)", path,

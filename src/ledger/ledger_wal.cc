@@ -47,7 +47,13 @@ void ActiveSegment::Reset(uint64_t first_index, const MerkleFrontier& frontier_s
   rows_.Clear();
   hashes_.clear();
   names_.clear();
-  slots_.assign(1024, Slot{});
+  // Keep the table's size from the last segment (the next one will likely grow as large): growing again
+  // from 1024 slots rehashes ~20 times and faults in fresh pages for every doubling.
+  if (slots_.size() < 1024) {
+    slots_.assign(1024, Slot{});
+  } else {
+    std::fill(slots_.begin(), slots_.end(), Slot{});
+  }
 }
 
 void ActiveSegment::RecycleRows(SegmentRows&& rows) {

@@ -12,6 +12,7 @@
 #include <cassert>
 #include <climits>
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 #include <random>
 #include <string>
@@ -21,6 +22,21 @@
 #include "pii/person_names.h"
 #include "pii/phone_numbers.h"
 #include "pii/validators.h"
+
+// Functions that read a short value's last partial SIMD block in place (within one page, past the
+// value's end, ignoring those bytes) instead of through a zero-padded copy. The sanitizer would report
+// the over-read; it cannot fault, and the bytes past the end never reach a result.
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define VG_NO_SANITIZE_ADDRESS __attribute__((no_sanitize("address")))
+#endif
+#endif
+#if !defined(VG_NO_SANITIZE_ADDRESS) && defined(__SANITIZE_ADDRESS__)
+#define VG_NO_SANITIZE_ADDRESS __attribute__((no_sanitize_address))
+#endif
+#ifndef VG_NO_SANITIZE_ADDRESS
+#define VG_NO_SANITIZE_ADDRESS
+#endif
 
 namespace vg {
 
@@ -199,10 +215,74 @@ int HexValue(char c) {
 std::atomic<uint64_t> g_next_scanner_id{1};
 
 constexpr size_t kKeyCacheSlots = 256;  // a power of two
+// A key path and what it says. The path is kept and compared (key paths are names of properties, not
+// values), so its hash needs no key and no second lane: a collision costs a compare, never a wrong answer.
 struct KeyCacheEntry {
-  uint64_t h1 = 0, h2 = 0;  // 0/0: empty
+  static constexpr size_t kInline = 48;  // paths up to this long are kept in the entry itself
+  uint64_t hash = 0;
+  size_t length = 0;
+  bool used = false;
   KeyContext context;
+  char inline_path[kInline];
+  std::string long_path;  // longer paths
+
+  const char* path() const { return length <= kInline ? inline_path : long_path.data(); }
+  void SetPath(std::string_view p) {
+    length = p.size();
+    if (p.size() <= kInline) {
+      if (!p.empty()) memcpy(inline_path, p.data(), p.size());
+    } else {
+      long_path.assign(p.data(), p.size());
+    }
+  }
 };
+
+// Whether a[0, n) == b[0, n), inline: key paths are short, and a call to memcmp costs more than the
+// compare.
+bool SameBytes(const char* a, const char* b, size_t n) {
+  uint64_t diff = 0;
+  if (n >= 8) {
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+      uint64_t x, y;
+      memcpy(&x, a + i, 8);
+      memcpy(&y, b + i, 8);
+      diff |= x ^ y;
+    }
+    uint64_t x, y;  // the last 8 bytes, overlapping
+    memcpy(&x, a + n - 8, 8);
+    memcpy(&y, b + n - 8, 8);
+    return (diff | (x ^ y)) == 0;
+  }
+  for (size_t i = 0; i < n; ++i) diff |= static_cast<uint64_t>(static_cast<unsigned char>(a[i] ^ b[i]));
+  return diff == 0;
+}
+
+// A cheap 64-bit hash of a key path, for the key-context cache's set index (see KeyCacheEntry).
+uint64_t PathHash(std::string_view v) {
+  uint64_t h = 0x9E3779B97F4A7C15ull ^ v.size();
+  const char* p = v.data();
+  const size_t n = v.size();
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    uint64_t w;
+    memcpy(&w, p + i, 8);
+    h = (h ^ w) * 0xA0761D6478BD642Full;
+    h ^= h >> 29;
+  }
+  if (i < n) {
+    // The last 1-7 bytes: the 8 bytes ending at n when the path has them, else byte by byte.
+    uint64_t w = 0;
+    if (n >= 8) {
+      memcpy(&w, p + n - 8, 8);
+    } else {
+      for (size_t k = i; k < n; ++k) w = w << 8 | static_cast<unsigned char>(p[k]);
+    }
+    h = (h ^ w) * 0xE7037ED1A0B428DBull;
+    h ^= h >> 29;
+  }
+  return h * 0x589965CC75374CC3ull;
+}
 
 // The clean-value cache (Scratch::State::clean).
 constexpr size_t kCleanCacheSlots = 2048;  // a power of two
@@ -273,8 +353,9 @@ struct PiiScanner::Scratch::State {
   // Whether the secrets' and the cue words' lists in `matches` may hold regions of an earlier scan.
   bool secret_lists_used = true, cue_lists_used = true;
   PersonNameFinder::Scratch names;
-  // What each key path says (ClassifyKey), for the paths seen lately, by hash; direct-mapped.
+  // What each key path says (ClassifyKey), for the paths seen lately; two-way set associative.
   std::vector<KeyCacheEntry> key_contexts;
+  std::vector<uint8_t> key_victim;  // per set of key_contexts: the way to replace on a miss
   // Values seen lately in which nothing was found, by hash (never the values themselves): analytics
   // properties repeat ("Safari", "Page View", "https://app.example.com/pricing"), and a repeat costs
   // one hash instead of a scan. Direct-mapped, so bounded; cleared when the scanner changes.
@@ -404,6 +485,12 @@ bool PercentDecode(std::string_view in, std::string* decoded, std::vector<uint32
 // ---------------------------------------------------------------------------------------------------
 // Hand-found shapes (kHandFound)
 
+// Whether [p, p + len) lies within the page (4 KiB, the smallest x86-64 page) that holds p: reading it
+// then cannot fault when p is readable, even past the end of the object (bytes there are ignored).
+bool WithinOnePage(const char* p, size_t len) {
+  return (reinterpret_cast<uintptr_t>(p) & 4095) <= 4096 - len;
+}
+
 enum : uint8_t {
   kClsEmailLocal = 1,   // [A-Za-z0-9._%+\-'\x80-\xff]: may stand right before an email's '@'
   kClsDomainStart = 2,  // [A-Za-z0-9\x80-\xff]: may stand right after it
@@ -452,13 +539,16 @@ class ShapeBytes {
     return n_;
   }
 
-  void Load(size_t block) {
+  VG_NO_SANITIZE_ADDRESS void Load(size_t block) {
     base_ = block;
     const char* src = p_ + block;
     alignas(16) char tail[64];
-    if (n_ - block < 64) {  // the last, partial block through a zero-padded copy (NUL is in neither set)
+    // The last, partial block: read in place when its 64 bytes lie in one page (bytes past the end are
+    // then readable, and their bits are masked off below), else through a zero-padded copy.
+    const size_t valid = n_ - block;
+    if (valid < 64 && !WithinOnePage(src, 64)) {
       memset(tail, 0, sizeof tail);
-      memcpy(tail, src, n_ - block);
+      memcpy(tail, src, valid);
       src = tail;
     }
     interesting_ = 0;
@@ -492,7 +582,12 @@ class ShapeBytes {
       if ((c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'z') || c == '_') word |= uint64_t{1} << k;
     }
 #endif
-    non_word_ = ~word;  // the zero padding past the end counts as a non-word byte, so Next stops at n
+    if (valid < 64) {  // nothing past the end is interesting, and all of it is a non-word byte
+      const uint64_t in_text = (uint64_t{1} << valid) - 1;
+      interesting_ &= in_text;
+      word &= in_text;
+    }
+    non_word_ = ~word;  // past the end counts as a non-word byte, so Next stops at n
   }
 
   const char* p_;
@@ -1199,22 +1294,35 @@ void PiiScanner::Scan(std::string_view key_path, std::string_view value, Scratch
     if (hs_alloc_scratch(impl.db, &st->hs) != HS_SUCCESS || hs_alloc_scratch(impl.cue_db, &st->hs) != HS_SUCCESS) return;
     st->clean.assign(kCleanCacheSlots, CleanEntry{});
     st->key_contexts.assign(kKeyCacheSlots, KeyCacheEntry{});
+    st->key_victim.assign(kKeyCacheSlots / 2, 0);
     if (st->seed == 0) st->seed = std::random_device()() | (static_cast<uint64_t>(std::random_device()()) << 32) | 1;
     st->fitted_for = impl.id;
   }
-  // Both caches are two-way set associative: a set is two adjacent slots, the newer entry first.
-  uint64_t h1 = 0, h2 = 0;
-  CacheHash(st->seed, UINT32_MAX, key_path, &h1, &h2);
-  KeyCacheEntry* key_set = &st->key_contexts[(h2 & (kKeyCacheSlots / 2 - 1)) * 2];
-  if (!(key_set[0].h1 == h1 && key_set[0].h2 == h2)) {
-    if (key_set[1].h1 == h1 && key_set[1].h2 == h2) {
-      std::swap(key_set[0], key_set[1]);
-    } else {
-      key_set[1] = key_set[0];
-      key_set[0] = {h1, h2, ClassifyKey(key_path)};
-    }
+  // Both caches are two-way set associative: a set is two adjacent slots. The key-context cache
+  // replaces the slot that was not hit last; the clean-value cache keeps the newer entry first.
+  const uint64_t path_hash = PathHash(key_path);
+  const size_t key_set_index = (path_hash >> 40) & (kKeyCacheSlots / 2 - 1);
+  KeyCacheEntry* key_set = &st->key_contexts[key_set_index * 2];
+  auto same_path = [&](const KeyCacheEntry& e) {
+    return e.used && e.hash == path_hash && e.length == key_path.size() &&
+           SameBytes(e.path(), key_path.data(), key_path.size());
+  };
+  size_t way;
+  if (same_path(key_set[0])) {
+    way = 0;
+  } else if (same_path(key_set[1])) {
+    way = 1;
+  } else {
+    way = st->key_victim[key_set_index];
+    KeyCacheEntry& e = key_set[way];
+    e.hash = path_hash;
+    e.SetPath(key_path);
+    e.context = ClassifyKey(key_path);
+    e.used = true;
   }
-  const KeyContext key = key_set[0].context;
+  st->key_victim[key_set_index] = static_cast<uint8_t>(way ^ 1);
+  const KeyContext key = key_set[way].context;
+  uint64_t h1 = 0, h2 = 0;
   CleanEntry* clean_set = nullptr;
   if (impl.cache_clean_values && value.size() <= kCleanCacheMaxValue) {
     CacheHash(st->seed, PackKeyContext(key), value, &h1, &h2);

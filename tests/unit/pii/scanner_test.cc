@@ -244,6 +244,53 @@ TEST(PiiScanner, RepeatedValuesGiveTheSameFindingsUnderEachKey) {
   }
 }
 
+// The key-context cache compares paths: many paths (more than it holds, some sharing a hash set, some
+// longer than an entry keeps inline), interleaved, each keep their own context.
+TEST(PiiScanner, KeyContextCacheKeepsEachPathApart) {
+  const std::string long_prefix = "properties.nested_object_with_a_rather_long_name.items[12].";
+  for (int round = 0; round < 2; ++round) {
+    for (int i = 0; i < 600; ++i) {
+      SCOPED_TRACE(i);
+      const std::string n = std::to_string(i);
+      ExpectNothing("properties.app_version_" + n + ".app_version", "2.1.4.13");
+      ExpectOnly("properties.f" + n + ".ip", "2.1.4.13", "ip_address", "2.1.4.13");
+      ExpectNothing(long_prefix + n + ".app_version", "2.1.4.13");
+      ExpectOnly(long_prefix + n + ".ip", "2.1.4.13", "ip_address", "2.1.4.13");
+    }
+  }
+}
+
+// Short values are read in blocks past their end (within a page); what lies beyond must not count.
+// Each finding is checked at every length and alignment of a value that ends with it.
+TEST(PiiScanner, ValuesEndingInAShapeAtEveryLengthAndAlignment) {
+  // Past each value's end: capitalised words, digits, ':' and '@'.
+  const std::string filler = " Ana Oliveira 4111 1111 1111 1111 12:@x";
+  std::string buffer;
+  while (buffer.size() < 3 * 4096) buffer += filler;
+  const std::string clean_buffer = buffer;
+  // Offsets from the buffer's first page boundary, so that values end just before, at and after one.
+  const size_t page = 4096 - (reinterpret_cast<uintptr_t>(buffer.data()) & 4095) + 4096;  // the second one
+  for (size_t pad = 0; pad < 70; ++pad) {
+    for (size_t shift : {size_t{0}, size_t{1}, page - 80, page - 17 - pad, page - 3 - pad, page - 40 - pad}) {
+      SCOPED_TRACE(std::to_string(pad) + "/" + std::to_string(shift));
+      std::string value = std::string(pad, 'x') + " jane@example.com";
+      std::copy(value.begin(), value.end(), buffer.begin() + static_cast<ptrdiff_t>(shift));
+      std::vector<PiiFinding> out;
+      Scanner().Scan("properties.comment", std::string_view(buffer.data() + shift, value.size()), &out);
+      ASSERT_EQ(out.size(), 1u);
+      EXPECT_EQ(out[0].type, PiiType::kEmail);
+      EXPECT_EQ(out[0].end, value.size());
+      // Lower-case text followed by names and numbers: nothing may be found past the end.
+      std::string lower = std::string(pad, 'x') + " and more";
+      std::copy(lower.begin(), lower.end(), buffer.begin() + static_cast<ptrdiff_t>(shift));
+      out.clear();
+      Scanner().Scan("properties.comment", std::string_view(buffer.data() + shift, lower.size()), &out);
+      EXPECT_TRUE(out.empty());
+      buffer = clean_buffer;
+    }
+  }
+}
+
 // Digit groups glued to letters (hex ids, "v2beta") are skipped as words; what follows them is not.
 TEST(PiiScanner, FindsShapesRightAfterWordsWithDigits) {
   ExpectOnly("properties.note", "ticket a1b2c3 call +1 415 555 2671", "phone", "+1 415 555 2671");
@@ -348,6 +395,23 @@ TEST(NamesDictionary, EmbeddedDictionaryIsLocaleRich) {
   EXPECT_TRUE(dict->Lookup("иван") & NamesDictionary::kFirst);     // Russian
   EXPECT_TRUE(dict->Lookup("san francisco") & NamesDictionary::kPlace);
   EXPECT_TRUE(dict->Lookup("dr") & NamesDictionary::kPrefix);
+}
+
+// The front filter before the slot array must never turn away a word that is in the dictionary.
+TEST(NamesDictionary, FindsEveryEntryThroughItsFrontFilter) {
+  std::string text;
+  for (int i = 0; i < 20000; ++i) text += "L\tname" + std::to_string(i) + "x\n";
+  auto dict = NamesDictionary::Parse(text);
+  ASSERT_TRUE(dict.ok());
+  size_t found = 0, unknown_found = 0;
+  for (int i = 0; i < 20000; ++i) {
+    found += (*dict)->Lookup("name" + std::to_string(i) + "x") == NamesDictionary::kLast;
+    unknown_found += (*dict)->Lookup("name" + std::to_string(i) + "y") != 0;
+  }
+  EXPECT_EQ(found, 20000u);
+  EXPECT_EQ(unknown_found, 0u);
+  auto embedded = NamesDictionary::Embedded();
+  EXPECT_EQ(embedded->Lookup("zzqxjv"), 0);
 }
 
 TEST(NamesDictionary, ParseRejectsMalformedLines) {
