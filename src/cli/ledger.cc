@@ -209,6 +209,18 @@ void JsonCounts(JsonWriter& w, const OutcomeCounts& c) {
   w.EndObject();
 }
 
+// "categories", "first", "last" and "counts" of one who/subject answer row.
+void JsonDisclosed(JsonWriter& w, uint32_t categories, int64_t first_us, int64_t last_us, const OutcomeCounts& c) {
+  w.Key("categories");
+  JsonCategories(w, categories);
+  w.Key("first");
+  w.String(IsoTime(first_us, true));
+  w.Key("last");
+  w.String(IsoTime(last_us, true));
+  w.Key("counts");
+  JsonCounts(w, c);
+}
+
 void JsonOutcomes(JsonWriter& w, OutcomeMask mask) {
   w.Key("outcomes");
   w.BeginArray();
@@ -477,14 +489,7 @@ int RunWho(const Options& o, const Ledger& l, Format format) {
       w.Bool(e.erased);
       w.Key("subject_hash");
       w.String(HashHex(e.subject_hash));
-      w.Key("categories");
-      JsonCategories(w, e.categories);
-      w.Key("first");
-      w.String(IsoTime(e.first_us, true));
-      w.Key("last");
-      w.String(IsoTime(e.last_us, true));
-      w.Key("counts");
-      JsonCounts(w, e.counts);
+      JsonDisclosed(w, e.categories, e.first_us, e.last_us, e.counts);
       w.EndObject();
     }
     w.EndArray();
@@ -548,14 +553,7 @@ int RunSubject(const Options& o, const Ledger& l, Format format) {
     for (const auto& v : a.vendors) {
       w.BeginObject();
       JsonVendorInfo(w, v.vendor_id, v.vendor);
-      w.Key("categories");
-      JsonCategories(w, v.categories);
-      w.Key("first");
-      w.String(IsoTime(v.first_us, true));
-      w.Key("last");
-      w.String(IsoTime(v.last_us, true));
-      w.Key("counts");
-      JsonCounts(w, v.counts);
+      JsonDisclosed(w, v.categories, v.first_us, v.last_us, v.counts);
       w.EndObject();
     }
     w.EndArray();

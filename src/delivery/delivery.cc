@@ -18,6 +18,7 @@
 #include <sstream>
 #include <thread>
 
+#include "common/files.h"
 #include "common/json_text.h"
 #include "delivery/transport.h"
 
@@ -80,37 +81,6 @@ std::optional<std::string> Unhex(std::string_view hex) {
     out[i] = static_cast<char>(hi << 4 | lo);
   }
   return out;
-}
-
-// Writes `content` to `path` so that a crash leaves either the old or the new file: a synced temporary
-// file renamed over it, and the directory synced.
-Status WriteFileAtomically(const std::string& path, std::string_view content) {
-  const std::string tmp = path + ".tmp";
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) return Status::IOError(tmp + ": " + std::strerror(errno));
-  size_t done = 0;
-  while (done < content.size()) {
-    ssize_t n = ::write(fd, content.data() + done, content.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      ::close(fd);
-      return Status::IOError(tmp + ": write failed: " + std::strerror(errno));
-    }
-    done += static_cast<size_t>(n);
-  }
-  if (::fsync(fd) != 0) {
-    ::close(fd);
-    return Status::IOError(tmp + ": sync failed: " + std::strerror(errno));
-  }
-  ::close(fd);
-  if (::rename(tmp.c_str(), path.c_str()) != 0) return Status::IOError(path + ": rename failed: " + std::strerror(errno));
-  std::string dir = std::filesystem::path(path).parent_path().string();
-  int dfd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd >= 0) {
-    ::fsync(dfd);
-    ::close(dfd);
-  }
-  return Status::Ok();
 }
 
 // Lines in a file (0 when it does not exist).
@@ -661,7 +631,7 @@ class Delivery::Impl {
     // which the vendor deduplicates by $insert_id).
     {
       std::lock_guard<std::mutex> lock(v.mu);
-      if (Status s = WriteFileAtomically(v.dead_letter_path, ""); !s.ok()) return s;
+      if (Status s = ReplaceFileDurably(v.dead_letter_path, "", 0600); !s.ok()) return s;
       v.dead_letters_in_file = 0;
     }
     v.accepted += entries.size();
@@ -713,7 +683,7 @@ class Delivery::Impl {
       AppendJsonStringLossy(&json, VendorStateName(v->state.load()));
     }
     json += "}}\n";
-    return WriteFileAtomically(state_path_, json);
+    return ReplaceFileDurably(state_path_, json, 0600);
   }
 
   VendorStatus StatusOf(const VendorRuntimeState& v, const SpoolStats& spool) const {

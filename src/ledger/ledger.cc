@@ -1,3 +1,4 @@
+#include "common/files.h"
 #include "ledger/ledger.h"
 
 #include <dirent.h>
@@ -93,7 +94,7 @@ std::string EncodeHeadEntry(const SignedTreeHead& head) {
 
 StatusOr<HeadsFile> ReadHeadsFile(const std::string& path, int64_t* bad_offset) {
   HeadsFile f;
-  auto data = format::ReadFile(path);
+  auto data = ReadWholeFile(path);
   if (!data.ok()) {
     if (data.status().code() == Status::Code::kNotFound) return f;
     return data.status();
@@ -143,11 +144,11 @@ Ledger::Impl::~Impl() {
 }
 
 Status Ledger::Impl::WriteFileMaybeSync(const std::string& path, std::string_view data) {
-  if (opt_.sync) return format::ReplaceFile(dir_, path, data, 0644);
+  if (opt_.sync) return ReplaceFileDurably(path, data, 0644);
   const std::string tmp = path + ".tmp";
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) return Status::IOError(tmp + ": create: " + ErrnoText(errno));
-  Status s = format::WriteAll(fd, tmp, data);
+  Status s = WriteAllTo(fd, tmp, data);
   ::close(fd);
   if (s.ok() && ::rename(tmp.c_str(), path.c_str()) != 0) s = Status::IOError(path + ": rename: " + ErrnoText(errno));
   return s;
@@ -189,7 +190,7 @@ Status Ledger::Impl::Open() {
   public_key_ = signer_->public_key();
   has_public_key_ = true;
   {
-    auto pub = format::ReadFile(Path(kHeadPubFileName));
+    auto pub = ReadWholeFile(Path(kHeadPubFileName));
     if (!pub.ok() || *pub != signer_->PublicKeyPem()) {
       if (Status s = signer_->WritePublicKeyFile(Path(kHeadPubFileName)); !s.ok()) return s;
     }
@@ -241,7 +242,7 @@ Status Ledger::Impl::OpenReadOnly() {
   }
   keyer_.emplace(std::span<const uint8_t, kSubjectKeyBytes>(key->data(), kSubjectKeyBytes));
   const std::string pub_path = Path(kHeadPubFileName);
-  auto pem = format::ReadFile(pub_path);
+  auto pem = ReadWholeFile(pub_path);
   if (pem.ok()) {
     auto pub = PublicKeyFromPem(*pem);
     if (!pub.ok()) return Status::InvalidArgument(pub_path + ": " + pub.status().message());
@@ -383,7 +384,7 @@ Status Ledger::Impl::RecoverSegments() {
     }
   } else {
     wal_path_ = Path(format::WalFileName(*wal_index));
-    auto bytes = format::ReadFile(wal_path_);
+    auto bytes = ReadWholeFile(wal_path_);
     if (!bytes.ok()) return bytes.status();
     bool head_checked = false;
     std::optional<Hash> head_root_seen;
@@ -617,7 +618,7 @@ Status Ledger::Impl::Append(std::span<const LedgerRecord> records) {
 
 Status Ledger::Impl::WritePendingLocked() {
   if (pending_.empty()) return Status::Ok();
-  Status s = format::WriteAll(wal_fd_, wal_path_, pending_);
+  Status s = WriteAllTo(wal_fd_, wal_path_, pending_);
   pending_.clear();
   if (!s.ok()) FailLocked(s);
   return s;
@@ -651,7 +652,7 @@ Status Ledger::Impl::SealLocked() {
   if (s.ok()) {
     if (::unlink(old_wal.c_str()) != 0) s = Status::IOError(old_wal + ": delete: " + ErrnoText(errno));
   }
-  if (s.ok() && opt_.sync) s = format::SyncDir(dir_);
+  if (s.ok() && opt_.sync) s = SyncDirectory(dir_);
   active_.RecycleRows(std::move(content.rows));
   if (s.ok()) {
     auto seg = SegmentFile::Open(seg_path);
@@ -733,7 +734,7 @@ Status Ledger::Impl::Flush(bool force_head) {
   head.timestamp_ms = static_cast<uint64_t>(std::max<int64_t>(now, 0) / 1000);
   const SignedTreeHead sth = signer_->Sign(head);
   const std::string heads_path = Path(kHeadsFileName);
-  Status s = format::WriteAll(heads_fd_, heads_path, EncodeHeadEntry(sth));
+  Status s = WriteAllTo(heads_fd_, heads_path, EncodeHeadEntry(sth));
   if (s.ok() && opt_.sync && ::fdatasync(heads_fd_) != 0) {
     s = Status::IOError(heads_path + ": fdatasync: " + ErrnoText(errno));
   }
@@ -824,7 +825,7 @@ StatusOr<EraseResult> Ledger::Impl::Erase(std::string_view subject, std::string_
     names[**id].clear();
     const std::string bytes =
         EncodeNames(seg->first_index(), NameList::FromStrings(names), table->page_entries, opt_.zstd_level);
-    if (Status s = format::ReplaceFile(dir_, names_path, bytes, 0644); !s.ok()) return s;
+    if (Status s = ReplaceFileDurably(names_path, bytes, 0644); !s.ok()) return s;
     ++result.segments;
   }
   const std::string detail = "erased the identifier with keyed hash " + SubjectHashHex(result.subject_hash) +
@@ -903,7 +904,7 @@ StatusOr<RetentionResult> Ledger::Impl::ApplyRetention(int64_t older_than_us, st
       return Status::IOError(names_path + ": delete: " + ErrnoText(errno));
     }
   }
-  if (Status s = format::SyncDir(dir_); !s.ok()) return s;
+  if (Status s = SyncDirectory(dir_); !s.ok()) return s;
   return result;
 }
 

@@ -43,31 +43,6 @@ bool ParseIndexedName(std::string_view name, std::string_view prefix, std::strin
 
 std::string ErrnoText(int err) { return std::strerror(err); }
 
-StatusOr<std::string> ReadFile(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    if (errno == ENOENT) return Status::NotFound(path + ": no such file");
-    return Status::IOError(path + ": " + ErrnoText(errno));
-  }
-  std::string out;
-  struct stat st;
-  if (::fstat(fd, &st) == 0 && st.st_size > 0) out.reserve(static_cast<size_t>(st.st_size));
-  char buf[1 << 16];
-  for (;;) {
-    ssize_t r = ::read(fd, buf, sizeof buf);
-    if (r < 0) {
-      if (errno == EINTR) continue;
-      int e = errno;
-      ::close(fd);
-      return Status::IOError(path + ": read: " + ErrnoText(e));
-    }
-    if (r == 0) break;
-    out.append(buf, static_cast<size_t>(r));
-  }
-  ::close(fd);
-  return out;
-}
-
 Status PreadExact(int fd, const std::string& path, uint64_t offset, size_t n, std::string* out) {
   out->resize(n);
   size_t done = 0;
@@ -84,44 +59,6 @@ Status PreadExact(int fd, const std::string& path, uint64_t offset, size_t n, st
     done += static_cast<size_t>(r);
   }
   return Status::Ok();
-}
-
-Status WriteAll(int fd, const std::string& path, std::string_view data) {
-  while (!data.empty()) {
-    ssize_t w = ::write(fd, data.data(), data.size());
-    if (w < 0) {
-      if (errno == EINTR) continue;
-      return Status::IOError(path + ": write: " + ErrnoText(errno));
-    }
-    data.remove_prefix(static_cast<size_t>(w));
-  }
-  return Status::Ok();
-}
-
-Status SyncDir(const std::string& dir) {
-  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return Status::IOError(dir + ": open directory: " + ErrnoText(errno));
-  Status s;
-  if (::fsync(fd) != 0) s = Status::IOError(dir + ": sync directory: " + ErrnoText(errno));
-  ::close(fd);
-  return s;
-}
-
-Status ReplaceFile(const std::string& dir, const std::string& path, std::string_view data, int mode) {
-  const std::string tmp = path + ".tmp";
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-  if (fd < 0) return Status::IOError(tmp + ": create: " + ErrnoText(errno));
-  Status s = WriteAll(fd, tmp, data);
-  if (s.ok() && ::fdatasync(fd) != 0) s = Status::IOError(tmp + ": sync: " + ErrnoText(errno));
-  ::close(fd);
-  if (s.ok() && ::rename(tmp.c_str(), path.c_str()) != 0) {
-    s = Status::IOError(tmp + ": rename to " + path + ": " + ErrnoText(errno));
-  }
-  if (!s.ok()) {
-    ::unlink(tmp.c_str());
-    return s;
-  }
-  return SyncDir(dir);
 }
 
 }  // namespace vg::ledger::format

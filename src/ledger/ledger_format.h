@@ -146,15 +146,9 @@ std::string WalFileName(uint64_t first_index);
 bool ParseIndexedName(std::string_view name, std::string_view prefix, std::string_view suffix, uint64_t* index);
 
 std::string ErrnoText(int err);
-// The whole file; NotFound if it does not exist, IOError otherwise.
-[[nodiscard]] StatusOr<std::string> ReadFile(const std::string& path);
 // `n` bytes at `offset` of an open file; IOError (naming `path`) on a short read.
 [[nodiscard]] Status PreadExact(int fd, const std::string& path, uint64_t offset, size_t n, std::string* out);
-// Writes all of `data` to `fd` (retrying short writes and EINTR).
-[[nodiscard]] Status WriteAll(int fd, const std::string& path, std::string_view data);
-// Writes `data` to `path`.tmp with `mode`, syncs it, renames it over `path` and syncs the directory: the
-// file is either the old one or the new one after a crash.
-[[nodiscard]] Status ReplaceFile(const std::string& dir, const std::string& path, std::string_view data, int mode);
-[[nodiscard]] Status SyncDir(const std::string& dir);
+// Whole-file reads, full writes and durable replacement: common/files.h (ReadWholeFile, WriteAllTo,
+// ReplaceFileDurably, SyncDirectory).
 
 }  // namespace vg::ledger::format

@@ -1,3 +1,4 @@
+#include "common/files.h"
 #include "ledger/ledger_record.h"
 
 #define OPENSSL_SUPPRESS_DEPRECATED  // SHA256_* with saved pad states: no allocation per subject
@@ -183,7 +184,7 @@ StatusOr<std::array<uint8_t, kSubjectKeyBytes>> OpenOrCreateSubjectKey(const std
   ::unlink(tmp.c_str());
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (fd < 0) return Status::IOError(tmp + ": create: " + format::ErrnoText(errno));
-  Status s = format::WriteAll(fd, tmp, text);
+  Status s = WriteAllTo(fd, tmp, text);
   sodium_memzero(text.data(), text.size());
   if (s.ok() && ::fsync(fd) != 0) s = Status::IOError(tmp + ": sync: " + format::ErrnoText(errno));
   ::close(fd);

@@ -1,3 +1,4 @@
+#include "common/files.h"
 #include "ledger/ledger_segment.h"
 
 #include <fcntl.h>
@@ -955,7 +956,7 @@ Status DecodeNamesPage(const std::string& path, std::string_view stored, const B
 }  // namespace
 
 StatusOr<NamesTable> ReadNames(const std::string& path, Damage* damage) {
-  auto data = format::ReadFile(path);
+  auto data = ReadWholeFile(path);
   if (!data.ok()) return data.status();
   NamesTable table;
   uint32_t count = 0;

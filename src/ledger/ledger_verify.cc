@@ -12,6 +12,7 @@
 #include <map>
 #include <set>
 
+#include "common/files.h"
 #include "ledger/ledger_format.h"
 #include "ledger/ledger_impl.h"
 
@@ -98,7 +99,7 @@ bool Verifier::LoadKeys() {
     key_ = *options_.public_key;
   } else {
     const std::string path = Path(kHeadPubFileName);
-    auto pem = format::ReadFile(path);
+    auto pem = ReadWholeFile(path);
     if (!pem.ok()) return Fail("no public key to check signed tree heads with: " + pem.status().message(), path);
     auto key = PublicKeyFromPem(*pem);
     if (!key.ok()) return Fail(path + ": " + key.status().message(), path);
@@ -441,7 +442,7 @@ bool Verifier::CheckWal(const std::vector<uint64_t>& wals) {
     }
     if (seen_active) return Fail(path + ": a second write-ahead log", path);
     seen_active = true;
-    auto bytes = format::ReadFile(path);
+    auto bytes = ReadWholeFile(path);
     if (!bytes.ok()) {
       if (bytes.status().code() == Status::Code::kNotFound) continue;  // sealed meanwhile by a running ledger
       return Fail(bytes.status().message(), path);

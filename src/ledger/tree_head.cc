@@ -1,5 +1,6 @@
 #include "ledger/tree_head.h"
 
+#include "common/files.h"
 #include "common/pem.h"
 
 #include <fcntl.h>
@@ -49,26 +50,6 @@ std::string ModeString(mode_t mode) {
   return s.str();
 }
 
-Status SyncDirectory(const std::filesystem::path& dir) {
-  int fd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return Status::IOError(dir.string() + ": " + std::strerror(errno));
-  const int rc = ::fsync(fd);
-  ::close(fd);
-  if (rc != 0) return Status::IOError(dir.string() + ": fsync: " + std::strerror(errno));
-  return Status::Ok();
-}
-
-bool WriteAll(int fd, std::string_view data) {
-  while (!data.empty()) {
-    const ssize_t n = ::write(fd, data.data(), data.size());
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return false;
-    }
-    data.remove_prefix(static_cast<size_t>(n));
-  }
-  return true;
-}
 
 }  // namespace
 
@@ -265,7 +246,7 @@ StatusOr<TreeHeadSigner> TreeHeadSigner::OpenOrCreate(const std::string& path) {
     return Status::IOError(tmp + ": " + std::strerror(errno));
   }
   ::fchmod(fd, 0600);
-  const bool written = WriteAll(fd, text) && ::fsync(fd) == 0;
+  const bool written = WriteAllTo(fd, tmp, text).ok() && ::fsync(fd) == 0;
   const int write_errno = errno;
   sodium_memzero(text.data(), text.size());
   ::close(fd);
@@ -282,7 +263,7 @@ StatusOr<TreeHeadSigner> TreeHeadSigner::OpenOrCreate(const std::string& path) {
     if (link_errno == EEXIST) return Open(path);
     return Status::IOError(path + ": cannot create the ledger signing key: " + std::strerror(link_errno));
   }
-  if (Status s = SyncDirectory(dir); !s.ok()) {
+  if (Status s = SyncDirectory(dir.string()); !s.ok()) {
     sodium_memzero(seed.data(), seed.size());
     return s;
   }
@@ -297,7 +278,7 @@ Status TreeHeadSigner::WritePublicKeyFile(const std::string& path) const {
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
   if (fd < 0) return Status::IOError(tmp + ": " + std::strerror(errno));
   ::fchmod(fd, 0644);
-  const bool written = WriteAll(fd, pem) && ::fsync(fd) == 0;
+  const bool written = WriteAllTo(fd, tmp, pem).ok() && ::fsync(fd) == 0;
   const int err = errno;
   ::close(fd);
   if (!written || ::rename(tmp.c_str(), path.c_str()) != 0) {

@@ -13,19 +13,7 @@
 
 #include "pii/unicode_text.h"
 
-// MayHoldNameStart reads a short text's last partial 16-byte chunk in place (within one page, past the
-// text's end, ignoring those bytes); the sanitizer would report the over-read, which cannot fault.
-#if defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define VG_NO_SANITIZE_ADDRESS __attribute__((no_sanitize("address")))
-#endif
-#endif
-#if !defined(VG_NO_SANITIZE_ADDRESS) && defined(__SANITIZE_ADDRESS__)
-#define VG_NO_SANITIZE_ADDRESS __attribute__((no_sanitize_address))
-#endif
-#ifndef VG_NO_SANITIZE_ADDRESS
-#define VG_NO_SANITIZE_ADDRESS
-#endif
+#include "pii/no_sanitize.h"
 
 namespace vg {
 

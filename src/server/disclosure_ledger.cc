@@ -5,12 +5,11 @@
 
 #include <chrono>
 #include <filesystem>
-#include <fstream>
 #include <map>
-#include <sstream>
 
 #include <simdjson.h>
 
+#include "common/files.h"
 #include "common/json_text.h"
 
 #include "ledger/ledger.h"
@@ -99,10 +98,9 @@ Status DisclosureLedger::RecordPolicyChanges(const Config& config, const std::ve
   const std::string path = dir_ + "/policies.json";
   std::map<std::string, std::string> known;
   {
-    std::ifstream in(path, std::ios::binary);
-    std::stringstream buf;
-    buf << in.rdbuf();
-    const std::string text = buf.str();
+    auto read = ReadWholeFile(path);
+    if (!read.ok() && read.status().code() != Status::Code::kNotFound) return read.status();
+    const std::string text = read.ok() ? *read : std::string();
     if (!text.empty()) {
       simdjson::dom::parser parser;
       simdjson::dom::object obj;
@@ -137,14 +135,7 @@ Status DisclosureLedger::RecordPolicyChanges(const Config& config, const std::ve
     AppendJsonStringLossy(&json, fp);
   }
   json += "}\n";
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    out << json;
-    if (!out.flush()) return Status::IOError(tmp + ": write failed");
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) return Status::IOError(path + ": rename failed");
-  return Status::Ok();
+  return ReplaceFileDurably(path, json, 0600);
 }
 
 Status DisclosureLedger::RecordDisclosures(std::span<const DisclosureEvent> events) {

@@ -22,6 +22,7 @@
 #include <set>
 #include <thread>
 
+#include "common/files.h"
 #include "spool/spool_format.h"
 
 namespace vg {
@@ -192,28 +193,6 @@ Status ListSpoolDir(const std::string& dir, std::vector<FoundSegment>* segs, std
   return Status::Ok();
 }
 
-StatusOr<std::string> ReadWholeFile(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    if (errno == ENOENT) return Status::NotFound(path);
-    return Status::IOError(path + ": " + ErrnoText(errno));
-  }
-  std::string out;
-  char buf[65536];
-  for (;;) {
-    ssize_t r = ::read(fd, buf, sizeof buf);
-    if (r < 0) {
-      if (errno == EINTR) continue;
-      int e = errno;
-      ::close(fd);
-      return Status::IOError(path + ": " + ErrnoText(e));
-    }
-    if (r == 0) break;
-    out.append(buf, static_cast<size_t>(r));
-  }
-  ::close(fd);
-  return out;
-}
 
 }  // namespace
 
