@@ -11,9 +11,9 @@ packages=(
   build-essential cmake ninja-build ccache pkg-config clang libclang-rt-14-dev
   libsimdjson-dev libyaml-cpp-dev libboost-dev libsodium-dev libssl-dev libcurl4-openssl-dev
   zlib1g-dev libzstd-dev libmaxminddb-dev libcli11-dev libspdlog-dev libfmt-dev
-  libhyperscan-dev libphonenumber-dev publicsuffix libctemplate-dev libsqlite3-dev
+  libhyperscan-dev libphonenumber-dev publicsuffix libctemplate-dev libsqlite3-dev libqrencode-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  nodejs chromium ca-certificates python3-aiosmtpd
+  nodejs chromium ca-certificates python3-aiosmtpd oathtool
 )
 missing=()
 for p in "${packages[@]}"; do
