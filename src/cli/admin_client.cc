@@ -1,6 +1,8 @@
 #include "cli/admin_client.h"
 
+#include <pwd.h>
 #include <sys/un.h>
+#include <unistd.h>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/local/stream_protocol.hpp>
@@ -27,16 +29,32 @@ std::string NoGateway(const std::string& path) {
   return "no gateway answering at " + path + " (is `vendorguard serve` running with this config?)";
 }
 
-std::variant<AdminReply, Outcome> CallAdmin(const std::string& path, std::string_view method, const std::string& target) {
+std::string CurrentUser() {
+  passwd pw{};
+  passwd* found = nullptr;
+  char buf[1024];
+  std::string user = "uid " + std::to_string(::getuid());
+  if (::getpwuid_r(::getuid(), &pw, buf, sizeof buf, &found) == 0 && found != nullptr && pw.pw_name != nullptr) {
+    user = std::string(pw.pw_name) + " (" + user + ")";
+  }
+  return user;
+}
+
+std::variant<AdminReply, Outcome> CallAdmin(const std::string& path, std::string_view method, const std::string& target,
+                                            std::string_view body) {
   const http::verb verb = method == "POST" ? http::verb::post : http::verb::get;
   if (path.size() >= sizeof(sockaddr_un{}.sun_path)) {
     return Outcome{2, "admin socket path is too long for a Unix socket: " + path};
   }
   net::io_context ioc;
   beast::basic_stream<unix_stream> stream(ioc);
-  http::request<http::empty_body> req{verb, target, 11};
+  http::request<http::string_body> req{verb, target, 11};
   req.set(http::field::host, "localhost");
   req.set(http::field::user_agent, "vendorguard-cli");
+  if (!body.empty()) {
+    req.set(http::field::content_type, "application/json");
+    req.body() = std::string(body);
+  }
   req.keep_alive(false);
   req.prepare_payload();
   beast::flat_buffer buffer;
@@ -71,7 +89,7 @@ std::variant<AdminReply, Outcome> CallAdmin(const std::string& path, std::string
     namespace errc = boost::system::errc;
     if (result == errc::no_such_file_or_directory || result == errc::connection_refused ||
         result == errc::not_a_directory) {
-      return Outcome{2, NoGateway(path)};
+      return Outcome{2, NoGateway(path), /*no_gateway=*/true};
     }
     if (result == errc::permission_denied || result == errc::operation_not_permitted) {
       return Outcome{2, "permission denied: " + path + " — run as the gateway's user"};

@@ -13,6 +13,7 @@ namespace vg::cli {
 struct Outcome {
   int exit_code = 0;
   std::string message;
+  bool no_gateway = false;  // CallAdmin: nobody answers on the socket (no file, or connection refused)
 };
 
 struct AdminReply {
@@ -23,8 +24,14 @@ struct AdminReply {
 // "no gateway answering at PATH (is `vendorguard serve` running with this config?)"
 std::string NoGateway(const std::string& path);
 
-// One request ("GET" or "POST") to the admin endpoint at `path`. On a transport failure (no gateway,
-// permission denied, timeout) returns the Outcome to exit with (code 2).
-std::variant<AdminReply, Outcome> CallAdmin(const std::string& path, std::string_view method, const std::string& target);
+// One request ("GET" or "POST") to the admin endpoint at `path`, with `body` (sent as application/json)
+// when it is not empty. On a transport failure (no gateway, permission denied, timeout) returns the
+// Outcome to exit with (code 2; no_gateway set when nobody answers on the socket).
+std::variant<AdminReply, Outcome> CallAdmin(const std::string& path, std::string_view method, const std::string& target,
+                                            std::string_view body = {});
+
+// The user running the command, for the actor of ledger records: "name (uid N)", or "uid N" when the
+// system does not know the name.
+std::string CurrentUser();
 
 }  // namespace vg::cli

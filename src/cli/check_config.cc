@@ -42,6 +42,14 @@ std::function<int()> AddCheckConfig(CLI::App& app) {
           w.EndObject();
         }
         w.EndArray();
+        // The gateway's own retention of its disclosure records (null: kept forever).
+        w.Key("ledger");
+        w.BeginObject();
+        w.Key("retention_days");
+        config->ledger_retention_days ? w.Int(*config->ledger_retention_days) : w.Null();
+        w.Key("retention_check_interval");
+        w.Int(config->ledger_retention_check_interval_s);
+        w.EndObject();
       }
       w.EndObject();
       std::cout << out << "\n";
@@ -55,6 +63,12 @@ std::function<int()> AddCheckConfig(CLI::App& app) {
     for (const auto& v : config->vendors) {
       std::cout << "  " << v.name << ": " << (v.endpoint ? "forwarding to " + *v.endpoint : std::string("shadow mode"))
                 << ", " << (v.policy.is_default ? "strict default policy" : "custom policy") << "\n";
+    }
+    if (config->ledger_retention_days) {
+      std::cout << "  ledger: disclosure records kept " << *config->ledger_retention_days
+                << " day(s), checked every " << config->ledger_retention_check_interval_s << " s\n";
+    } else {
+      std::cout << "  ledger: disclosure records kept forever (no ledger.retention_days)\n";
     }
     return 0;
   };

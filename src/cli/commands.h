@@ -18,8 +18,9 @@ std::function<int()> AddKeys(CLI::App& app);
 std::function<int()> AddScan(CLI::App& app);
 std::function<int()> AddVendor(CLI::App& app);  // vendor list|pause|resume|cut|dead-letters|redrive
 std::function<int()> AddSpool(CLI::App& app);   // spool verify
-std::function<int()> AddLedger(CLI::App& app);  // ledger verify|who|subject|vendors
+std::function<int()> AddLedger(CLI::App& app);  // ledger verify|who|subject|vendors|erase
 std::function<int()> AddNotice(CLI::App& app);  // notice verify
 std::function<int()> AddIncident(CLI::App& app);  // incident open|assess|status|list
+std::function<int()> AddAdmin(CLI::App& app);     // admin user add|remove|list|reset-mfa, admin token create|list|revoke
 
 }  // namespace vg::cli

@@ -79,17 +79,6 @@ int64_t NowUs() {
       .count();
 }
 
-std::string CurrentUser() {
-  passwd pw{};
-  passwd* found = nullptr;
-  char buf[1024];
-  std::string user = "uid " + std::to_string(::getuid());
-  if (::getpwuid_r(::getuid(), &pw, buf, sizeof buf, &found) == 0 && found != nullptr && pw.pw_name != nullptr) {
-    user = std::string(pw.pw_name) + " (" + user + ")";
-  }
-  return user;
-}
-
 // Cuts the vendor through the running gateway. Already cut is fine (noted); anything else fails.
 int CutVendor(const Config& config, Incident* incident) {
   const std::string socket = config.AdminSocketPath();

@@ -1,25 +1,35 @@
-// `vendorguard ledger ...`: the disclosure ledger (src/ledger/ledger.h) from the command line, read-only,
-// safe while a gateway holds the ledger open and appends to it.
+// `vendorguard ledger ...`: the disclosure ledger (src/ledger/ledger.h) from the command line. The queries
+// are read-only, safe while a gateway holds the ledger open and appends to it:
 //
 //   ledger verify [--public-key FILE]                  recompute every leaf and root, check every head
 //   ledger who --vendor V [--from T] [--to T]          every subject disclosed to V in [from, to)
 //   ledger subject ID                                  every vendor that received something about ID
 //   ledger vendors [--since T]                         what each vendor really received
 //
-// The ledger is --ledger DIR, or <data_dir>/ledger of --config FILE (the embedded default config without
-// either). Output: --format table (the default), json or csv. Times are read as ISO 8601 dates or
-// date-times with a zone (ParseTime) and written in UTC: seconds in tables, microseconds (the ledger's
-// resolution) in json and csv.
+// and one writes:
 //
-// Exit codes: 0 done (verify: intact); 1 the negative answer (verify: a problem found; subject: the ledger
-// holds nothing about the identifier); 2 usage errors (bad times, unknown vendor) and a missing or
-// unreadable ledger.
+//   ledger erase ID                                    a deletion request: remove ID's plaintext
+//
+// erase goes through the running gateway's admin socket (POST /v1/ledger/erase; the gateway holds the
+// ledger open exclusively) when one answers there, and otherwise opens the ledger itself, as the gateway
+// does (LedgerOptionsFor, EraseSubject in server/disclosure_ledger.h).
+//
+// The ledger is --ledger DIR, or <data_dir>/ledger of --config FILE (the embedded default config without
+// either; erase needs the config). Output: --format table (the default), json or csv (erase: text or
+// json). Times are read as ISO 8601 dates or date-times with a zone (ParseTime) and written in UTC:
+// seconds in tables, microseconds (the ledger's resolution) in json and csv.
+//
+// Exit codes: 0 done (verify: intact; erase: erased); 1 the negative answer (verify: a problem found;
+// subject: the ledger holds nothing about the identifier; erase: nothing to erase, as it holds nothing
+// about it or it was erased already); 2 usage errors (bad times, unknown vendor), a missing or unreadable
+// ledger, and a failed erasure.
 #include "ledger/ledger.h"
 
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <simdjson.h>
 #include <algorithm>
 #include <cctype>
 #include <chrono>
@@ -32,13 +42,16 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <variant>
 #include <vector>
 
+#include "cli/admin_client.h"
 #include "cli/commands.h"
 #include "common/time_text.h"
 #include "common/json_text.h"
 #include "config/config.h"
 #include "policy/categories.h"
+#include "server/disclosure_ledger.h"
 #include "wire/mixpanel.h"
 
 namespace vg::cli {
@@ -687,6 +700,154 @@ int RunVendors(const Options& o, const Ledger& l, Format format) {
   return 0;
 }
 
+// ---- erase ------------------------------------------------------------------------------------------------
+
+// What is left after an erasure, for --help and the text output (see Erase in ledger.h).
+constexpr const char* kAfterErasure =
+    "What remains after an erasure: the identifier's keyed hash (HMAC under the ledger's subject.key: whoever "
+    "holds that key and the identifier can still confirm that the ledger has records about it, and `ledger "
+    "subject ID` still answers, showing it as erased), and every record's vendor, data categories, times and "
+    "outcome: the accounting of disclosures the controller must keep. The Merkle tree, signed heads and "
+    "proofs stay valid (`ledger verify` still passes). The erasure itself is recorded in the ledger, with who "
+    "asked for it.";
+
+struct EraseReport {
+  ErasureOutcome outcome = ErasureOutcome::kNoRecords;
+  uint64_t segments = 0;
+  bool sealed_active = false;
+  std::string subject_hash;
+  bool via_gateway = false;
+};
+
+int PrintErase(const EraseReport& r, bool json) {
+  const bool erased = r.outcome == ErasureOutcome::kErased;
+  if (json) {
+    std::string out;
+    JsonWriter w(&out);
+    w.BeginObject();
+    w.Key("subject_erased");
+    w.Bool(erased);
+    w.Key("via");
+    w.String(r.via_gateway ? "gateway" : "ledger");
+    if (erased) {
+      w.Key("segments_rewritten");
+      w.Int(static_cast<int64_t>(r.segments));
+      w.Key("sealed_active");
+      w.Bool(r.sealed_active);
+      w.Key("subject_hash");
+      r.subject_hash.empty() ? w.Null() : w.String(r.subject_hash);
+    } else {
+      w.Key("reason");
+      w.String(r.outcome == ErasureOutcome::kNoRecords ? "no_records" : "already_erased");
+    }
+    w.EndObject();
+    std::cout << out << "\n";
+  }
+  if (!erased) {
+    return Fail(1, r.outcome == ErasureOutcome::kNoRecords
+                       ? "nothing to erase: the ledger holds no records about this identifier"
+                       : "nothing to erase: this identifier was already erased from the ledger (its records remain, "
+                         "as the accounting of disclosures)");
+  }
+  if (!json) {
+    std::cout << "erased the identifier from the disclosure ledger ("
+              << (r.via_gateway ? "through the running gateway" : "directly: no gateway was running") << "): "
+              << r.segments << " segment name table(s) rewritten"
+              << (r.sealed_active ? ", after sealing the active segment" : "") << ".\n"
+              << "kept: its keyed hash " << (r.subject_hash.empty() ? std::string("(not reported)") : r.subject_hash)
+              << ", and its records' vendors, categories, times and outcomes (the accounting of disclosures); the "
+                 "erasure is recorded in the ledger.\n";
+  }
+  return 0;
+}
+
+// Through the running gateway. nullopt: nobody answers on the admin socket (erase directly instead).
+std::optional<int> EraseThroughGateway(const Config& config, const std::string& subject, bool json) {
+  std::string body = "{\"subject\":";
+  AppendJsonStringLossy(&body, subject);
+  body += "}";
+  const std::string socket = config.AdminSocketPath();
+  auto reply = CallAdmin(socket, "POST", "/v1/ledger/erase", body);
+  if (auto* o = std::get_if<Outcome>(&reply)) {
+    if (o->no_gateway) return std::nullopt;
+    return Fail(o->exit_code, o->message);
+  }
+  const AdminReply& r = std::get<AdminReply>(reply);
+  simdjson::dom::parser parser;
+  simdjson::padded_string padded(r.body);
+  simdjson::dom::element doc;
+  const bool parsed = parser.parse(padded).get(doc) == simdjson::SUCCESS;
+  EraseReport report;
+  report.via_gateway = true;
+  if (r.status == 200 && parsed) {
+    report.outcome = ErasureOutcome::kErased;
+    uint64_t segments = 0;
+    bool sealed = false;
+    std::string_view hash;
+    (void)doc["segments_rewritten"].get(segments);
+    (void)doc["sealed_active"].get(sealed);
+    (void)doc["subject_hash"].get(hash);
+    report.segments = segments;
+    report.sealed_active = sealed;
+    report.subject_hash = std::string(hash);
+    return PrintErase(report, json);
+  }
+  if (r.status == 404 || r.status == 409) {
+    report.outcome = r.status == 404 ? ErasureOutcome::kNoRecords : ErasureOutcome::kAlreadyErased;
+    return PrintErase(report, json);
+  }
+  std::string_view error;
+  if (parsed) (void)doc["error"].get(error);
+  return Fail(2, "the gateway at " + socket + " refused the erasure: " +
+                     (error.empty() ? "HTTP " + std::to_string(r.status) : std::string(error)));
+}
+
+// Without a gateway: opens the ledger for writing (as the gateway would) and erases.
+int EraseDirectly(const Config& config, const std::string& subject, bool json) {
+  ledger::LedgerOptions options = LedgerOptionsFor(config, /*sync=*/true, nullptr);
+  const std::string dir = options.dir;
+  // Never create a ledger just to find it empty (a wrong --config would leave one behind).
+  std::error_code ec;
+  if (!std::filesystem::exists(std::filesystem::path(dir) / "subject.key", ec)) {
+    return Fail(2, "no ledger at " + dir + " (is this the gateway's data_dir? --config FILE names it)");
+  }
+  auto opened = Ledger::Open(std::move(options));
+  if (!opened.ok()) {
+    if (opened.status().code() == Status::Code::kUnavailable) {
+      return Fail(2, "cannot open the ledger: " + opened.status().message() + "; a gateway holds it but does not "
+                     "answer on its admin socket " + config.AdminSocketPath() + " (is admin.socket the same in this "
+                     "config?)");
+    }
+    return Fail(2, "cannot open the ledger: " + opened.status().message());
+  }
+  Ledger& l = **opened;
+  const int64_t now_us =
+      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count();
+  auto erased = EraseSubject(l, subject, CurrentUser() + " on the host", now_us);
+  const Status closed = l.Close();
+  if (!erased.ok()) return Fail(2, "erasure failed: " + erased.status().message());
+  if (!closed.ok()) return Fail(2, "closing the ledger after the erasure failed: " + closed.message());
+  EraseReport report;
+  report.outcome = erased->outcome;
+  report.segments = erased->result.segments;
+  report.sealed_active = erased->result.sealed_active;
+  report.subject_hash = ledger::SubjectHashHex(erased->result.subject_hash);
+  return PrintErase(report, json);
+}
+
+int RunErase(const Options& o, bool json) {
+  if (!o.ledger_dir.empty()) {
+    return Fail(2, "erase takes --config FILE, not --ledger: it goes through the gateway's admin socket, or opens "
+                   "the ledger with the configured vendors");
+  }
+  if (o.subject.empty()) return Fail(2, "erase: the identifier is empty");
+  auto config = o.config_path.empty() ? StatusOr<Config>(DefaultConfig()) : LoadConfig(o.config_path);
+  if (!config.ok()) return Fail(2, config.status().message());
+  if (auto code = EraseThroughGateway(*config, o.subject, json)) return *code;
+  return EraseDirectly(*config, o.subject, json);
+}
+
 constexpr const char* kTimesHelp =
     "Times: ISO 8601, a date (2025-11-09, midnight UTC) or a date-time with a zone (2025-11-09T12:00:00Z, "
     "2025-11-09T12:00:00+02:00, 2025-11-09T12:00:00.123Z).";
@@ -697,7 +858,7 @@ std::function<int()> AddLedger(CLI::App& app) {
   auto* cmd = app.add_subcommand(
       "ledger",
       "Query and verify the disclosure ledger (what left, to which vendor, about whom), read-only: safe while the "
-      "gateway runs");
+      "gateway runs; and erase an identifier from it (a deletion request)");
   cmd->require_subcommand(1);
   auto o = std::make_shared<Options>();
   // The ledger and the format, on `ledger` and on each action (so each action's --help lists them, and
@@ -760,9 +921,26 @@ std::function<int()> AddLedger(CLI::App& app) {
   vendors->add_option("--since", o->since, "count only records at or after this time (a date: its midnight UTC)");
   vendors->add_option("--outcome", o->outcome, outcome_help)->check(outcomes);
 
+  auto* erase = cmd->add_subcommand(
+      "erase",
+      "Deletion request: remove an identifier's plaintext from the ledger. Goes through the running gateway "
+      "(its admin socket) when one answers, else opens the ledger directly: exit 0 erased, 1 nothing to erase "
+      "(no records about it, or erased already), 2 an error");
+  erase->footer(kAfterErasure);
+  erase->add_option("--config,-c", o->config_path,
+                    "YAML config file of the gateway: its admin socket and data_dir (default: the embedded default "
+                    "config)");
+  erase->add_option("--format", o->format, "output format: text (the default) or json")
+      ->check(CLI::IsMember({"table", "text", "json"}));
+  erase->add_option("ID", o->subject, "the identifier as the product sent it (e.g. the distinct_id)")->required();
+
   return [=]() -> int {
     if (!o->ledger_dir.empty() && !o->config_path.empty()) {
       return Fail(2, "--ledger and --config both name the ledger: give one");
+    }
+    if (erase->parsed()) {
+      if (o->format == "csv") return Fail(2, "erase: --format is text or json");
+      return RunErase(*o, o->format == "json");
     }
     const Format format = o->format == "json" ? Format::kJson : o->format == "csv" ? Format::kCsv : Format::kTable;
     int error_code = 0;

@@ -26,6 +26,7 @@ int main(int argc, char** argv) {
   add(vg::cli::AddLedger);
   add(vg::cli::AddNotice);
   add(vg::cli::AddIncident);
+  add(vg::cli::AddAdmin);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

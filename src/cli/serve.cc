@@ -51,7 +51,8 @@ std::function<int()> AddServe(CLI::App& app) {
   auto config_path = std::make_shared<std::string>();
   auto port_file = std::make_shared<std::string>();
   cmd->add_option("--config,-c", *config_path, "YAML config file");
-  cmd->add_option("--port-file", *port_file, "write the bound port to this file once listening (for tests)");
+  cmd->add_option("--port-file", *port_file,
+                  "write the bound port to this file once listening, and the admin listener's to FILE.admin (for tests)");
   auto log_format = std::make_shared<std::string>("text");
   cmd->add_option("--log-format", *log_format, "text, or json: one JSON object per log line")
       ->check(CLI::IsMember({"text", "json"}));
@@ -71,6 +72,16 @@ std::function<int()> AddServe(CLI::App& app) {
     if (!s.ok()) {
       std::cerr << "vendorguard: " << s.message() << "\n";
       return 1;
+    }
+    if (!port_file->empty() && (*gateway)->admin_port() != 0) {
+      // The admin port first, so a test that sees the ingest port finds the admin port too.
+      const std::string admin_file = *port_file + ".admin", tmp = admin_file + ".tmp";
+      FILE* f = std::fopen(tmp.c_str(), "w");
+      if (f == nullptr || std::fprintf(f, "%u\n", (*gateway)->admin_port()) < 0 || std::fclose(f) != 0 ||
+          std::rename(tmp.c_str(), admin_file.c_str()) != 0) {
+        std::cerr << "vendorguard: cannot write " << admin_file << "\n";
+        return 2;
+      }
     }
     if (!port_file->empty()) {
       std::string tmp = *port_file + ".tmp";

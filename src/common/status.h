@@ -25,6 +25,10 @@ class [[nodiscard]] Status {
     kUnavailable,       // a transient failure; retrying may help
     kInternal,
     kFailedPrecondition,  // the request is valid but the target's state does not allow it
+    kAlreadyExists,       // the thing to create exists already
+    kUnauthenticated,     // credentials missing, wrong or expired (the message never says which)
+    kPermissionDenied,    // authenticated, but not allowed to do this
+    kResourceExhausted,   // a rate or attempt limit was hit; retrying later may help
   };
 
   Status() = default;
@@ -36,6 +40,10 @@ class [[nodiscard]] Status {
   static Status Unavailable(std::string msg) { return Status(Code::kUnavailable, std::move(msg)); }
   static Status Internal(std::string msg) { return Status(Code::kInternal, std::move(msg)); }
   static Status FailedPrecondition(std::string msg) { return Status(Code::kFailedPrecondition, std::move(msg)); }
+  static Status AlreadyExists(std::string msg) { return Status(Code::kAlreadyExists, std::move(msg)); }
+  static Status Unauthenticated(std::string msg) { return Status(Code::kUnauthenticated, std::move(msg)); }
+  static Status PermissionDenied(std::string msg) { return Status(Code::kPermissionDenied, std::move(msg)); }
+  static Status ResourceExhausted(std::string msg) { return Status(Code::kResourceExhausted, std::move(msg)); }
 
   bool ok() const { return code_ == Code::kOk; }
   Code code() const { return code_; }

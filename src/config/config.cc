@@ -46,11 +46,13 @@ std::vector<std::string> ToVector(const std::string_view (&list)[N]) {
 
 constexpr std::string_view kTopKeys[] = {
     "listen", "data_dir", "trusted_proxies", "geoip_db", "max_body_bytes", "max_json_depth", "threads", "vendors",
-    "spool", "admin", "metrics_allow", "organization",
+    "spool", "admin", "metrics_allow", "organization", "ledger",
 };
 constexpr std::string_view kOrganizationKeys[] = {"name", "contact", "domain", "notice_url"};
 constexpr std::string_view kSpoolKeys[] = {"fsync", "quota", "segment_size"};
-constexpr std::string_view kAdminKeys[] = {"socket"};
+constexpr std::string_view kAdminKeys[] = {"socket", "listen", "tls_cert", "tls_key", "allow_insecure_remote",
+                                           "session_idle_minutes", "session_max_hours"};
+constexpr std::string_view kLedgerKeys[] = {"retention_days", "retention_check_interval"};
 constexpr std::string_view kVendorKeys[] = {
     "name", "kind", "endpoint", "api", "token", "api_secret_env", "key_epoch", "gzip", "policy",
     "purpose", "legal_basis", "destination_country", "retention_days",
@@ -215,6 +217,8 @@ class ConfigParser {
         s = ParseCidrList(e, &config.metrics_allow);
       } else if (e.key == "organization") {
         s = ParseOrganization(e, &config.organization);
+      } else if (e.key == "ledger") {
+        s = ParseLedger(e, &config);
       } else {
         s = UnknownKey(e, "", kTopKeys);
       }
@@ -370,8 +374,12 @@ class ConfigParser {
 
   // HOST:PORT with HOST an IPv4 address, a bracketed IPv6 address or `localhost`.
   Status ParseListen(const Entry& e, Config* config) const {
+    return ParseHostPort(e, &config->listen_host, &config->listen_port);
+  }
+  Status ParseHostPort(const Entry& e, std::string* host_out, uint16_t* port_out) const {
     std::string text;
     if (Status s = String(e, &text); !s.ok()) return s;
+    if (text.empty()) return ValueError(e, "'listen' must be HOST:PORT, e.g. 127.0.0.1:8080 or [::1]:8080 (got \"\")");
     std::string host;
     std::string_view port_text;
     bool host_ok;
@@ -405,8 +413,8 @@ class ConfigParser {
     if (port_text.size() > 5 || !ParseDecimal(port_text, &port)) {
       return ValueError(e, "'listen' port " + Quoted(port_text) + " must be an integer from 0 to 65535");
     }
-    config->listen_host = std::move(host);
-    config->listen_port = port;
+    *host_out = std::move(host);
+    *port_out = port;
     return Status::Ok();
   }
 
@@ -458,13 +466,83 @@ class ConfigParser {
     return Status::Ok();
   }
 
-  Status ParseAdmin(const Entry& e, Config* config) const {
-    if (!e.value.IsMap()) return ValueError(e, "'admin' must be a mapping (socket)");
+  // `ledger:` — the gateway's own retention of its disclosure records (a vendor's `retention_days` is a
+  // different thing: how long the vendor keeps the data).
+  Status ParseLedger(const Entry& e, Config* config) const {
+    if (!e.value.IsMap()) {
+      return ValueError(e, "'ledger' must be a mapping (retention_days, retention_check_interval)");
+    }
     std::vector<Entry> entries;
     if (Status s = Entries(e.value, &entries); !s.ok()) return s;
     for (const Entry& f : entries) {
-      Status s = f.key == "socket" ? String(f, &config->admin_socket) : UnknownKey(f, " in 'admin'", kAdminKeys);
+      Status s;
+      uint64_t n = 0;
+      if (f.key == "retention_days") {
+        s = Integer(f, 1, 36500, "a number of days from 1 to 36500 (leave it out to keep the ledger forever)", &n);
+        if (s.ok()) config->ledger_retention_days = static_cast<uint32_t>(n);
+      } else if (f.key == "retention_check_interval") {
+        // Segments cover one UTC day, so checking less often than daily would only keep them longer.
+        s = Integer(f, 1, 86400, "a number of seconds from 1 to 86400", &n);
+        if (s.ok()) config->ledger_retention_check_interval_s = static_cast<uint32_t>(n);
+      } else {
+        s = UnknownKey(f, " in 'ledger'", kLedgerKeys);
+      }
       if (!s.ok()) return s;
+    }
+    return Status::Ok();
+  }
+
+  Status ParseAdmin(const Entry& e, Config* config) const {
+    if (!e.value.IsMap()) {
+      return ValueError(e, "'admin' must be a mapping (socket, listen, tls_cert, tls_key, allow_insecure_remote, "
+                           "session_idle_minutes, session_max_hours)");
+    }
+    std::vector<Entry> entries;
+    if (Status s = Entries(e.value, &entries); !s.ok()) return s;
+    Config::AdminHttp& a = config->admin_http;
+    const Entry* listen_entry = nullptr;
+    for (const Entry& f : entries) {
+      Status s;
+      if (f.key == "socket") {
+        s = String(f, &config->admin_socket);
+      } else if (f.key == "listen") {
+        listen_entry = &f;
+        if (f.value.IsScalar() && (f.value.Scalar() == "off" || f.value.Scalar() == "false")) {
+          a.enabled = false;
+        } else {
+          a.enabled = true;
+          s = ParseHostPort(f, &a.host, &a.port);
+        }
+      } else if (f.key == "tls_cert") {
+        s = String(f, &a.tls_cert);
+      } else if (f.key == "tls_key") {
+        s = String(f, &a.tls_key);
+      } else if (f.key == "allow_insecure_remote") {
+        s = Bool(f, &a.allow_insecure_remote);
+      } else if (f.key == "session_idle_minutes") {
+        uint64_t n;
+        s = Integer(f, 1, 24 * 60, "an integer from 1 to 1440", &n);
+        a.session_idle_minutes = static_cast<uint32_t>(n);
+      } else if (f.key == "session_max_hours") {
+        uint64_t n;
+        s = Integer(f, 1, 24 * 30, "an integer from 1 to 720", &n);
+        a.session_max_hours = static_cast<uint32_t>(n);
+      } else {
+        s = UnknownKey(f, " in 'admin'", kAdminKeys);
+      }
+      if (!s.ok()) return s;
+    }
+    if (a.tls_cert.empty() != a.tls_key.empty()) {
+      return ValueError(e, "'admin': tls_cert and tls_key go together (a certificate chain and its private key, PEM)");
+    }
+    if (a.enabled && a.tls_cert.empty() && !a.IsLoopback() && !a.allow_insecure_remote) {
+      return ValueError(listen_entry != nullptr ? *listen_entry : e,
+                        "'admin': the admin listener on " + Quoted(a.host) +
+                            " (not a loopback address) needs TLS: set tls_cert and tls_key, or set "
+                            "allow_insecure_remote: true if something else (a TLS proxy) protects it");
+    }
+    if (a.session_idle_minutes > a.session_max_hours * 60u) {
+      return ValueError(e, "'admin': session_idle_minutes must not exceed session_max_hours");
     }
     return Status::Ok();
   }

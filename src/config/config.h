@@ -112,6 +112,27 @@ struct Config {
   uint64_t spool_segment_bytes = 64ull << 20;
   // The admin endpoint (vendor list|pause|resume|cut): a Unix socket only the gateway's user may open.
   std::string admin_socket;                    // "" = <data_dir>/admin.sock
+  // The admin API and web console over HTTP(S) (issue #7): accounts with mandatory TOTP, roles, audit.
+  // `admin: listen: off` turns it off. A non-loopback address needs TLS (or allow_insecure_remote).
+  struct AdminHttp {
+    bool enabled = true;
+    std::string host = "127.0.0.1";
+    uint16_t port = 8081;
+    std::string tls_cert;  // PEM certificate chain; with tls_key, the listener speaks only TLS
+    std::string tls_key;   // PEM private key
+    bool allow_insecure_remote = false;
+    uint32_t session_idle_minutes = 30;  // a session unused this long ends
+    uint32_t session_max_hours = 12;     // and every session ends this long after login
+    bool tls() const { return !tls_cert.empty(); }
+    // 127.0.0.0/8, ::1 or localhost.
+    bool IsLoopback() const { return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0; }
+  } admin_http;
+  // The disclosure ledger (<data_dir>/ledger). Not to be confused with a vendor's `retention_days`, which
+  // declares how long the vendor keeps what it received (used by breach assessment): this is how long the
+  // gateway keeps its own records of disclosures. Sealed segments (one UTC day each) whose records are all
+  // older than this are dropped by the running gateway, checked every ledger_retention_check_interval_s.
+  std::optional<uint32_t> ledger_retention_days;    // absent = keep the records forever
+  uint32_t ledger_retention_check_interval_s = 3600;
   // Who may read /metrics on the ingest listener.
   std::vector<std::string> metrics_allow = {"127.0.0.0/8", "::1/128"};
 

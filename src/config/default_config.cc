@@ -61,6 +61,16 @@ max_json_depth: 32
 # Worker threads; 0 means one per CPU core.
 threads: 0
 
+# The disclosure ledger (DATA_DIR/ledger): the gateway's own record of what each vendor received about
+# whom. retention_days is how long the gateway keeps those records: the running gateway drops whole
+# sealed segments (one UTC day each) whose records are all older, checking every
+# retention_check_interval seconds (default 3600). Absent: the records are kept forever. This is not a
+# vendor's `retention_days` (in its `vendors` entry), which declares how long the vendor keeps what it
+# received.
+# ledger:
+#   retention_days: 730
+#   retention_check_interval: 3600
+
 # Where events go. Each vendor gets its own copy of every event, filtered by its own policy.
 vendors:
   # Unique name: 1 to 64 characters of a-z, 0-9, '_' and '-'. Names the vendor in logs and files.

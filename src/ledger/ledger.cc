@@ -492,7 +492,7 @@ Status Ledger::Impl::ValidateLocked(const LedgerRecord& r) const {
       return Status::Ok();
     case RecordKind::kAdmin:
       if (r.vendor != kNoVendor && r.vendor >= vendors_.size()) return bad("unknown vendor id " + Str(r.vendor));
-      if (r.outcome > static_cast<uint8_t>(AdminAction::kOther)) return bad("unknown admin action " + Str(r.outcome));
+      if (r.outcome > static_cast<uint8_t>(AdminAction::kLast)) return bad("unknown admin action " + Str(r.outcome));
       if (r.actor.size() > kMaxTextBytes || r.detail.size() > kMaxTextBytes) return bad("actor or detail too long");
       return Status::Ok();
     case RecordKind::kVendorDeclaration:
@@ -971,8 +971,11 @@ StatusOr<std::vector<WhoEntry>> Ledger::Who(std::string_view vendor, int64_t fro
 StatusOr<SubjectAnswer> Ledger::Subject(std::string_view subject, OutcomeMask outcomes) const {
   return impl_->Subject(subject, outcomes);
 }
-StatusOr<std::vector<VendorSummary>> Ledger::Vendors(int64_t since_us, OutcomeMask outcomes) const {
-  return impl_->Vendors(since_us, outcomes);
+StatusOr<std::vector<VendorSummary>> Ledger::Vendors(int64_t since_us, OutcomeMask outcomes, int64_t until_us) const {
+  return impl_->Vendors(since_us, outcomes, until_us);
+}
+StatusOr<std::vector<AuditRecord>> Ledger::Audit(int64_t since_us, int64_t until_us, size_t limit) const {
+  return impl_->Audit(since_us, until_us, limit);
 }
 StatusOr<EraseResult> Ledger::Erase(std::string_view subject, std::string_view actor, int64_t time_us) {
   return impl_->Erase(subject, actor, time_us);

@@ -188,6 +188,15 @@ struct VendorSummary {
   int64_t last_us = 0;
 };
 
+// One admin record, as Audit() answers it.
+struct AuditRecord {
+  int64_t time_us = 0;
+  AdminAction action = AdminAction::kOther;
+  std::string vendor;  // the vendor's name; empty for records about no vendor
+  std::string actor;
+  std::string detail;
+};
+
 struct EraseResult {
   SubjectHash subject_hash{};
   uint64_t segments = 0;  // name tables rewritten
@@ -249,7 +258,12 @@ class Ledger {
   // Per vendor declaration with records at or after since_us (all declarations are listed; those with
   // nothing counted have zero counts).
   [[nodiscard]] StatusOr<std::vector<VendorSummary>> Vendors(int64_t since_us = INT64_MIN,
-                                                             OutcomeMask outcomes = kReachedVendor) const;
+                                                             OutcomeMask outcomes = kReachedVendor,
+                                                             int64_t until_us = INT64_MAX) const;
+  // The admin records (pause, cut, policy changes, erasures, sign-ins, account changes...) in
+  // [since_us, until_us), newest first, at most `limit` of them (0 = all).
+  [[nodiscard]] StatusOr<std::vector<AuditRecord>> Audit(int64_t since_us = INT64_MIN, int64_t until_us = INT64_MAX,
+                                                         size_t limit = 0) const;
 
   // Deletion request: removes the identifier's plaintext from the ledger (see the file comment) and
   // records the erasure (admin record by `actor` at time_us). Flushes.

@@ -81,7 +81,8 @@ class Ledger::Impl {
   StatusOr<std::vector<WhoEntry>> Who(std::string_view vendor, int64_t from_us, int64_t to_us,
                                       OutcomeMask outcomes) const;
   StatusOr<SubjectAnswer> Subject(std::string_view subject, OutcomeMask outcomes) const;
-  StatusOr<std::vector<VendorSummary>> Vendors(int64_t since_us, OutcomeMask outcomes) const;
+  StatusOr<std::vector<VendorSummary>> Vendors(int64_t since_us, OutcomeMask outcomes, int64_t until_us) const;
+  StatusOr<std::vector<AuditRecord>> Audit(int64_t since_us, int64_t until_us, size_t limit) const;
   StatusOr<EraseResult> Erase(std::string_view subject, std::string_view actor, int64_t time_us);
   StatusOr<RetentionResult> ApplyRetention(int64_t older_than_us, std::string_view actor, int64_t time_us);
 

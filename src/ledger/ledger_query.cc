@@ -468,7 +468,8 @@ StatusOr<SubjectAnswer> Ledger::Impl::Subject(std::string_view subject, OutcomeM
   return answer;
 }
 
-StatusOr<std::vector<VendorSummary>> Ledger::Impl::Vendors(int64_t since_us, OutcomeMask outcomes) const {
+StatusOr<std::vector<VendorSummary>> Ledger::Impl::Vendors(int64_t since_us, OutcomeMask outcomes,
+                                                           int64_t until_us) const {
   std::vector<VendorInfo> vendors;
   std::vector<std::shared_ptr<const SegmentFile>> segments;
   std::vector<Agg> per_vendor;
@@ -477,7 +478,10 @@ StatusOr<std::vector<VendorSummary>> Ledger::Impl::Vendors(int64_t since_us, Out
   auto scan = [&](const SegmentRows& r, size_t subjects) {
     for (size_t i = 0; i < r.size(); ++i) {
       const uint16_t v = r.vendor[i];
-      if (v >= per_vendor.size() || r.time_us[i] < since_us || !Counted(r.kind[i], r.outcome[i], outcomes)) continue;
+      if (v >= per_vendor.size() || r.time_us[i] < since_us || r.time_us[i] >= until_us ||
+          !Counted(r.kind[i], r.outcome[i], outcomes)) {
+        continue;
+      }
       per_vendor[v].Add(r.categories[i], r.time_us[i], r.outcome[i]);
       if (r.subject[i] != 0) {
         if (seen[v].empty()) seen[v].assign(subjects, 0);
@@ -518,9 +522,9 @@ StatusOr<std::vector<VendorSummary>> Ledger::Impl::Vendors(int64_t since_us, Out
   std::vector<SubjectHash> keys;
   std::vector<uint32_t> order;
   for (const auto& seg : segments) {
-    if (seg->time_max() < since_us) continue;
+    if (seg->time_max() < since_us || seg->time_min() >= until_us) continue;
     for (size_t b = 0; b < seg->row_blocks().size(); ++b) {
-      if (seg->row_blocks()[b].time_max < since_us) continue;
+      if (seg->row_blocks()[b].time_max < since_us || seg->row_blocks()[b].time_min >= until_us) continue;
       if (Status s = seg->ReadRowBlock(b, kScanColumns, &block); !s.ok()) return s;
       scan(block, seg->subject_count());
     }
@@ -540,6 +544,60 @@ StatusOr<std::vector<VendorSummary>> Ledger::Impl::Vendors(int64_t since_us, Out
     s.distinct_subjects = distinct[v].size();
     FillTimes(per_vendor[v], &s.first_us, &s.last_us);
     out.push_back(std::move(s));
+  }
+  return out;
+}
+
+StatusOr<std::vector<AuditRecord>> Ledger::Impl::Audit(int64_t since_us, int64_t until_us, size_t limit) const {
+  std::vector<VendorInfo> vendors;
+  std::vector<std::shared_ptr<const SegmentFile>> segments;
+  std::vector<AuditRecord> out;
+  auto scan = [&](const SegmentRows& r) {
+    size_t t = 0;  // texts are ascending by row
+    for (size_t i = 0; i < r.size(); ++i) {
+      if (r.kind[i] != static_cast<uint8_t>(RecordKind::kAdmin)) continue;
+      if (r.time_us[i] < since_us || r.time_us[i] >= until_us) continue;
+      AuditRecord a;
+      a.time_us = r.time_us[i];
+      a.action = static_cast<AdminAction>(r.outcome[i]);
+      if (r.vendor[i] < vendors.size()) a.vendor = vendors[r.vendor[i]].name;
+      while (t < r.texts.size() && r.texts[t].row < i) ++t;
+      if (t < r.texts.size() && r.texts[t].row == i) {
+        const auto& texts = r.texts[t].texts;
+        if (!texts.empty()) a.actor = texts[0];
+        if (texts.size() > 1) a.detail = texts[1];
+      }
+      out.push_back(std::move(a));
+    }
+  };
+  {
+    std::lock_guard lock(mu_);
+    vendors = vendors_;
+    segments = segments_;
+    scan(active_.rows());
+  }
+  // Newest segments first; once `limit` records are known, older segments whose records are all older
+  // than the limit-th newest cannot contribute.
+  std::sort(segments.begin(), segments.end(),
+            [](const auto& a, const auto& b) { return a->time_max() > b->time_max(); });
+  auto keep_newest = [&] {
+    std::sort(out.begin(), out.end(), [](const AuditRecord& a, const AuditRecord& b) { return a.time_us > b.time_us; });
+    if (limit != 0 && out.size() > limit) out.resize(limit);
+  };
+  keep_newest();
+  SegmentRows block;
+  constexpr uint32_t kColumns = ColumnBit(kColKind) | ColumnBit(kColTime) | ColumnBit(kColVendor) |
+                                ColumnBit(kColOutcome) | ColumnBit(kColTexts);
+  for (const auto& seg : segments) {
+    if (seg->time_max() < since_us || seg->time_min() >= until_us) continue;
+    if (limit != 0 && out.size() >= limit && seg->time_max() < out.back().time_us) break;
+    for (size_t b = 0; b < seg->row_blocks().size(); ++b) {
+      const RowBlockMeta& m = seg->row_blocks()[b];
+      if (m.time_max < since_us || m.time_min >= until_us) continue;
+      if (Status s = seg->ReadRowBlock(b, kColumns, &block); !s.ok()) return s;
+      scan(block);
+    }
+    keep_newest();
   }
   return out;
 }

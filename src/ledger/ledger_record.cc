@@ -35,6 +35,10 @@ std::string_view AdminActionName(AdminAction a) {
     case AdminAction::kErase: return "erase";
     case AdminAction::kRetention: return "retention";
     case AdminAction::kOther: return "other";
+    case AdminAction::kLogin: return "login";
+    case AdminAction::kLoginFailed: return "login_failed";
+    case AdminAction::kLogout: return "logout";
+    case AdminAction::kAccount: return "account";
   }
   return "unknown";
 }

@@ -67,6 +67,12 @@ enum class AdminAction : uint8_t {
   kErase = 5,      // written by Ledger::Erase
   kRetention = 6,  // written by Ledger::ApplyRetention
   kOther = 7,
+  // The admin API's audit trail (issue #7): sign-ins and account changes.
+  kLogin = 8,
+  kLoginFailed = 9,  // a refused sign-in, including one refused by a lockout
+  kLogout = 10,
+  kAccount = 11,     // an account or API token added, removed or changed
+  kLast = kAccount,
 };
 
 std::string_view OutcomeName(Outcome o);         // "delivered" | "dead_lettered" | "cut"

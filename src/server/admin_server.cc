@@ -1,6 +1,7 @@
 #include "server/admin_server.h"
 
 #include "common/files.h"
+#include "common/http_status.h"
 #include "common/json_text.h"
 #include "notify/notice.h"
 #include "notify/notice_key.h"
@@ -31,7 +32,11 @@
 #include <mutex>
 #include <optional>
 
+#include <simdjson.h>
+
 #include "delivery/delivery.h"
+#include "ledger/ledger.h"
+#include "server/disclosure_ledger.h"
 #include "spool/spool.h"
 
 namespace vg {
@@ -45,7 +50,9 @@ namespace {
 
 constexpr auto kIdleTimeout = std::chrono::seconds(30);
 constexpr size_t kHeaderLimit = 8 * 1024;
-constexpr size_t kBodyLimit = 4 * 1024;  // admin requests carry no body; a small one is ignored
+// Admin requests carry no body (a small one is ignored), except ledger/erase's {"subject":...}: an
+// identifier is at most 4 KiB in the ledger, and JSON escapes can make it up to six times longer.
+constexpr size_t kBodyLimit = 32 * 1024;
 constexpr size_t kMaxSocketPath = sizeof(sockaddr_un{}.sun_path) - 1;
 
 // --- JSON output ---------------------------------------------------------------------------------------
@@ -192,22 +199,7 @@ AdminResponse Error(unsigned status, std::string_view message) {
   return Json(status, JsonObject().Str("error", message).Finish());
 }
 
-AdminResponse ErrorFromStatus(const Status& s) {
-  switch (s.code()) {
-    case Status::Code::kNotFound:
-      return Error(404, s.message());
-    case Status::Code::kFailedPrecondition:
-      return Error(409, s.message());
-    case Status::Code::kInvalidArgument:
-      return Error(400, s.message());
-    case Status::Code::kTooLarge:
-      return Error(413, s.message());
-    case Status::Code::kUnavailable:
-      return Error(503, s.message());
-    default:
-      return Error(500, s.message());
-  }
-}
+AdminResponse ErrorFromStatus(const Status& s) { return Error(HttpStatusOf(s), s.message()); }
 
 AdminResponse MethodNotAllowed(std::string_view method, std::string_view path, std::string_view allow) {
   AdminResponse r =
@@ -219,7 +211,7 @@ AdminResponse MethodNotAllowed(std::string_view method, std::string_view path, s
 constexpr std::string_view kRoutes =
     "GET /v1/vendors, GET /v1/vendors/NAME, POST /v1/vendors/NAME/pause|resume|cut|redrive, "
     "GET /v1/vendors/NAME/dead-letters, GET /v1/spool, GET /v1/notices/ID, "
-    "GET /.well-known/vendorguard/notice-key.pem";
+    "GET /.well-known/vendorguard/notice-key.pem, POST /v1/ledger/erase";
 
 // --- Request target ------------------------------------------------------------------------------------
 
@@ -311,12 +303,14 @@ Status CheckQuery(const Target& t, std::initializer_list<std::string_view> known
 }
 
 std::string PeerText(const AdminPeer& peer) {
+  if (!peer.actor.empty()) return peer.actor;
   if (!peer.known) return "an unknown peer";
   return "uid " + std::to_string(peer.uid) + ", pid " + std::to_string(peer.pid);
 }
 
 // Who did it, for the ledger's admin record: the peer's user (by name when the system knows it) and pid.
 std::string PeerActor(const AdminPeer& peer) {
+  if (!peer.actor.empty()) return peer.actor;
   if (!peer.known) return "admin socket (unknown peer)";
   std::string user = "uid " + std::to_string(peer.uid);
   passwd pw{};
@@ -477,8 +471,65 @@ AdminResponse NoticeRoute(const AdminNotices* notices, const Target& t, std::str
   return Error(404, "no notice '" + id + "' was issued by this gateway");
 }
 
+// POST /v1/ledger/erase with {"subject":"..."}: a deletion request (see the header comment). The
+// identifier itself is never logged: only its keyed hash, which the ledger keeps anyway.
+AdminResponse LedgerErase(DisclosureLedger* ledger, const Target& t, std::string_view method, std::string_view body,
+                          const AdminPeer& peer) {
+  if (method != "POST") return MethodNotAllowed(method, t.path, "POST");
+  if (Status s = CheckQuery(t, {}); !s.ok()) return Error(400, s.message());
+  if (ledger == nullptr) return Error(503, "this gateway runs without a disclosure ledger");
+  constexpr std::string_view kShape = "the body must be a JSON object {\"subject\":\"IDENTIFIER\"}";
+  simdjson::dom::parser parser;
+  simdjson::padded_string padded(body);
+  simdjson::dom::object obj;
+  if (parser.parse(padded).get_object().get(obj) != simdjson::SUCCESS) {
+    return Error(400, std::string(body.empty() ? "no body: " : "not a JSON object: ") + std::string(kShape));
+  }
+  std::optional<std::string_view> subject;
+  for (auto field : obj) {
+    if (field.key != "subject") {
+      return Error(400, "unknown key '" + std::string(field.key) + "' in the body: " + std::string(kShape));
+    }
+    std::string_view value;
+    if (field.value.get_string().get(value) != simdjson::SUCCESS) {
+      return Error(400, "'subject' must be a string: " + std::string(kShape));
+    }
+    subject = value;
+  }
+  if (!subject) return Error(400, "'subject' is missing: " + std::string(kShape));
+  if (subject->empty()) return Error(400, "'subject' is empty: " + std::string(kShape));
+  auto erased = ledger->Erase(*subject, PeerActor(peer));
+  if (!erased.ok()) {
+    spdlog::warn("admin: ledger erasure ({}) failed: {}", PeerText(peer), erased.status().message());
+    // A closed ledger (shutting down) is not the 409 that means "already erased".
+    if (erased.status().code() == Status::Code::kFailedPrecondition) return Error(503, erased.status().message());
+    return ErrorFromStatus(erased.status());
+  }
+  switch (erased->outcome) {
+    case ErasureOutcome::kNoRecords:
+      return Error(404, "the ledger holds no records about this identifier");
+    case ErasureOutcome::kAlreadyErased:
+      return Error(409, "this identifier was already erased from the ledger (its records remain, as the accounting "
+                        "of disclosures)");
+    case ErasureOutcome::kErased:
+      break;
+  }
+  const ledger::EraseResult& r = erased->result;
+  spdlog::info("admin: ledger erasure by {}: the identifier with keyed hash {} was removed from {} segment name "
+               "table(s){}",
+               PeerText(peer), ledger::SubjectHashHex(r.subject_hash), r.segments,
+               r.sealed_active ? " (the active segment was sealed first)" : "");
+  return Json(200, JsonObject()
+                       .Bool("subject_erased", true)
+                       .UInt("segments_rewritten", r.segments)
+                       .Bool("sealed_active", r.sealed_active)
+                       .Str("subject_hash", ledger::SubjectHashHex(r.subject_hash))
+                       .Finish());
+}
+
 AdminResponse HandleAdminRequest(Delivery& delivery, std::string_view method, std::string_view target,
-                                 const AdminPeer& peer, const AdminNotices* notices) {
+                                 const AdminPeer& peer, const AdminNotices* notices, DisclosureLedger* ledger,
+                                 std::string_view body) {
   auto parsed = ParseTarget(target);
   if (!parsed.ok()) return Error(400, parsed.status().message());
   const Target& t = *parsed;
@@ -488,6 +539,9 @@ AdminResponse HandleAdminRequest(Delivery& delivery, std::string_view method, st
   if ((seg.size() == 3 && seg[0] == "v1" && seg[1] == "notices") ||
       (seg.size() == 3 && seg[0] == ".well-known" && seg[1] == "vendorguard" && seg[2] == "notice-key.pem")) {
     return NoticeRoute(notices, t, method);
+  }
+  if (seg.size() == 3 && seg[0] == "v1" && seg[1] == "ledger" && seg[2] == "erase") {
+    return LedgerErase(ledger, t, method, body, peer);
   }
   if (seg.size() >= 2 && seg[0] == "v1" && seg[1] == "spool" && seg.size() == 2) {
     if (!get) return MethodNotAllowed(method, t.path, "GET");
@@ -534,6 +588,7 @@ struct AdminServer::Shared {
   Delivery& delivery;
   const std::string path;
   std::optional<AdminNotices> notices;
+  DisclosureLedger* ledger = nullptr;
   net::strand<net::io_context::executor_type> strand;  // the acceptor's
   unix_stream::acceptor acceptor;
   dev_t socket_dev = 0;  // the socket file this server created, so Stop removes only that one
@@ -621,6 +676,7 @@ class AdminSession : public std::enable_shared_from_this<AdminSession> {
     }
     std::string method(req.method_string());
     std::string target(req.target());
+    std::string body = req.body();
     {
       std::lock_guard<std::mutex> lock(shared_->mu);
       if (shared_->stopped) return Write(Error(503, "the gateway is shutting down"), false, version);
@@ -628,9 +684,11 @@ class AdminSession : public std::enable_shared_from_this<AdminSession> {
       // starts meanwhile still answers the command it ran.
       net::post(
           shared_->commands, [self = shared_from_this(), method = std::move(method), target = std::move(target),
-                              work = net::make_work_guard(stream_.get_executor()), keep_alive, version]() mutable {
+                              body = std::move(body), work = net::make_work_guard(stream_.get_executor()),
+                              keep_alive, version]() mutable {
             AdminResponse resp = HandleAdminRequest(self->shared_->delivery, method, target, self->peer_,
-                                                    self->shared_->notices ? &*self->shared_->notices : nullptr);
+                                                    self->shared_->notices ? &*self->shared_->notices : nullptr,
+                                                    self->shared_->ledger, body);
             auto executor = self->stream_.get_executor();
             net::post(executor,
                       [self = std::move(self), resp = std::move(resp), work = std::move(work), keep_alive,
@@ -707,7 +765,8 @@ AdminServer::~AdminServer() {
 const std::string& AdminServer::path() const { return shared_->path; }
 
 StatusOr<std::unique_ptr<AdminServer>> AdminServer::Start(net::io_context& ioc, const std::string& path,
-                                                          Delivery& delivery, std::optional<AdminNotices> notices) {
+                                                          Delivery& delivery, std::optional<AdminNotices> notices,
+                                                          DisclosureLedger* ledger) {
   if (path.empty()) return Status::InvalidArgument("admin socket path is empty");
   if (path.size() > kMaxSocketPath) {
     return Status::InvalidArgument("admin socket path is too long for a Unix socket (" + std::to_string(path.size()) +
@@ -716,6 +775,7 @@ StatusOr<std::unique_ptr<AdminServer>> AdminServer::Start(net::io_context& ioc, 
   }
   auto shared = std::make_shared<Shared>(ioc, delivery, path);
   shared->notices = std::move(notices);
+  shared->ledger = ledger;
   shared->owner_uid = geteuid();
   beast::error_code ec;
   struct stat st {};

@@ -11,6 +11,7 @@
 
 #include "common/files.h"
 #include "common/json_text.h"
+#include "common/time_text.h"
 
 #include "ledger/ledger.h"
 
@@ -49,6 +50,66 @@ std::string PolicyFingerprint(const VendorConfig& v, uint32_t key_epoch) {
 
 }  // namespace
 
+ledger::LedgerOptions LedgerOptionsFor(const Config& config, bool sync, std::function<int64_t()> now_us) {
+  ledger::LedgerOptions options;
+  options.dir = (std::filesystem::path(config.data_dir) / "ledger").string();
+  options.sync = sync;
+  options.now_us = now_us ? std::move(now_us) : [] {
+    return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
+        .count();
+  };
+  for (const VendorConfig& v : config.vendors) {
+    options.vendors.push_back({v.name, v.purpose, v.legal_basis, v.destination_country});
+  }
+  return options;
+}
+
+StatusOr<SubjectErasure> EraseSubject(ledger::Ledger& ledger, std::string_view subject, std::string_view actor,
+                                      int64_t time_us) {
+  subject = subject.substr(0, ledger::kMaxSubjectBytes);  // as RecordDisclosures stored it
+  if (subject.empty()) return Status::InvalidArgument("the identifier to erase is empty");
+  if (ledger.read_only()) return Status::FailedPrecondition("the ledger is open read-only; erasure needs to write");
+  SubjectErasure out;
+  // Every outcome: a cut-only subject's identifier is stored too.
+  auto found = ledger.Subject(subject, ledger::kAllOutcomes);
+  if (!found.ok()) return found.status();
+  if (!found->found) return out;  // kNoRecords
+  if (found->erased) {
+    out.outcome = ErasureOutcome::kAlreadyErased;
+    return out;
+  }
+  auto erased = ledger.Erase(subject, actor.substr(0, ledger::kMaxTextBytes), time_us);
+  if (!erased.ok()) return erased.status();
+  out.outcome = ErasureOutcome::kErased;
+  out.result = *erased;
+  return out;
+}
+
+std::string RetentionActor(uint32_t retention_days) {
+  return "retention policy (ledger.retention_days=" + std::to_string(retention_days) + ")";
+}
+
+StatusOr<SubjectErasure> DisclosureLedger::Erase(std::string_view subject, std::string_view actor) {
+  return EraseSubject(*ledger_, subject, actor, ledger_now_());
+}
+
+StatusOr<ledger::RetentionResult> DisclosureLedger::ApplyRetention(int64_t now_us) {
+  if (!retention_days_) return ledger::RetentionResult{};
+  const int64_t cutoff = now_us - static_cast<int64_t>(*retention_days_) * kUsPerDay;
+  auto result = ledger_->ApplyRetention(cutoff, RetentionActor(*retention_days_), now_us);
+  if (!result.ok()) return result.status().WithPrefix("ledger retention");
+  if (result->segments_dropped > 0) {
+    spdlog::info("ledger: retention (ledger.retention_days={}) dropped {} record(s) in {} sealed segment(s) older "
+                 "than {}; records from index {} are kept",
+                 *retention_days_, result->records_dropped, result->segments_dropped, IsoTime(cutoff, false),
+                 result->first_retained_index);
+  } else {
+    spdlog::debug("ledger: retention (ledger.retention_days={}): no sealed segment is older than {}", *retention_days_,
+                  IsoTime(cutoff, false));
+  }
+  return result;
+}
+
 DisclosureLedger::~DisclosureLedger() {
   if (ledger_) {
     if (Status s = ledger_->Close(); !s.ok()) spdlog::error("ledger: closing failed: {}", s.message());
@@ -60,18 +121,10 @@ StatusOr<std::unique_ptr<DisclosureLedger>> DisclosureLedger::Open(const Config&
                                                                    const std::vector<uint32_t>& key_epochs,
                                                                    std::string_view actor) {
   std::unique_ptr<DisclosureLedger> d(new DisclosureLedger());
-  d->dir_ = (std::filesystem::path(config.data_dir) / "ledger").string();
-  ledger::LedgerOptions options;
-  options.dir = d->dir_;
-  options.sync = sync;
-  d->ledger_now_ = now_us ? now_us : [] {
-    return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
-        .count();
-  };
-  options.now_us = d->ledger_now_;
-  for (const VendorConfig& v : config.vendors) {
-    options.vendors.push_back({v.name, v.purpose, v.legal_basis, v.destination_country});
-  }
+  ledger::LedgerOptions options = LedgerOptionsFor(config, sync, std::move(now_us));
+  d->dir_ = options.dir;
+  d->ledger_now_ = options.now_us;
+  d->retention_days_ = config.ledger_retention_days;
   auto opened = ledger::Ledger::Open(std::move(options));
   if (!opened.ok()) return opened.status().WithPrefix("ledger");
   d->ledger_ = std::move(*opened);

@@ -7,6 +7,7 @@
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <condition_variable>
 #include <cstdlib>
 #include <functional>
 #include <ctime>
@@ -16,6 +17,9 @@
 #include <mutex>
 #include <thread>
 
+#include "admin/admin_api.h"
+#include "admin/admin_http.h"
+#include "auth/account_store.h"
 #include "crypto/pseudonymizer.h"
 #include "delivery/delivery.h"
 #include "geo/geo_locator.h"
@@ -35,6 +39,7 @@ using tcp = net::ip::tcp;
 namespace {
 
 constexpr auto kIdleTimeout = std::chrono::seconds(60);
+constexpr int64_t kUsPerSecondGateway = 1'000'000;
 
 // Tests only: VENDORGUARD_TEST_CLOCK_FILE names a file holding the time the gateway takes for "now"
 // (accept and disclosure times, the ledger's tree heads), as an ISO 8601 UTC time
@@ -224,6 +229,49 @@ struct Gateway::Impl {
   HttpMetrics http_metrics;
   std::unique_ptr<IngestHandler> handler;
   std::unique_ptr<AdminServer> admin;
+  // Applies ledger.retention_days at start and then every retention_check_interval, until stopped.
+  std::thread retention;
+  std::mutex retention_mu;
+  std::condition_variable retention_cv;
+  bool retention_stop = false;
+
+  void StartRetention() {
+    if (!ledger || !ledger->retention_days()) return;
+    spdlog::info("ledger: keeping records for {} day(s) (ledger.retention_days), checked every {} s",
+                 *ledger->retention_days(), config.ledger_retention_check_interval_s);
+    retention = std::thread([this] {
+      const auto interval = std::chrono::seconds(config.ledger_retention_check_interval_s);
+      std::unique_lock lock(retention_mu);
+      while (!retention_stop) {
+        lock.unlock();
+        auto result = ledger->ApplyRetention(ledger->now_us());
+        if (!result.ok()) spdlog::error("ledger: applying retention failed: {}", result.status().message());
+        lock.lock();
+        retention_cv.wait_for(lock, interval, [this] { return retention_stop; });
+      }
+    });
+  }
+  void StopRetention() {
+    {
+      std::lock_guard lock(retention_mu);
+      retention_stop = true;
+    }
+    retention_cv.notify_all();
+    if (retention.joinable()) retention.join();
+  }
+  ~Impl() { StopRetention(); }
+
+  // The admin API and console (issue #7), on a listener of their own.
+  std::shared_ptr<const PiiScanner> scanner;
+  std::unique_ptr<auth::AccountStore> accounts;
+  admin::FlowHistory flows;
+  std::unique_ptr<admin::AdminApi> admin_api;
+  std::unique_ptr<admin::AdminHttpServer> admin_http;
+  // Once a second: a flow sample for the console's chart, and the audit outbox into the ledger.
+  std::thread ticker;
+  std::mutex ticker_mu;
+  std::condition_variable ticker_cv;
+  bool ticker_stop = false;
   net::io_context ioc;
   tcp::acceptor acceptor{ioc};
   std::mutex sessions_mu;
@@ -272,6 +320,7 @@ StatusOr<std::unique_ptr<Gateway>> Gateway::Create(const Config& config) {
   // One PII scanner (one compiled pattern database) shared by every vendor's policy.
   auto scanner = PiiScanner::Create();
   if (!scanner.ok()) return scanner.status();
+  impl.scanner = *scanner;
   for (const VendorConfig& v : config.vendors) {
     VendorRuntime rt;
     rt.config = v;
@@ -312,6 +361,27 @@ StatusOr<std::unique_ptr<Gateway>> Gateway::Create(const Config& config) {
   ops.ready = [&impl] { return impl.delivery->Ready(); };
   impl.handler = std::make_unique<IngestHandler>(impl.config, &impl.vendors, impl.geo.get(), impl.delivery.get(),
                                                  std::move(ops));
+  if (config.admin_http.enabled) {
+    auth::AccountStoreOptions ao;
+    ao.path = (std::filesystem::path(config.data_dir) / "admin" / "accounts.db").string();
+    ao.now_us = options.now_us;
+    ao.session_idle_us = int64_t{config.admin_http.session_idle_minutes} * 60 * kUsPerSecondGateway;
+    ao.session_absolute_us = int64_t{config.admin_http.session_max_hours} * 3600 * kUsPerSecondGateway;
+    auto accounts = auth::AccountStore::Open(ao);
+    if (!accounts.ok()) return accounts.status();
+    impl.accounts = std::move(*accounts);
+    admin::AdminApiDeps deps;
+    deps.config = &impl.config;
+    deps.delivery = impl.delivery.get();
+    deps.accounts = impl.accounts.get();
+    deps.ledger = impl.ledger.get();
+    deps.vendors = &impl.vendors;
+    deps.geo = impl.geo.get();
+    deps.scanner = impl.scanner;
+    deps.flows = &impl.flows;
+    deps.now_us = options.now_us;
+    impl.admin_api = std::make_unique<admin::AdminApi>(std::move(deps));
+  }
   return g;
 }
 
@@ -330,10 +400,25 @@ Status Gateway::Listen() {
     return Status::IOError("cannot listen on " + host + ":" + std::to_string(impl.config.listen_port) + ": " +
                            ec.message());
   }
+  if (impl.admin_api) {
+    const Config::AdminHttp& a = impl.config.admin_http;
+    admin::AdminHttpOptions o;
+    o.host = a.host;
+    o.port = a.port;
+    o.tls_cert = a.tls_cert;
+    o.tls_key = a.tls_key;
+    auto server = admin::AdminHttpServer::Start(o, *impl.admin_api);
+    if (!server.ok()) return server.status();
+    impl.admin_http = std::move(*server);
+    spdlog::info("admin API and console on {}://{}:{}/{}", a.tls() ? "https" : "http",
+                 a.host.find(':') != std::string::npos ? "[" + a.host + "]" : a.host, impl.admin_http->port(),
+                 a.tls() ? "" : " (plain HTTP: loopback only, unless allow_insecure_remote)");
+  }
   return Status::Ok();
 }
 
 uint16_t Gateway::port() const { return impl_->acceptor.local_endpoint().port(); }
+uint16_t Gateway::admin_port() const { return impl_->admin_http ? impl_->admin_http->port() : 0; }
 
 void Gateway::Stop() {
   net::post(impl_->ioc, [impl = impl_.get()] {
@@ -343,6 +428,12 @@ void Gateway::Stop() {
     impl->acceptor.close(ec);
     if (impl->signals) impl->signals->cancel(ec);  // it would keep the io_context running
     if (impl->admin) impl->admin->Stop();
+    if (impl->admin_http) impl->admin_http->Stop();
+    {
+      std::lock_guard<std::mutex> lock(impl->ticker_mu);
+      impl->ticker_stop = true;
+    }
+    impl->ticker_cv.notify_all();
     std::lock_guard<std::mutex> lock(impl->sessions_mu);
     for (auto& w : impl->sessions) {
       if (auto s = w.lock()) s->Close();
@@ -361,14 +452,32 @@ void Gateway::Run(bool handle_signals) {
     });
   }
   impl.Accept();
+  impl.StartRetention();
   auto admin = AdminServer::Start(impl.ioc, impl.config.AdminSocketPath(), *impl.delivery,
-                                  AdminNotices{impl.config.data_dir, impl.config.organization.domain});
+                                  AdminNotices{impl.config.data_dir, impl.config.organization.domain},
+                                  impl.ledger.get());
   if (admin.ok()) {
     impl.admin = std::move(*admin);
   } else {
     spdlog::error("admin endpoint not available: {}", admin.status().message());
   }
   spdlog::info("vendorguard listening on {}:{}", impl.config.listen_host, port());
+  if (impl.admin_api) {
+    impl.ticker = std::thread([&impl] {
+      std::unique_lock<std::mutex> lock(impl.ticker_mu);
+      while (!impl.ticker_stop) {
+        lock.unlock();
+        std::vector<std::pair<std::string, std::pair<uint64_t, uint64_t>>> counters;
+        for (const VendorStatus& v : impl.delivery->List()) counters.push_back({v.name, {v.accepted, v.delivered}});
+        impl.flows.Sample(std::chrono::duration_cast<std::chrono::seconds>(
+                              std::chrono::system_clock::now().time_since_epoch()).count(),
+                          counters);
+        impl.admin_api->PumpAudit();
+        lock.lock();
+        impl.ticker_cv.wait_for(lock, std::chrono::seconds(1), [&impl] { return impl.ticker_stop; });
+      }
+    });
+  }
   int threads = impl.config.threads > 0 ? impl.config.threads
                                         : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
   std::vector<std::thread> workers;
@@ -376,6 +485,10 @@ void Gateway::Run(bool handle_signals) {
   impl.ioc.run();
   for (auto& t : workers) t.join();
   impl.admin.reset();
+  impl.StopRetention();
+  if (impl.ticker.joinable()) impl.ticker.join();
+  impl.admin_http.reset();
+  if (impl.admin_api) impl.admin_api->PumpAudit();
   impl.delivery->Shutdown(std::chrono::seconds(10));
   spdlog::info("vendorguard stopped");
 }

@@ -33,6 +33,23 @@ test('check-config accepts the embedded default and a valid file', () => withDir
   const out = JSON.parse(r.stdout);
   assert.equal(out.ok, true);
   assert.deepEqual(out.vendors, [{ name: 'mixpanel', mode: 'forward', policy: 'strict-default' }]);
+  assert.deepEqual(out.ledger, { retention_days: null, retention_check_interval: 3600 });
+}));
+
+test('check-config shows and validates the ledger retention (not the vendors\' retention_days)', () => withDir((dir) => {
+  const file = join(dir, 'ledger.yaml');
+  writeFileSync(file, 'vendors:\n  - name: mixpanel\n    kind: mixpanel\n    retention_days: 30\n' +
+    'ledger:\n  retention_days: 400\n  retention_check_interval: 60\n');
+  let r = run(['check-config', '--config', file]);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /ledger: disclosure records kept 400 day\(s\), checked every 60 s/);
+  r = run(['check-config', '--config', file, '--format', 'json']);
+  assert.deepEqual(JSON.parse(r.stdout).ledger, { retention_days: 400, retention_check_interval: 60 });
+  writeFileSync(file, 'vendors:\n  - name: mixpanel\n    kind: mixpanel\nledger:\n  retention_days: 0\n');
+  r = run(['check-config', '--config', file]);
+  assert.equal(r.status, 1);
+  assert.equal(r.stderr.trim(), `${file}:5:19: 'retention_days' must be a number of days from 1 to 36500 (leave it out ` +
+    'to keep the ledger forever)');
 }));
 
 test('check-config reports FILE:LINE:COL: reason and exits 1', () => withDir((dir) => {
@@ -129,6 +146,7 @@ test('serve --log-format json writes one JSON object per log line', { timeout: 6
   try {
     const config = join(dir, 'c.yaml');
     writeFileSync(config, `listen: 127.0.0.1:0\ndata_dir: ${JSON.stringify(join(dir, 'data'))}\n` +
+                          'admin:\n  listen: 127.0.0.1:0\n' +
                           'vendors:\n  - name: shadowed\n    kind: mixpanel\n');
     const portFile = join(dir, 'port');
     const child = spawn(BIN, ['serve', '--config', config, '--port-file', portFile, '--log-format', 'json']);

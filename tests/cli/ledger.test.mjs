@@ -386,6 +386,81 @@ test('an erased subject shows as (erased) with its keyed hash; its records still
   assert.equal(ledgerCmd(ledger, ['verify']).status, 0);
 }));
 
+// Every file under `dir` (recursively), as bytes.
+function allBytes(dir) {
+  const out = [];
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) out.push(...allBytes(p));
+    else if (e.isFile()) out.push({ path: p, bytes: readFileSync(p) });
+  }
+  return out;
+}
+
+test('erase without a running gateway: opens the ledger itself; 0 erased, 1 nothing to erase; verify still passes', { skip }, () => withDir((dir) => {
+  const records = makeRecords(200, 7);
+  const data = join(dir, 'data');
+  const ledger = join(data, 'ledger');
+  fixture(ledger, [{ vendors: VENDORS }, ...records], ['--max-segment-records', '60']);
+  const config = join(dir, 'vendorguard.yaml');
+  writeFileSync(config, `data_dir: ${data}\nvendors:\n` + VENDORS.map((v) =>
+    `  - name: ${v.name}\n    kind: mixpanel\n    purpose: ${v.purpose}\n    legal_basis: ${v.legal_basis}\n` +
+    `    destination_country: ${v.destination_country}\n`).join(''));
+  const victim = 'user-7@example.com';
+  assert.ok(records.some((r) => r.subject === victim));
+  const before = run(['ledger', 'subject', victim, '--config', config, '--format', 'json']);
+  assert.equal(before.status, 0, show(before));
+  assert.equal(JSON.parse(before.stdout).erased, false);
+
+  // No gateway answers on DATA_DIR/admin.sock: the ledger is opened and erased directly.
+  const e = run(['ledger', 'erase', victim, '--config', config]);
+  assert.equal(e.status, 0, show(e, ['ledger', 'erase', victim]));
+  assert.match(e.stdout, /erased the identifier from the disclosure ledger \(directly: no gateway was running\)/);
+  assert.match(e.stdout, /kept: its keyed hash [0-9a-f]{32}/);
+  const after = run(['ledger', 'subject', victim, '--config', config, '--format', 'json']);
+  assert.equal(after.status, 0, show(after));
+  const answer = JSON.parse(after.stdout);
+  assert.equal(answer.found, true);
+  assert.equal(answer.erased, true);
+  assert.deepEqual(answer.vendors, expectSubject(records, victim));  // the accounting stays
+  for (const f of allBytes(ledger)) assert.ok(!f.bytes.includes(victim), `${f.path} still holds the identifier`);
+
+  // Again, and an identifier the ledger never saw: nothing to erase, exit 1.
+  const again = run(['ledger', 'erase', victim, '--config', config]);
+  assert.equal(again.status, 1, show(again));
+  assert.match(again.stderr, /already erased/);
+  const unknown = run(['ledger', 'erase', 'nobody@example.com', '--config', config, '--format', 'json']);
+  assert.equal(unknown.status, 1, show(unknown));
+  assert.deepEqual(JSON.parse(unknown.stdout), { subject_erased: false, via: 'ledger', reason: 'no_records' });
+  // json output of a real erasure.
+  const other = 'user-3@example.com';
+  const j = run(['ledger', 'erase', other, '--config', config, '--format', 'json']);
+  assert.equal(j.status, 0, show(j));
+  const got = JSON.parse(j.stdout);
+  assert.equal(got.subject_erased, true);
+  assert.equal(got.via, 'ledger');
+  assert.ok(got.segments_rewritten >= 1, j.stdout);
+  assert.match(got.subject_hash, /^[0-9a-f]{32}$/);
+
+  const v = run(['ledger', 'verify', '--config', config]);
+  assert.equal(v.status, 0, show(v));
+
+  // Usage errors: exit 2.
+  assert.equal(run(['ledger', 'erase', '', '--config', config]).status, 2);
+  assert.equal(run(['ledger', 'erase', victim, '--ledger', ledger]).status, 2);
+  writeFileSync(join(dir, 'empty.yaml'), `data_dir: ${join(dir, 'nothing-here')}\nvendors:\n  - name: mixpanel\n    kind: mixpanel\n`);
+  const none = run(['ledger', 'erase', victim, '--config', join(dir, 'empty.yaml')]);
+  assert.equal(none.status, 2, show(none));
+  assert.match(none.stderr, /no ledger at/);
+  assert.ok(!allBytes(dir).some((f) => f.path.includes('nothing-here')), 'no ledger was created for a wrong config');
+
+  const help = run(['ledger', 'erase', '--help']);
+  assert.equal(help.status, 0);
+  assert.match(help.stdout, /keyed hash/);
+  assert.match(help.stdout, /categories, times/);
+  assert.match(help.stdout, /accounting of disclosures/);
+}));
+
 // The byte offsets of the frames in a write-ahead log (header: magic, u64 first index, u32 length +
 // frontier, u32 CRC; frames: u32 CRC, u32 length, u32 count, body).
 function walFrames(buf) {
@@ -576,7 +651,8 @@ test('queries and verify while the fixture holds the ledger open as its writer',
 }));
 
 test('every ledger command answers --help, documenting the times', { skip }, () => {
-  for (const cmd of [['ledger'], ['ledger', 'verify'], ['ledger', 'who'], ['ledger', 'subject'], ['ledger', 'vendors']]) {
+  for (const cmd of [['ledger'], ['ledger', 'verify'], ['ledger', 'who'], ['ledger', 'subject'], ['ledger', 'vendors'],
+    ['ledger', 'erase']]) {
     const r = run([...cmd, '--help']);
     assert.equal(r.status, 0, `${cmd.join(' ')} --help: ${r.stderr}`);
     assert.match(r.stdout, /Usage|Options/);

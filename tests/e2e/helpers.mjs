@@ -228,7 +228,9 @@ async function startGateway(tmp, config, { startTimeoutMs = 20_000, env } = {}) 
     throw new Error(`vendorguard binary not found at ${VG_BIN} (set VG_BIN)`);
   }
   const dataDir = config.data_dir || path.join(tmp, 'data');
-  const full = { listen: '127.0.0.1:0', data_dir: dataDir, ...config };
+  // The admin listener on a free port too (its default, 127.0.0.1:8081, would clash between gateways).
+  const full = { listen: '127.0.0.1:0', data_dir: dataDir, ...config,
+                 admin: { listen: '127.0.0.1:0', ...(config.admin || {}) } };
   const configPath = path.join(tmp, 'vendorguard.yaml');
   const portFile = path.join(tmp, 'port');
   await fs.writeFile(configPath, toYaml(full));
@@ -472,6 +474,42 @@ export function runCli(args, { timeoutMs = 60_000 } = {}) {
       reject(new Error(`vendorguard ${args.join(' ')} did not finish within ${timeoutMs} ms\n${stderr}`));
     }, timeoutMs);
     proc.once('error', reject);
+    proc.once('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+// --- Operator console helpers (tests/e2e/console.test.mjs) ----------------------------------------------
+
+// The port of the gateway's web console / JSON API (config `admin: {listen: ...}`), which the gateway
+// writes to `<port file>.admin` next to the port file startGateway passes (<tmp>/port.admin).
+export async function adminPort(gw, timeoutMs = 20_000) {
+  const file = path.join(path.dirname(gw.configPath), 'port.admin');
+  return waitFor(async () => {
+    if (gw.exitStatus) throw new Error(`vendorguard exited (${JSON.stringify(gw.exitStatus)})\n${gw.logs()}`);
+    const n = Number.parseInt((await fs.readFile(file, 'utf8').catch(() => '')).trim(), 10);
+    return n > 0 ? n : 0;
+  }, timeoutMs, () => `the gateway's admin port file ${file}\n${gw.logs()}`);
+}
+
+// Runs `vendorguard ARGS...` with `input` written to its standard input (e.g. for --password-stdin):
+// {code, stdout, stderr}.
+export function runCliWithInput(args, input, { timeoutMs = 60_000 } = {}) {
+  return new Promise((resolve, reject) => {
+    const proc = spawn(VG_BIN, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    proc.stdout.setEncoding('utf8').on('data', (d) => { stdout += d; });
+    proc.stderr.setEncoding('utf8').on('data', (d) => { stderr += d; });
+    const timer = setTimeout(() => {
+      proc.kill('SIGKILL');
+      reject(new Error(`vendorguard ${args.join(' ')} did not finish within ${timeoutMs} ms\n${stderr}`));
+    }, timeoutMs);
+    proc.once('error', reject);
+    proc.stdin.on('error', () => {});  // it may exit without reading all of it
+    proc.stdin.end(input);
     proc.once('close', (code) => {
       clearTimeout(timer);
       resolve({ code, stdout, stderr });

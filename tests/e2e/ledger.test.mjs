@@ -2,7 +2,9 @@
 // up in `ledger who`, `ledger subject` and `ledger vendors` with the categories that really left, dated by
 // the gateway's clock: an email typed into free text shows `contact` at the vendor whose policy lets emails
 // through, and not at the one whose policy redacts it (only the placeholder left); a cut records the
-// discarded events; `ledger verify` passes while the gateway keeps the ledger open.
+// discarded events; `ledger verify` passes while the gateway keeps the ledger open. `ledger erase` on a
+// running gateway goes through its admin socket (the identifier shows as erased, its records stay), and
+// `ledger.retention_days` drops days older than the cutoff while the gateway runs.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
@@ -113,4 +115,69 @@ test('ledger: who, subject and vendors answer from what the SDK sent; a cut is r
   await gw.stop();
   const after = await runCli(['ledger', 'verify', ...config]);
   assert.equal(after.code, 0, `${after.stdout}${after.stderr}`);
+});
+
+test('ledger: erase through the running gateway (admin socket); retention drops old days live; verify passes',
+     { timeout: 120_000 }, async (t) => {
+  const h = harness(t);
+  const sink = await h.sink();
+  const tmp = await h.tempDir();
+  const clock = path.join(tmp, 'clock');
+  await fs.writeFile(clock, '2025-11-12T09:30:00Z\n');
+  const gw = await h.gateway({
+    vendors: [mixpanelVendor({ name: 'mixpanel', sink, policy: { allow: ['distinct_id', '$insert_id', 'plan'] } })],
+    ledger: { retention_days: 1, retention_check_interval: 1 },
+  }, { env: { VENDORGUARD_TEST_CLOCK_FILE: clock } });
+  const config = ['--config', gw.configPath];
+
+  await track(gw.host, 'Upgrade', { distinct_id: 'dana', $insert_id: 'e-1', plan: 'pro' });
+  await track(gw.host, 'Upgrade', { distinct_id: 'erin', $insert_id: 'e-2', plan: 'team' });
+  let dana;
+  await waitFor(async () => {
+    dana = await cliJson(['ledger', 'subject', ...config, 'dana']);
+    return dana.code === 0 && dana.json.found;
+  }, 15_000, () => `dana in the ledger: ${JSON.stringify(dana)}\n${gw.logs()}`);
+  assert.equal(dana.json.erased, false);
+  await waitFor(async () => (await runCli(['vendor', 'list', ...config])).code === 0, 10_000, 'the admin socket');
+
+  // The gateway holds the ledger: the CLI goes through its admin socket.
+  const erased = await runCli(['ledger', 'erase', 'dana', ...config]);
+  assert.equal(erased.code, 0, `${erased.stdout}${erased.stderr}`);
+  assert.match(erased.stdout, /through the running gateway/);
+  const after = await cliJson(['ledger', 'subject', ...config, 'dana']);
+  assert.equal(after.code, 0, after.stderr);
+  assert.equal(after.json.found, true);
+  assert.equal(after.json.erased, true);
+  assert.equal(after.json.vendors[0].counts.delivered, 1, 'the accounting of the disclosure stays');
+  assert.equal((await cliJson(['ledger', 'subject', ...config, 'erin'])).json.erased, false);
+  const again = await runCli(['ledger', 'erase', 'dana', ...config]);
+  assert.equal(again.code, 1, `${again.stdout}${again.stderr}`);
+  const unknown = await runCli(['ledger', 'erase', 'zed', ...config]);
+  assert.equal(unknown.code, 1, `${unknown.stdout}${unknown.stderr}`);
+  assert.match(unknown.stderr, /no records about this identifier/);
+  assert.match(gw.logs(), /admin: ledger erasure by uid \d+/);
+  const verify = await runCli(['ledger', 'verify', ...config]);
+  assert.equal(verify.code, 0, `${verify.stdout}${verify.stderr}`);
+
+  // Three days later: the next event seals Nov 12 (if still open), and retention (1 day, checked every
+  // second) drops it; what is newer stays.
+  await fs.writeFile(clock, '2025-11-15T10:00:00Z\n');
+  await track(gw.host, 'Upgrade', { distinct_id: 'frank', $insert_id: 'e-3', plan: 'pro' });
+  let erin;
+  await waitFor(async () => {
+    erin = await runCli(['ledger', 'subject', ...config, 'erin']);
+    return erin.code === 1;
+  }, 15_000, () => `erin's day dropped by retention: ${erin?.stdout}${erin?.stderr}\n${gw.logs()}`);
+  assert.match(gw.logs(), /retention \(ledger\.retention_days=1\) dropped \d+ record\(s\)/);
+  let frank;
+  await waitFor(async () => {
+    frank = await cliJson(['ledger', 'subject', ...config, 'frank']);
+    return frank.code === 0 && frank.json.found;
+  }, 15_000, () => `frank in the ledger: ${JSON.stringify(frank)}`);
+  const retained = await runCli(['ledger', 'verify', ...config]);
+  assert.equal(retained.code, 0, `${retained.stdout}${retained.stderr}`);
+  assert.match(retained.stdout, /earlier ones dropped by retention/);
+  await gw.stop();
+  const stopped = await runCli(['ledger', 'verify', ...config]);
+  assert.equal(stopped.code, 0, `${stopped.stdout}${stopped.stderr}`);
 });

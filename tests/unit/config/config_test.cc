@@ -579,3 +579,96 @@ TEST(OrganizationConfigTest, NoticesLinkOnlyToTheCompanysOwnDomain) {
 
 }  // namespace
 }  // namespace vg
+
+namespace vg {
+namespace {
+
+// `ledger:` is the gateway's own retention of its records, distinct from a vendor's retention_days.
+TEST(ConfigLedger, RetentionDefaultsAndKeys) {
+  StatusOr<Config> c = ParseConfig(kVendor, "min.yaml");
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_FALSE(c->ledger_retention_days.has_value());  // keep forever
+  EXPECT_EQ(c->ledger_retention_check_interval_s, 3600u);
+
+  c = ParseConfig(std::string(kVendor) + "    retention_days: 30\nledger:\n  retention_days: 730\n"
+                                         "  retention_check_interval: 5\n",
+                  "l.yaml");
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_EQ(c->ledger_retention_days, 730u);
+  EXPECT_EQ(c->ledger_retention_check_interval_s, 5u);
+  EXPECT_EQ(c->vendors[0].retention_days, 30u);  // the vendor's own, unaffected
+
+  c = ParseConfig(std::string(kVendor) + "ledger:\n  retention_days: 1\n", "l.yaml");
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_EQ(c->ledger_retention_days, 1u);
+  EXPECT_EQ(c->ledger_retention_check_interval_s, 3600u);
+}
+
+TEST(ConfigLedger, ErrorsNameThePosition) {
+  EXPECT_EQ(ErrorOf(std::string(kVendor) + "ledger:\n  retention_days: 0\n"),
+            "test.yaml:5:19: 'retention_days' must be a number of days from 1 to 36500 (leave it out to keep the "
+            "ledger forever)");
+  EXPECT_EQ(ErrorOf(std::string(kVendor) + "ledger:\n  retention_days: -3\n"),
+            "test.yaml:5:19: 'retention_days' must be a number of days from 1 to 36500 (leave it out to keep the "
+            "ledger forever)");
+  EXPECT_EQ(ErrorOf(std::string(kVendor) + "ledger:\n  retention_days: a year\n"),
+            "test.yaml:5:19: 'retention_days' must be a number of days from 1 to 36500 (leave it out to keep the "
+            "ledger forever)");
+  EXPECT_EQ(ErrorOf(std::string(kVendor) + "ledger:\n  retention_check_interval: 0\n"),
+            "test.yaml:5:29: 'retention_check_interval' must be a number of seconds from 1 to 86400");
+  EXPECT_EQ(ErrorOf(std::string(kVendor) + "ledger:\n  retention_check_interval: 86401\n"),
+            "test.yaml:5:29: 'retention_check_interval' must be a number of seconds from 1 to 86400");
+  EXPECT_EQ(ErrorOf(std::string(kVendor) + "ledger:\n  retention_day: 30\n"),
+            "test.yaml:5:3: unknown key 'retention_day' in 'ledger' (did you mean 'retention_days'?)");
+  EXPECT_EQ(ErrorOf(std::string(kVendor) + "ledger: 30\n"),
+            "test.yaml:4:9: 'ledger' must be a mapping (retention_days, retention_check_interval)");
+}
+
+TEST(ConfigAdminHttp, DefaultsLoopbackAndTls) {
+  StatusOr<Config> c = ParseConfig(kVendor, "min.yaml");
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_TRUE(c->admin_http.enabled);
+  EXPECT_EQ(c->admin_http.host, "127.0.0.1");
+  EXPECT_EQ(c->admin_http.port, 8081);
+  EXPECT_FALSE(c->admin_http.tls());
+  EXPECT_EQ(c->admin_http.session_idle_minutes, 30u);
+  EXPECT_EQ(c->admin_http.session_max_hours, 12u);
+
+  c = ParseConfig(std::string(kVendor) + "admin:\n  listen: off\n", "off.yaml");
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_FALSE(c->admin_http.enabled);
+  c = ParseConfig(std::string(kVendor) +
+                      "admin:\n  listen: 0.0.0.0:9443\n  tls_cert: /etc/vg/cert.pem\n  tls_key: /etc/vg/key.pem\n"
+                      "  session_idle_minutes: 10\n  session_max_hours: 8\n",
+                  "tls.yaml");
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_EQ(c->admin_http.host, "0.0.0.0");
+  EXPECT_EQ(c->admin_http.port, 9443);
+  EXPECT_TRUE(c->admin_http.tls());
+  EXPECT_EQ(c->admin_http.session_idle_minutes, 10u);
+  // Loopback addresses need no TLS; anything else does unless explicitly told otherwise.
+  for (const char* host : {"127.0.0.1:0", "[::1]:8081", "localhost:8081", "127.0.0.2:8081"}) {
+    EXPECT_TRUE(ParseConfig(std::string(kVendor) + "admin:\n  listen: \"" + host + "\"\n", "l.yaml").ok()) << host;
+  }
+  c = ParseConfig(std::string(kVendor) + "admin:\n  listen: 0.0.0.0:8081\n  allow_insecure_remote: true\n", "i.yaml");
+  EXPECT_TRUE(c.ok()) << c.status().message();
+}
+
+TEST(ConfigAdminHttp, ANonLoopbackListenerWithoutTlsIsRefused) {
+  EXPECT_EQ(ErrorOf(std::string(kVendor) + "admin:\n  listen: 0.0.0.0:8081\n"),
+            "test.yaml:5:11: 'admin': the admin listener on '0.0.0.0' (not a loopback address) needs TLS: set "
+            "tls_cert and tls_key, or set allow_insecure_remote: true if something else (a TLS proxy) protects it");
+  EXPECT_NE(ErrorOf(std::string(kVendor) + "admin:\n  listen: \"[2001:db8::1]:8081\"\n").find("needs TLS"),
+            std::string::npos);
+  EXPECT_EQ(ErrorOf(std::string(kVendor) + "admin:\n  tls_cert: /c.pem\n"),
+            "test.yaml:5:3: 'admin': tls_cert and tls_key go together (a certificate chain and its private key, PEM)");
+  EXPECT_NE(ErrorOf(std::string(kVendor) + "admin:\n  listen: nowhere\n").find("HOST:PORT"), std::string::npos);
+  EXPECT_NE(ErrorOf(std::string(kVendor) + "admin:\n  session_idle_minutes: 0\n").find("from 1 to 1440"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf(std::string(kVendor) + "admin:\n  session_idle_minutes: 120\n  session_max_hours: 1\n")
+                .find("must not exceed"),
+            std::string::npos);
+}
+
+}  // namespace
+}  // namespace vg

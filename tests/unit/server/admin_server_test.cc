@@ -19,6 +19,8 @@
 
 #include "config/config.h"
 #include "delivery/delivery.h"
+#include "ledger/ledger.h"
+#include "server/disclosure_ledger.h"
 
 namespace vg {
 namespace {
@@ -209,7 +211,7 @@ struct Served {
 
 // One synchronous request; status and body, or status 0 when the connection failed (errno in *err).
 std::pair<unsigned, std::string> Request(const std::string& path, http::verb verb, const std::string& target,
-                                         int* err = nullptr) {
+                                         int* err = nullptr, const std::string& body = "") {
   net::io_context ioc;
   unix_stream::socket socket(ioc);
   beast::error_code ec;
@@ -218,8 +220,9 @@ std::pair<unsigned, std::string> Request(const std::string& path, http::verb ver
     if (err) *err = ec.value();
     return {0, ""};
   }
-  http::request<http::empty_body> req{verb, target, 11};
+  http::request<http::string_body> req{verb, target, 11};
   req.set(http::field::host, "localhost");
+  req.body() = body;
   req.prepare_payload();
   http::write(socket, req, ec);
   if (ec) return {0, ""};
@@ -264,6 +267,47 @@ TEST_F(AdminTest, ServesOnAUnixSocketOnlyItsUserMayOpen) {
   std::tie(status, body) = Request(path, http::verb::get, "/v1/vendors", &err);
   EXPECT_EQ(status, 0u);
   EXPECT_EQ(err, ENOENT);
+}
+
+// POST /v1/ledger/erase carries its JSON body over the socket, up to an identifier of the ledger's
+// maximum size even when JSON escapes make the body longer than 4 KiB.
+TEST_F(AdminTest, LedgerEraseOverTheSocketWithABody) {
+  // Without a ledger: 503, however good the body.
+  AdminResponse none = HandleAdminRequest(*delivery_, "POST", "/v1/ledger/erase", AdminPeer{true, getuid(), getpid()},
+                                          nullptr, nullptr, "{\"subject\":\"a\"}");
+  EXPECT_EQ(none.status, 503u);
+  EXPECT_EQ(Error(none), "this gateway runs without a disclosure ledger");
+
+  auto opened = DisclosureLedger::Open(config_, false, nullptr, {1, 1}, "test");
+  ASSERT_TRUE(opened.ok()) << opened.status().message();
+  std::unique_ptr<DisclosureLedger> ledger = std::move(*opened);
+  const std::string long_subject(ledger::kMaxSubjectBytes, '\n');  // 8 KiB once escaped as \n
+  const std::string meta = EncodeDisclosureMeta({"sock-subject", 1, 1, "i-1"});
+  const std::string long_meta = EncodeDisclosureMeta({long_subject, 1, 1, "i-2"});
+  const DisclosureEvent events[2] = {{1, 0, DisclosureOutcome::kDelivered, meta, "{}"},
+                                     {2, 1, DisclosureOutcome::kDelivered, long_meta, "{}"}};
+  ASSERT_TRUE(ledger->RecordDisclosures(events).ok());
+
+  std::string path = config_.AdminSocketPath();
+  Served s;
+  auto server = AdminServer::Start(s.ioc, path, *delivery_, std::nullopt, ledger.get());
+  ASSERT_TRUE(server.ok()) << server.status().message();
+  s.server = std::move(*server);
+  s.Run();
+  auto [status, body] = Request(path, http::verb::post, "/v1/ledger/erase", nullptr, "{\"subject\":\"sock-subject\"}");
+  EXPECT_EQ(status, 200u) << body;
+  EXPECT_NE(body.find("\"subject_erased\":true"), std::string::npos) << body;
+  EXPECT_TRUE(ledger->ledger().Subject("sock-subject")->erased);
+  std::tie(status, body) = Request(path, http::verb::post, "/v1/ledger/erase", nullptr, "");
+  EXPECT_EQ(status, 400u) << body;
+  std::string escaped = "{\"subject\":\"";
+  for (size_t i = 0; i < long_subject.size(); ++i) escaped += "\\n";
+  escaped += "\"}";
+  ASSERT_GT(escaped.size(), 8000u);
+  std::tie(status, body) = Request(path, http::verb::post, "/v1/ledger/erase", nullptr, escaped);
+  EXPECT_EQ(status, 200u) << body;
+  EXPECT_TRUE(ledger->ledger().Subject(long_subject)->erased);
+  s.server->Stop();
 }
 
 TEST_F(AdminTest, ReplacesAStaleSocketButNotOtherFiles) {

@@ -17,6 +17,12 @@
 #include "delivery/delivery.h"
 #include "ledger/ledger.h"
 #include "policy/categories.h"
+#include "server/admin_server.h"
+
+#include <simdjson.h>
+
+#include <fstream>
+#include <sstream>
 
 namespace vg {
 namespace {
@@ -231,6 +237,149 @@ TEST_F(DisclosureLedgerTest, APolicyChangeIsRecordedOnceAtTheNextStart) {
   auto again = DisclosureLedger::Open(config_, false, [this] { return now_.load(); }, {2, 1}, "test");
   ASSERT_TRUE(again.ok());
   EXPECT_EQ((*again)->ledger().size(), before + 2);
+}
+
+// Every byte of the ledger's write-ahead logs, where the latest records' texts (actors) are stored as is.
+std::string WalBytes(const std::string& dir) {
+  std::string all;
+  for (const auto& e : std::filesystem::directory_iterator(dir)) {
+    if (!e.path().filename().string().starts_with("wal-")) continue;
+    std::ifstream in(e.path(), std::ios::binary);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    all += ss.str();
+  }
+  return all;
+}
+
+// A deletion request through the admin socket's router, with the gateway's DisclosureLedger.
+TEST_F(DisclosureLedgerTest, EraseThroughTheAdminRouteRemovesTheIdentifierAndNamesThePeer) {
+  StartDelivery(ledger_.get());
+  Submit(0, {"erase-me@example.com", "keep-me"}, kCatIdentifier | kCatContact);
+  ASSERT_TRUE(WaitFor([&] { return Pending("alpha") == 0 && Delivered("alpha") == 2; }));
+  ASSERT_TRUE(ledger_->ledger().Subject("erase-me@example.com")->found);
+  const AdminPeer peer{true, getuid(), getpid()};
+  auto call = [&](std::string_view method, std::string_view body, DisclosureLedger* ledger) {
+    return HandleAdminRequest(*delivery_, method, "/v1/ledger/erase", peer, nullptr, ledger, body);
+  };
+  simdjson::dom::parser parser;
+  auto error_of = [&](const AdminResponse& r) {
+    simdjson::padded_string padded(r.body);
+    simdjson::dom::element doc;
+    EXPECT_EQ(parser.parse(padded).get(doc), simdjson::SUCCESS) << r.body;
+    std::string_view e;
+    EXPECT_EQ(doc["error"].get(e), simdjson::SUCCESS) << r.body;
+    return std::string(e);
+  };
+
+  // Bad bodies: 400, and nothing is erased.
+  for (std::string_view body : {"", "not json", "[\"erase-me@example.com\"]", "{}", "{\"subject\":5}",
+                                "{\"subject\":null}", "{\"subject\":\"\"}",
+                                "{\"subject\":\"erase-me@example.com\",\"also\":1}", "{\"subject\":\"x\""}) {
+    const AdminResponse r = call("POST", body, ledger_.get());
+    EXPECT_EQ(r.status, 400u) << body << " -> " << r.body;
+    EXPECT_FALSE(error_of(r).empty());
+  }
+  EXPECT_FALSE(ledger_->ledger().Subject("erase-me@example.com")->erased);
+  // Wrong method; no ledger.
+  EXPECT_EQ(call("GET", "", ledger_.get()).status, 405u);
+  const AdminResponse no_ledger = call("POST", "{\"subject\":\"erase-me@example.com\"}", nullptr);
+  EXPECT_EQ(no_ledger.status, 503u);
+  EXPECT_EQ(error_of(no_ledger), "this gateway runs without a disclosure ledger");
+  // Unknown identifier: 404, saying nothing else, and recording nothing.
+  const uint64_t size_before = ledger_->ledger().size();
+  const AdminResponse unknown = call("POST", "{\"subject\":\"nobody\"}", ledger_.get());
+  EXPECT_EQ(unknown.status, 404u);
+  EXPECT_EQ(unknown.body, "{\"error\":\"the ledger holds no records about this identifier\"}\n");
+  EXPECT_EQ(ledger_->ledger().size(), size_before);
+
+  // The real thing.
+  const AdminResponse ok = call("POST", "{\"subject\":\"erase-me@example.com\"}", ledger_.get());
+  ASSERT_EQ(ok.status, 200u) << ok.body;
+  simdjson::padded_string padded(ok.body);
+  simdjson::dom::element doc;
+  ASSERT_EQ(parser.parse(padded).get(doc), simdjson::SUCCESS);
+  bool erased = false, sealed = false;
+  uint64_t segments = 0;
+  ASSERT_EQ(doc["subject_erased"].get(erased), simdjson::SUCCESS);
+  ASSERT_EQ(doc["sealed_active"].get(sealed), simdjson::SUCCESS);
+  ASSERT_EQ(doc["segments_rewritten"].get(segments), simdjson::SUCCESS);
+  EXPECT_TRUE(erased);
+  EXPECT_TRUE(sealed);  // its records were in the active segment
+  EXPECT_EQ(segments, 1u);
+  auto after = ledger_->ledger().Subject("erase-me@example.com");
+  ASSERT_TRUE(after.ok());
+  EXPECT_TRUE(after->found);
+  EXPECT_TRUE(after->erased);
+  ASSERT_EQ(after->vendors.size(), 1u);  // the accounting stays
+  EXPECT_EQ(after->vendors[0].counts.delivered, 1u);
+  EXPECT_FALSE(ledger_->ledger().Subject("keep-me")->erased);
+  // The erase record names the peer (its actor is in the new write-ahead log).
+  const std::string actor_tail = "uid " + std::to_string(getuid()) + "), pid " + std::to_string(getpid()) +
+                                 " via the admin socket";
+  const std::string actor_plain = "uid " + std::to_string(getuid()) + ", pid " + std::to_string(getpid()) +
+                                  " via the admin socket";
+  const std::string wal = WalBytes(ledger_->dir());
+  EXPECT_TRUE(wal.find(actor_tail) != std::string::npos || wal.find(actor_plain) != std::string::npos);
+  EXPECT_NE(wal.find("erased the identifier with keyed hash"), std::string::npos);
+  EXPECT_EQ(wal.find("erase-me@example.com"), std::string::npos);
+
+  // Again: nothing left to erase.
+  const AdminResponse again = call("POST", "{\"subject\":\"erase-me@example.com\"}", ledger_.get());
+  EXPECT_EQ(again.status, 409u) << again.body;
+
+  delivery_.reset();
+  ledger_.reset();
+  const ledger::VerifyReport report = ledger::Verify(dir_ + "/data/ledger");
+  EXPECT_TRUE(report.ok) << report.problem;
+  EXPECT_GT(report.names_checked, 0u);
+}
+
+// ledger.retention_days through the gateway's DisclosureLedger, with its injected clock.
+TEST_F(DisclosureLedgerTest, RetentionDropsWholeDaysOlderThanTheCutoffAndTheLedgerStillVerifies) {
+  constexpr int64_t kDay = 86'400'000'000;
+  constexpr int64_t kHour = 3'600'000'000;
+  // Without retention_days: nothing is ever dropped.
+  auto none = ledger_->ApplyRetention(kNov10 + 1000 * kDay);
+  ASSERT_TRUE(none.ok()) << none.status().message();
+  EXPECT_EQ(none->segments_dropped, 0u);
+  ledger_.reset();
+
+  config_.ledger_retention_days = 2;
+  auto opened = DisclosureLedger::Open(config_, false, [this] { return now_.load(); }, {1, 1}, "test");
+  ASSERT_TRUE(opened.ok()) << opened.status().message();
+  ledger_ = std::move(*opened);
+  // One disclosure at 10:00 on each of four days: three sealed day segments and the active one.
+  std::vector<std::string> metas;
+  for (int day = 0; day < 4; ++day) {
+    metas.push_back(EncodeDisclosureMeta({"day" + std::to_string(day), 1, kCatIdentifier, "i"}));
+  }
+  for (int day = 0; day < 4; ++day) {
+    now_ = kNov10 + day * kDay + 10 * kHour;
+    const DisclosureEvent e{now_.load(), 0, DisclosureOutcome::kDelivered, metas[day], "{}"};
+    ASSERT_TRUE(ledger_->RecordDisclosures({&e, 1}).ok());
+  }
+  // Day 3, 12:00: the cutoff is day 1, 12:00, so days 0 and 1 go and day 2 stays.
+  now_ = kNov10 + 3 * kDay + 12 * kHour;
+  auto result = ledger_->ApplyRetention(now_.load());
+  ASSERT_TRUE(result.ok()) << result.status().message();
+  EXPECT_EQ(result->segments_dropped, 2u);
+  EXPECT_FALSE(ledger_->ledger().Subject("day0")->found);
+  EXPECT_FALSE(ledger_->ledger().Subject("day1")->found);
+  EXPECT_TRUE(ledger_->ledger().Subject("day2")->found);
+  EXPECT_TRUE(ledger_->ledger().Subject("day3")->found);
+  EXPECT_NE(WalBytes(ledger_->dir()).find("retention policy (ledger.retention_days=2)"), std::string::npos);
+  // Nothing more to drop an hour later.
+  now_ += kHour;
+  auto again = ledger_->ApplyRetention(now_.load());
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->segments_dropped, 0u);
+
+  ledger_.reset();
+  const ledger::VerifyReport report = ledger::Verify(dir_ + "/data/ledger");
+  EXPECT_TRUE(report.ok) << report.problem;
+  EXPECT_EQ(report.first_record, result->first_retained_index);
+  EXPECT_GT(report.first_record, 0u);
 }
 
 }  // namespace
