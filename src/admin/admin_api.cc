@@ -18,6 +18,7 @@
 #include "auth/account_store.h"
 #include "common/files.h"
 #include "common/http_status.h"
+#include "common/json_object.h"
 #include "common/json_text.h"
 #include "common/time_text.h"
 #include "config/config.h"
@@ -45,58 +46,14 @@ int64_t SystemNowUs() {
 
 // --- JSON ------------------------------------------------------------------------------------------------
 
-// One JSON object, member by member; texts are escaped lossily (identifiers and vendor errors are
-// whatever bytes someone sent).
-class Obj {
- public:
-  Obj() : out_("{") {}
-  Obj& Str(std::string_view k, std::string_view v) {
-    Key(k);
-    AppendJsonStringLossy(&out_, v);
-    return *this;
-  }
-  Obj& StrOrNull(std::string_view k, std::string_view v) {
-    if (v.empty()) return Raw(k, "null");
-    return Str(k, v);
-  }
-  Obj& Int(std::string_view k, int64_t v) { return Raw(k, std::to_string(v)); }
-  Obj& Bool(std::string_view k, bool v) { return Raw(k, v ? "true" : "false"); }
-  Obj& Time(std::string_view k, int64_t us) { return us == 0 ? Raw(k, "null") : Str(k, IsoTime(us, false)); }
-  Obj& Raw(std::string_view k, std::string_view json) {
-    Key(k);
-    out_.append(json);
-    return *this;
-  }
-  std::string Finish() {
-    out_.push_back('}');
-    return std::move(out_);
-  }
-
- private:
-  void Key(std::string_view k) {
-    if (out_.size() > 1) out_.push_back(',');
-    AppendJsonStringLossy(&out_, k);
-    out_.push_back(':');
-  }
-  std::string out_;
-};
-
-std::string Arr(const std::vector<std::string>& items) {
-  std::string out = "[";
-  for (size_t i = 0; i < items.size(); ++i) {
-    if (i) out.push_back(',');
-    out += items[i];
-  }
-  out.push_back(']');
-  return out;
-}
+using Obj = JsonObject;
 
 std::string CategoriesJson(uint32_t set) {
   std::vector<std::string> names;
   for (size_t i = 0; i < std::size(kCategoryNames); ++i) {
     if (set & (1u << i)) names.push_back("\"" + std::string(kCategoryNames[i]) + "\"");
   }
-  return Arr(names);
+  return JsonArray(names);
 }
 
 ApiResponse Json(unsigned status, std::string body) {
@@ -336,9 +293,9 @@ std::string FlowHistory::Json(size_t seconds) const {
       a.push_back(std::to_string(s.accepted[i]));
       d.push_back(std::to_string(s.delivered[i]));
     }
-    vendors.push_back(Obj().Str("name", name).Raw("t", Arr(t)).Raw("accepted", Arr(a)).Raw("delivered", Arr(d)).Finish());
+    vendors.push_back(Obj().Str("name", name).Raw("t", JsonArray(t)).Raw("accepted", JsonArray(a)).Raw("delivered", JsonArray(d)).Finish());
   }
-  return Obj().Int("interval_s", 1).Raw("vendors", Arr(vendors)).Finish();
+  return Obj().Int("interval_s", 1).Raw("vendors", JsonArray(vendors)).Finish();
 }
 
 // --- The API ---------------------------------------------------------------------------------------------
@@ -532,7 +489,7 @@ struct AdminApi::Impl {
                          .Raw("new_categories", CategoriesJson(cats & ~old))
                          .Finish());
     }
-    return Json(200, Obj().Int("days", static_cast<int64_t>(*days)).Time("since", since).Raw("vendors", Arr(rows)).Finish());
+    return Json(200, Obj().Int("days", static_cast<int64_t>(*days)).Time("since", since).Raw("vendors", JsonArray(rows)).Finish());
   }
 
   ApiResponse Who(Ctx& c) {
@@ -570,7 +527,7 @@ struct AdminApi::Impl {
     *to == INT64_MAX ? o.Raw("to", "null") : o.Str("to", IsoTime(*to, false));
     return Json(200, o.Int("count", static_cast<int64_t>(who->size()))
                          .Bool("truncated", who->size() > rows.size())
-                         .Raw("subjects", Arr(rows))
+                         .Raw("subjects", JsonArray(rows))
                          .Finish());
   }
 
@@ -597,7 +554,7 @@ struct AdminApi::Impl {
                          .Str("subject", it->second)
                          .Bool("found", a->found)
                          .Bool("erased", a->erased)
-                         .Raw("vendors", Arr(rows))
+                         .Raw("vendors", JsonArray(rows))
                          .Finish());
   }
 
@@ -624,7 +581,7 @@ struct AdminApi::Impl {
     }
     Obj o;
     *since == INT64_MIN ? o.Raw("since", "null") : o.Str("since", IsoTime(*since, false));
-    return Json(200, o.Raw("vendors", Arr(rows)).Finish());
+    return Json(200, o.Raw("vendors", JsonArray(rows)).Finish());
   }
 
   ApiResponse Audit(Ctx& c) {
@@ -644,7 +601,7 @@ struct AdminApi::Impl {
                          .Str("detail", r.detail)
                          .Finish());
     }
-    return Json(200, Obj().Raw("entries", Arr(rows)).Finish());
+    return Json(200, Obj().Raw("entries", JsonArray(rows)).Finish());
   }
 
   std::string VerifyJson() {
@@ -732,7 +689,7 @@ struct AdminApi::Impl {
                          .Int("subjects", subjects)
                          .Int("records", static_cast<int64_t>(records))
                          .Str("generated_at", generated)
-                         .Raw("categories", Arr(cats))
+                         .Raw("categories", JsonArray(cats))
                          .Finish();
       }
     }
@@ -780,7 +737,7 @@ struct AdminApi::Impl {
     if (!list.ok()) return FromStatus(list.status());
     std::vector<std::string> rows;
     for (auto it = list->rbegin(); it != list->rend(); ++it) rows.push_back(IncidentSummary(store, *it, false));
-    return Json(200, Obj().Raw("incidents", Arr(rows)).Finish());
+    return Json(200, Obj().Raw("incidents", JsonArray(rows)).Finish());
   }
   ApiResponse IncidentDetail(Ctx& c) {
     incident::IncidentStore store(d.config->data_dir);
@@ -816,7 +773,7 @@ struct AdminApi::Impl {
       while (!r->empty() && (r->back() == '\n' || r->back() == ' ')) r->pop_back();
       out.push_back(std::move(*r));
     }
-    return Json(200, Obj().Raw("vendors", Arr(out)).Finish());
+    return Json(200, Obj().Raw("vendors", JsonArray(out)).Finish());
   }
 
   // ---- Accounts ----
@@ -832,7 +789,7 @@ struct AdminApi::Impl {
         .Str("otpauth_uri", e.otpauth_uri)
         .Str("totp_secret", e.totp_secret_base32)
         .Str("qr_svg", e.qr_svg)
-        .Raw("recovery_codes", Arr(codes))
+        .Raw("recovery_codes", JsonArray(codes))
         .Finish();
   }
   ApiResponse Users(Ctx&) {
@@ -849,7 +806,7 @@ struct AdminApi::Impl {
                          .Int("recovery_codes_left", u.recovery_codes_left)
                          .Finish());
     }
-    return Json(200, Obj().Raw("users", Arr(rows)).Finish());
+    return Json(200, Obj().Raw("users", JsonArray(rows)).Finish());
   }
   StatusOr<Role> RoleField(const Body& b) {
     std::string role;
@@ -904,7 +861,7 @@ struct AdminApi::Impl {
                          .Time("last_used", t.last_used_us)
                          .Finish());
     }
-    return Json(200, Obj().Raw("tokens", Arr(rows)).Finish());
+    return Json(200, Obj().Raw("tokens", JsonArray(rows)).Finish());
   }
   ApiResponse CreateToken(Ctx& c) {
     Body b;
@@ -1022,7 +979,7 @@ ApiResponse AdminApi::Impl::OpenApi(Ctx&) {
                            "\",\"in\":\"path\",\"required\":true,\"schema\":{\"type\":\"string\"}}");
         }
       }
-      if (!params.empty()) out += ",\"parameters\":" + Arr(params);
+      if (!params.empty()) out += ",\"parameters\":" + JsonArray(params);
       out += r.role ? ",\"security\":[{\"session\":[]},{\"token\":[]}]" : ",\"security\":[]";
       out += ",\"responses\":{\"200\":{\"description\":\"OK (JSON)\"},\"400\":{\"description\":\"bad input: {\\\"error\\\"}\"},"
              "\"401\":{\"description\":\"not signed in\"},\"403\":{\"description\":\"role too low, or CSRF token missing\"}}}";

@@ -17,6 +17,7 @@
 #include "auth/qr_svg.h"
 #include "auth/totp.h"
 #include "common/files.h"
+#include "common/sqlite_stmt.h"
 
 namespace vg::auth {
 namespace {
@@ -30,40 +31,7 @@ constexpr size_t kTotpSecretBytes = 20;
 constexpr int64_t kTotpPeriodS = 30;
 constexpr int64_t kFailureRetentionUs = 24LL * 3600 * 1'000'000;
 
-// A prepared statement that finalizes itself.
-class Stmt {
- public:
-  Stmt(sqlite3* db, const char* sql) { rc_ = sqlite3_prepare_v2(db, sql, -1, &st_, nullptr); }
-  ~Stmt() { sqlite3_finalize(st_); }
-  bool ok() const { return rc_ == SQLITE_OK; }
-  Stmt& Bind(int i, std::string_view s) {
-    sqlite3_bind_text(st_, i, s.data(), static_cast<int>(s.size()), SQLITE_TRANSIENT);
-    return *this;
-  }
-  Stmt& BindBlob(int i, std::span<const uint8_t> b) {
-    sqlite3_bind_blob(st_, i, b.data(), static_cast<int>(b.size()), SQLITE_TRANSIENT);
-    return *this;
-  }
-  Stmt& Bind(int i, int64_t v) {
-    sqlite3_bind_int64(st_, i, v);
-    return *this;
-  }
-  int Step() { return ok() ? sqlite3_step(st_) : rc_; }
-  std::string Text(int col) const {
-    const void* p = sqlite3_column_blob(st_, col);
-    return p ? std::string(static_cast<const char*>(p), static_cast<size_t>(sqlite3_column_bytes(st_, col))) : "";
-  }
-  std::vector<uint8_t> Blob(int col) const {
-    const auto* p = static_cast<const uint8_t*>(sqlite3_column_blob(st_, col));
-    return p ? std::vector<uint8_t>(p, p + sqlite3_column_bytes(st_, col)) : std::vector<uint8_t>();
-  }
-  int64_t Int(int col) const { return sqlite3_column_int64(st_, col); }
-  bool IsNull(int col) const { return sqlite3_column_type(st_, col) == SQLITE_NULL; }
-
- private:
-  sqlite3_stmt* st_ = nullptr;
-  int rc_;
-};
+using Stmt = SqliteStmt;
 
 int64_t SystemNowUs() {
   return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())

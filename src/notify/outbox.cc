@@ -8,39 +8,12 @@
 #include <cerrno>
 #include <cstring>
 
+#include "common/sqlite_stmt.h"
+
 namespace vg::notify {
 namespace {
 
-// A prepared statement that finalizes itself.
-class Stmt {
- public:
-  Stmt(sqlite3* db, const char* sql) { rc_ = sqlite3_prepare_v2(db, sql, -1, &st_, nullptr); }
-  ~Stmt() { sqlite3_finalize(st_); }
-  bool ok() const { return rc_ == SQLITE_OK; }
-  Stmt& Bind(int i, std::string_view s) {
-    sqlite3_bind_text(st_, i, s.data(), static_cast<int>(s.size()), SQLITE_TRANSIENT);
-    return *this;
-  }
-  Stmt& BindBlob(int i, std::string_view s) {
-    sqlite3_bind_blob(st_, i, s.data(), static_cast<int>(s.size()), SQLITE_TRANSIENT);
-    return *this;
-  }
-  Stmt& Bind(int i, int64_t v) {
-    sqlite3_bind_int64(st_, i, v);
-    return *this;
-  }
-  int Step() { return sqlite3_step(st_); }
-  std::string Text(int col) const {
-    const void* p = sqlite3_column_blob(st_, col);
-    return p ? std::string(static_cast<const char*>(p), static_cast<size_t>(sqlite3_column_bytes(st_, col))) : "";
-  }
-  int64_t Int(int col) const { return sqlite3_column_int64(st_, col); }
-  sqlite3_stmt* get() { return st_; }
-
- private:
-  sqlite3_stmt* st_ = nullptr;
-  int rc_;
-};
+using Stmt = SqliteStmt;
 
 NoticeState ParseState(std::string_view s) {
   if (s == "sending") return NoticeState::kSending;

@@ -2,6 +2,7 @@
 
 #include "common/files.h"
 #include "common/http_status.h"
+#include "common/json_object.h"
 #include "common/json_text.h"
 #include "notify/notice.h"
 #include "notify/notice_key.h"
@@ -56,75 +57,6 @@ constexpr size_t kBodyLimit = 32 * 1024;
 constexpr size_t kMaxSocketPath = sizeof(sockaddr_un{}.sun_path) - 1;
 
 // --- JSON output ---------------------------------------------------------------------------------------
-
-
-// One JSON object, member by member.
-class JsonObject {
- public:
-  JsonObject() : out_("{") {}
-  JsonObject& Str(std::string_view key, std::string_view value) {
-    Key(key);
-    AppendJsonStringLossy(&out_, value);
-    return *this;
-  }
-  JsonObject& UInt(std::string_view key, uint64_t value) {
-    Key(key);
-    out_.append(std::to_string(value));
-    return *this;
-  }
-  JsonObject& Int(std::string_view key, int64_t value) {
-    Key(key);
-    out_.append(std::to_string(value));
-    return *this;
-  }
-  // Three decimals; NaN and infinities (which JSON cannot say) as 0.
-  JsonObject& Num(std::string_view key, double value) {
-    Key(key);
-    if (!std::isfinite(value)) value = 0;
-    char buf[64];
-    auto r = std::to_chars(buf, buf + sizeof buf, value, std::chars_format::fixed, 3);
-    out_.append(buf, r.ptr);
-    return *this;
-  }
-  JsonObject& Bool(std::string_view key, bool value) {
-    Key(key);
-    out_.append(value ? "true" : "false");
-    return *this;
-  }
-  JsonObject& Null(std::string_view key) {
-    Key(key);
-    out_.append("null");
-    return *this;
-  }
-  // `json` must be valid JSON (an object or array built here).
-  JsonObject& Raw(std::string_view key, std::string_view json) {
-    Key(key);
-    out_.append(json);
-    return *this;
-  }
-  std::string Finish() {  // the object is spent afterwards
-    out_.push_back('}');
-    return std::move(out_);
-  }
-
- private:
-  void Key(std::string_view key) {
-    if (out_.size() > 1) out_.push_back(',');
-    AppendJsonStringLossy(&out_, key);
-    out_.push_back(':');
-  }
-  std::string out_;
-};
-
-std::string JsonArray(const std::vector<std::string>& items) {
-  std::string out = "[";
-  for (size_t i = 0; i < items.size(); ++i) {
-    if (i > 0) out.push_back(',');
-    out.append(items[i]);
-  }
-  out.push_back(']');
-  return out;
-}
 
 std::string VendorJson(const VendorStatus& v) {
   JsonObject o;

@@ -461,10 +461,11 @@ export async function holdsFor(predicate, ms, what = 'condition') {
   }
 }
 
-// Runs `vendorguard ARGS...` to completion: {code, stdout, stderr}.
-export function runCli(args, { timeoutMs = 60_000 } = {}) {
+// Runs `vendorguard ARGS...` to completion: {code, stdout, stderr}. With `input`, that is written to its
+// standard input (e.g. for --password-stdin); else it has none.
+export function runCli(args, { timeoutMs = 60_000, input } = {}) {
   return new Promise((resolve, reject) => {
-    const proc = spawn(VG_BIN, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const proc = spawn(VG_BIN, args, { stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     proc.stdout.setEncoding('utf8').on('data', (d) => { stdout += d; });
@@ -474,6 +475,10 @@ export function runCli(args, { timeoutMs = 60_000 } = {}) {
       reject(new Error(`vendorguard ${args.join(' ')} did not finish within ${timeoutMs} ms\n${stderr}`));
     }, timeoutMs);
     proc.once('error', reject);
+    if (input !== undefined) {
+      proc.stdin.on('error', () => {});  // it may exit without reading all of it
+      proc.stdin.end(input);
+    }
     proc.once('close', (code) => {
       clearTimeout(timer);
       resolve({ code, stdout, stderr });
@@ -494,25 +499,7 @@ export async function adminPort(gw, timeoutMs = 20_000) {
   }, timeoutMs, () => `the gateway's admin port file ${file}\n${gw.logs()}`);
 }
 
-// Runs `vendorguard ARGS...` with `input` written to its standard input (e.g. for --password-stdin):
-// {code, stdout, stderr}.
-export function runCliWithInput(args, input, { timeoutMs = 60_000 } = {}) {
-  return new Promise((resolve, reject) => {
-    const proc = spawn(VG_BIN, args, { stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    proc.stdout.setEncoding('utf8').on('data', (d) => { stdout += d; });
-    proc.stderr.setEncoding('utf8').on('data', (d) => { stderr += d; });
-    const timer = setTimeout(() => {
-      proc.kill('SIGKILL');
-      reject(new Error(`vendorguard ${args.join(' ')} did not finish within ${timeoutMs} ms\n${stderr}`));
-    }, timeoutMs);
-    proc.once('error', reject);
-    proc.stdin.on('error', () => {});  // it may exit without reading all of it
-    proc.stdin.end(input);
-    proc.once('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
+// runCli with `input` on its standard input.
+export function runCliWithInput(args, input, options = {}) {
+  return runCli(args, { ...options, input });
 }
