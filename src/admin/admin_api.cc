@@ -699,14 +699,20 @@ struct AdminApi::Impl {
       simdjson::padded_string body(*saved);
       simdjson::dom::element doc;
       if (parser.parse(body).get(doc) == simdjson::SUCCESS) {
+        // incident::MatchReportJson's totals, and how many people the leaked rows confirm or put at risk.
         uint64_t rows = 0, matched = 0, unmatched = 0;
-        (void)doc["totals"]["rows"].get(rows);
-        (void)doc["totals"]["matched"].get(matched);
-        (void)doc["totals"]["unmatched"].get(unmatched);
+        (void)doc["rows"].get(rows);
+        (void)doc["rows_matched"].get(matched);
+        (void)doc["unmatched_rows"].get(unmatched);
+        simdjson::dom::array confirmed, at_risk;
+        const size_t n_confirmed = doc["confirmed"].get(confirmed) == simdjson::SUCCESS ? confirmed.size() : 0;
+        const size_t n_at_risk = doc["at_risk"].get(at_risk) == simdjson::SUCCESS ? at_risk.size() : 0;
         match = Obj()
                     .Int("rows", static_cast<int64_t>(rows))
                     .Int("matched", static_cast<int64_t>(matched))
                     .Int("unmatched", static_cast<int64_t>(unmatched))
+                    .Int("people_confirmed", static_cast<int64_t>(n_confirmed))
+                    .Int("people_at_risk", static_cast<int64_t>(n_at_risk))
                     .Finish();
       }
     }

@@ -15,7 +15,13 @@
 #include "auth/totp.h"
 #include "config/config.h"
 #include "crypto/pseudonymizer.h"
+#include "common/files.h"
 #include "delivery/delivery.h"
+#include "incident/assessment.h"
+#include "incident/incident.h"
+#include "incident/leak_match.h"
+#include "notify/campaign.h"
+#include "notify/outbox.h"
 #include "ledger/ledger.h"
 #include "pii/scanner.h"
 #include "policy/categories.h"
@@ -465,6 +471,67 @@ TEST_F(AdminApiTest, CategoriesFlagWhatAVendorNeverReceivedBefore) {
   r = Call("GET", "/api/v1/ledger/who?vendor=alpha&from=2025-10-01&to=2025-11-10", "", &viewer);
   ASSERT_EQ(r.status, 200u) << r.body;
   EXPECT_NE(r.body.find(R"("count":2)"), std::string::npos) << r.body;
+}
+
+TEST_F(AdminApiTest, IncidentsShowBlastRadiusLeakMatchAndCampaignProgress) {
+  // An incident written by the same code the CLI uses: its assessment, a leak match and a notice outbox.
+  ledger::Ledger& l = ledger_->ledger();
+  const uint16_t alpha = *l.VendorId("alpha");
+  const ledger::Hash h{};
+  std::vector<ledger::LedgerRecord> records;
+  for (const char* subject : {"u1", "u2", "u3"}) {
+    records.push_back(ledger::LedgerRecord::Disclosure(kNov10 - 24 * 60 * kMinute, alpha, subject, 1,
+                                                       kCatIdentifier | kCatContact, ledger::Outcome::kDelivered,
+                                                       subject, h));
+  }
+  ASSERT_TRUE(l.Append(records).ok());
+  ASSERT_TRUE(l.Flush().ok());
+  incident::IncidentStore store(config_.data_dir);
+  incident::Incident i;
+  i.vendor = "alpha";
+  i.from_us = kNov10 - 3 * 24 * 60 * kMinute;
+  i.to_us = kNov10;
+  i.aware_at_us = kNov10;
+  i.opened_by = "test";
+  ASSERT_TRUE(store.Create(&i, kNov10).ok());
+  auto a = incident::Assess(l, i, kNov10);
+  ASSERT_TRUE(a.ok()) << a.status().message();
+  ASSERT_TRUE(ReplaceFileDurably(store.Dir(i.id) + "/assessment.json", incident::AssessmentJson(*a)).ok());
+  incident::MatchReport m;
+  m.format = "jsonl";
+  m.rows = 5;
+  m.rows_matched = 4;
+  m.unmatched_rows = 1;
+  m.confirmed = {"u1", "u2"};
+  m.at_risk = {"u3"};
+  ASSERT_TRUE(ReplaceFileDurably(store.Dir(i.id) + "/match.json", incident::MatchReportJson(m, *a)).ok());
+  std::filesystem::create_directories(store.Dir(i.id) + "/notices");
+  auto outbox = notify::Outbox::Open(notify::OutboxPath(store.Dir(i.id)), kNov10);
+  ASSERT_TRUE(outbox.ok()) << outbox.status().message();
+  ASSERT_TRUE((*outbox)->Add({{"N-AAAAAAAAAA", "u1", "u1@example.com", "m1"},
+                              {"N-BBBBBBBBBB", "u2", "u2@example.com", "m2"},
+                              {"N-CCCCCCCCCC", "u3", "u3@example.com", "m3"}},
+                             kNov10).ok());
+  auto claimed = (*outbox)->ClaimNext(false, kNov10);
+  ASSERT_TRUE(claimed.ok() && claimed->has_value());
+  ASSERT_TRUE((*outbox)->MarkSent((*claimed)->entry.notice_id, "250 ok", kNov10).ok());
+  outbox->reset();
+
+  const SignedIn viewer = Login("vic");
+  ApiResponse r = Call("GET", "/api/v1/incidents", "", &viewer);
+  ASSERT_EQ(r.status, 200u) << r.body;
+  EXPECT_NE(r.body.find("\"id\":\"" + i.id + "\""), std::string::npos) << r.body;
+  EXPECT_NE(r.body.find(R"("subjects":3,"notices_sent":1,"notices_total":3)"), std::string::npos) << r.body;
+  r = Call("GET", "/api/v1/incidents/" + i.id, "", &viewer);
+  ASSERT_EQ(r.status, 200u) << r.body;
+  EXPECT_NE(r.body.find(R"("assessment":{"subjects":3,)"), std::string::npos) << r.body;
+  EXPECT_NE(r.body.find(R"({"category":"contact","subjects":3})"), std::string::npos) << r.body;
+  EXPECT_NE(r.body.find(R"("leak_match":{"rows":5,"matched":4,"unmatched":1,"people_confirmed":2,"people_at_risk":1})"),
+            std::string::npos)
+      << r.body;
+  EXPECT_NE(r.body.find(R"("campaign":{"total":3,"sent":1,"failed":0,"unknown":0,"pending":2})"), std::string::npos)
+      << r.body;
+  EXPECT_EQ(Call("GET", "/api/v1/incidents/INC-nope", "", &viewer).status, 404u);
 }
 
 }  // namespace
