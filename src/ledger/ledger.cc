@@ -14,6 +14,7 @@
 #include <cinttypes>
 #include <cstdio>
 #include <filesystem>
+#include <system_error>
 #include <thread>
 
 #include "ledger/ledger_format.h"
@@ -140,6 +141,7 @@ Ledger::Impl::Impl(LedgerOptions opt) : opt_(std::move(opt)), dir_(opt_.dir) {
 
 Ledger::Impl::~Impl() {
   (void)Close();
+  if (sealer_.joinable()) sealer_.join();  // Close joined it, unless the open failed before
   if (lock_fd_ >= 0) ::close(lock_fd_);
 }
 
@@ -358,7 +360,10 @@ Status Ledger::Impl::RecoverSegments() {
   frontier_ = segments_.empty() ? MerkleFrontier() : segments_.back()->frontier_end();
   vendors_ = segments_.empty() ? std::vector<VendorInfo>() : segments_.back()->vendors();
 
-  std::optional<uint64_t> wal_index;
+  // Normally one WAL follows the sealed segments. Two when a background seal was in flight: the first
+  // holds the segment being sealed (complete: it was synced before the second was created), the second
+  // starts where it ends.
+  std::vector<uint64_t> live;
   for (uint64_t index : files.wals) {
     const std::string path = Path(format::WalFileName(index));
     if (!segments_.empty() && index < sealed_end) {  // sealed already; the seal was interrupted after the rename
@@ -367,13 +372,60 @@ Status Ledger::Impl::RecoverSegments() {
       report_.removed.push_back(path);
       continue;
     }
-    if (wal_index || (!segments_.empty() && index != sealed_end)) {
+    if (live.size() == 2 || (live.empty() && !segments_.empty() && index != sealed_end)) {
       return Status::InvalidArgument(path + ": a write-ahead log for records from " + Str(index) +
                                      " does not follow the sealed segments (which end at " + Str(sealed_end) + ")");
     }
-    wal_index = index;
+    live.push_back(index);
   }
   const uint64_t head_size = last_head_ ? last_head_->head.tree_size : 0;
+  std::optional<Hash> head_root_seen;
+  auto on_record = [&](const MerkleFrontier& f) {
+    if (f.size() == head_size) head_root_seen = f.Root();
+  };
+  if (live.size() == 2) {
+    const std::string path = Path(format::WalFileName(live[0]));
+    const std::string next = Path(format::WalFileName(live[1]));
+    auto bytes = ReadWholeFile(path);
+    if (!bytes.ok()) return bytes.status();
+    ActiveSegment prev;
+    auto replay = ReplayWal(path, *bytes, *keyer_, &prev, &frontier_, on_record);
+    if (!replay.ok()) return replay.status();
+    if (!segments_.empty() && !(replay->frontier_start == segments_.back()->frontier_end())) {
+      return Status::InvalidArgument(path + ": its start frontier is not the end frontier of " +
+                                     segments_.back()->path());
+    }
+    if (replay->frontier_start.size() == head_size && head_size > 0) head_root_seen = replay->frontier_start.Root();
+    if (replay->damaged) {
+      return Status::InvalidArgument(path + ": offset " + Str(replay->damage_offset) + ": " + replay->damage +
+                                     ", at record " + Str(replay->first_index + replay->records) + ", but " + next +
+                                     " follows it: records are missing (not a torn write: a log is complete "
+                                     "before the next one is created)");
+    }
+    if (frontier_.size() != live[1]) {
+      return Status::InvalidArgument(next + ": starts at record " + Str(live[1]) + " but " + path + " ends at " +
+                                     Str(frontier_.size()) + ": records are missing or overlap");
+    }
+    for (const RowTexts& t : prev.rows().texts) {
+      if (prev.rows().kind[t.row] == static_cast<uint8_t>(RecordKind::kVendorDeclaration) && t.texts.size() == 4) {
+        ApplyDeclarationLocked(prev.rows().vendor[t.row], VendorInfo{t.texts[0], t.texts[1], t.texts[2], t.texts[3]});
+      }
+    }
+    auto job = std::make_shared<SealJob>();
+    job->old_wal = path;
+    job->content = prev.TakeContent(frontier_, vendors_, &job->names, &job->order);
+    if (ro) {
+      sealing_ = std::move(job);  // queries read it from memory; the writer is sealing it (or will)
+    } else {
+      // Complete the interrupted seal here, before the second log is replayed.
+      if (Status s = WriteSealedSegment(job.get()); !s.ok()) return s;
+      segments_.push_back(job->file);
+      sealed_end = frontier_.size();
+      report_.removed.push_back(path + " (sealed into " + job->file->path() + ": a seal was in progress)");
+    }
+    live.erase(live.begin());
+  }
+  const std::optional<uint64_t> wal_index = live.empty() ? std::nullopt : std::optional<uint64_t>(live[0]);
   if (!wal_index) {
     if (ro) {
       // A writer between renaming a new segment into place and creating its log (or a ledger being
@@ -387,14 +439,13 @@ Status Ledger::Impl::RecoverSegments() {
     auto bytes = ReadWholeFile(wal_path_);
     if (!bytes.ok()) return bytes.status();
     bool head_checked = false;
-    std::optional<Hash> head_root_seen;
-    auto replay = ReplayWal(wal_path_, *bytes, *keyer_, &active_, &frontier_, [&](const MerkleFrontier& f) {
-      if (f.size() == head_size) head_root_seen = f.Root();
-    });
+    const MerkleFrontier expected_start = frontier_;
+    const bool follows = !segments_.empty() || sealing_ != nullptr;
+    auto replay = ReplayWal(wal_path_, *bytes, *keyer_, &active_, &frontier_, on_record);
     if (!replay.ok()) return replay.status();
-    if (!segments_.empty() && !(replay->frontier_start == segments_.back()->frontier_end())) {
+    if (follows && !(replay->frontier_start == expected_start)) {
       return Status::InvalidArgument(wal_path_ + ": its start frontier is not the end frontier of " +
-                                     segments_.back()->path());
+                                     (sealing_ ? sealing_->old_wal : segments_.back()->path()));
     }
     if (replay->frontier_start.size() == head_size && head_size > 0) head_root_seen = replay->frontier_start.Root();
     if (replay->damaged) {
@@ -451,7 +502,7 @@ Status Ledger::Impl::RecoverSegments() {
   return Status::Ok();
 }
 
-Status Ledger::Impl::CreateWalLocked(uint64_t first_index, const MerkleFrontier& frontier) {
+Status Ledger::Impl::CreateWalLocked(uint64_t first_index, const MerkleFrontier& frontier, bool reset_active) {
   const std::string path = Path(format::WalFileName(first_index));
   if (Status s = WriteFileMaybeSync(path, EncodeWalHeader(first_index, frontier)); !s.ok()) return s;
   int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
@@ -459,7 +510,7 @@ Status Ledger::Impl::CreateWalLocked(uint64_t first_index, const MerkleFrontier&
   if (wal_fd_ >= 0) ::close(wal_fd_);
   wal_fd_ = fd;
   wal_path_ = path;
-  active_.Reset(first_index, frontier);
+  if (reset_active) active_.Reset(first_index, frontier);
   return Status::Ok();
 }
 
@@ -577,6 +628,9 @@ Status Ledger::Impl::Append(std::span<const LedgerRecord> records) {
   std::lock_guard lock(mu_);
   if (closed_) return Status::FailedPrecondition("ledger " + dir_ + " is closed");
   if (failed_) return fail_status_;
+  if (sealer_done_.load(std::memory_order_acquire)) {
+    if (Status s = ReapSealLocked(false); !s.ok()) return s;
+  }
   for (const LedgerRecord& r : records) {
     if (Status s = ValidateLocked(r); !s.ok()) return s;
   }
@@ -629,44 +683,113 @@ Status Ledger::Impl::Seal() {
   std::lock_guard lock(mu_);
   if (closed_) return Status::FailedPrecondition("ledger " + dir_ + " is closed");
   if (failed_) return fail_status_;
-  return SealLocked();
+  if (Status s = SealLocked(); !s.ok()) return s;
+  return ReapSealLocked(/*wait=*/true);
+}
+
+Status Ledger::Impl::WaitForSeal() {
+  if (opt_.read_only) return Status::Ok();
+  std::lock_guard lock(mu_);
+  if (failed_) return fail_status_;
+  return ReapSealLocked(/*wait=*/true);
 }
 
 Status Ledger::Impl::SealLocked() {
   if (active_.empty()) return Status::Ok();
+  // One seal at a time: the next segment's file must follow the previous one's.
+  if (Status s = ReapSealLocked(/*wait=*/true); !s.ok()) return s;
   if (Status s = WritePendingLocked(); !s.ok()) return s;
-  const std::string old_wal = wal_path_;
-  const uint64_t first = active_.first_index();
-  SegmentContent content = active_.TakeContent(frontier_, vendors_);
+  // The old WAL must be complete on disk before a new one follows it: after a crash, Open replays both,
+  // and a record lost from the first would leave a gap.
+  if (opt_.sync && ::fdatasync(wal_fd_) != 0) {
+    const Status s = Status::IOError(wal_path_ + ": fdatasync: " + ErrnoText(errno));
+    FailLocked(s);
+    return fail_status_;
+  }
+  std::shared_ptr<SealJob> job(new SealJob, [this](SealJob* j) { RecycleJob(j); });
+  job->old_wal = wal_path_;
+  SegmentRows rows;
+  {
+    std::lock_guard spare(spare_mu_);
+    job->names = std::move(spare_names_);  // swapped with the active segment's: it keeps the capacity
+    spare_names_ = NameList();
+    rows = std::move(spare_rows_);
+    spare_rows_ = SegmentRows();
+  }
+  // Leaves active_ empty, starting at frontier_; then it gets the previous segment's row storage.
+  job->content = active_.TakeContent(frontier_, vendors_, &job->names, &job->order);
+  active_.RecycleRows(std::move(rows));
+  if (Status s = CreateWalLocked(frontier_.size(), frontier_, /*reset_active=*/false); !s.ok()) {
+    FailLocked(s);
+    return fail_status_;
+  }
+  durable_ = frontier_.size();  // every record is in a WAL (synced, with sync), the new one has none yet
+  sealing_ = job;
+  if (!opt_.background_seal) return ReapSealLocked(/*wait=*/true);
+  SealJob* raw = job.get();  // sealing_ keeps it alive until the sealer is joined
+  try {
+    sealer_ = std::thread([this, raw] {
+      if (opt_.seal_hook_for_testing) opt_.seal_hook_for_testing();
+      raw->status = WriteSealedSegment(raw);
+      sealer_done_.store(true, std::memory_order_release);
+    });
+  } catch (const std::system_error&) {  // no thread: seal here
+    raw->status = WriteSealedSegment(raw);
+    sealer_done_.store(true, std::memory_order_release);
+  }
+  return Status::Ok();
+}
+
+Status Ledger::Impl::ReapSealLocked(bool wait) {
+  if (!sealing_) return Status::Ok();
+  if (sealer_.joinable()) {
+    if (!wait && !sealer_done_.load(std::memory_order_acquire)) return Status::Ok();
+    sealer_.join();
+    sealer_done_.store(false, std::memory_order_relaxed);
+  } else if (sealing_->file == nullptr && sealing_->status.ok()) {
+    // Not started on a thread (background_seal off, or a job restored by a read-only open, which is
+    // never written: ReapSealLocked is not called read-only).
+    sealing_->status = WriteSealedSegment(sealing_.get());
+  }
+  std::shared_ptr<SealJob> job = std::move(sealing_);
+  sealing_.reset();
+  if (!job->status.ok()) {
+    FailLocked(job->status);
+    return fail_status_;
+  }
+  segments_.push_back(job->file);
+  return Status::Ok();  // the job's storage goes back to the spare set when its last reference goes
+}
+
+void Ledger::Impl::RecycleJob(SealJob* job) {
+  {
+    std::lock_guard spare(spare_mu_);
+    spare_rows_ = std::move(job->content.rows);
+    spare_names_ = std::move(job->names);
+  }
+  delete job;
+}
+
+Status Ledger::Impl::WriteSealedSegment(SealJob* job) {
+  const SegmentContent& content = job->content;
+  const uint64_t first = content.first_index;
   SegmentEncodeOptions eo;
   eo.block_rows = opt_.block_rows;
   eo.zstd_level = opt_.zstd_level;
   const std::string seg_path = Path(format::SegmentFileName(first));
   const std::string names_path = Path(format::NamesFileName(first));
-  Status s = WriteFileMaybeSync(names_path, EncodeNames(first, content.subject_names, eo.page_entries, eo.zstd_level));
+  // The names in hash order, read through the permutation (no sorted copy of the list).
+  Status s = WriteFileMaybeSync(names_path, EncodeNames(first, job->names, job->order, eo.page_entries, eo.zstd_level));
   if (s.ok()) {
     EncodeSegment(content, eo, &seal_buffer_);
     s = WriteFileMaybeSync(seg_path, seal_buffer_);
   }
-  if (s.ok()) s = CreateWalLocked(frontier_.size(), frontier_);
-  if (s.ok()) {
-    if (::unlink(old_wal.c_str()) != 0) s = Status::IOError(old_wal + ": delete: " + ErrnoText(errno));
-  }
+  if (s.ok() && ::unlink(job->old_wal.c_str()) != 0) s = Status::IOError(job->old_wal + ": delete: " + ErrnoText(errno));
   if (s.ok() && opt_.sync) s = SyncDirectory(dir_);
-  active_.RecycleRows(std::move(content.rows));
-  if (s.ok()) {
-    auto seg = SegmentFile::Open(seg_path);
-    if (!seg.ok()) {
-      s = seg.status();
-    } else {
-      segments_.push_back(*seg);
-    }
-  }
-  if (!s.ok()) {
-    FailLocked(s);
-    return fail_status_;
-  }
-  durable_ = frontier_.size();
+  if (!s.ok()) return s;
+  auto seg = SegmentFile::Open(seg_path);
+  if (!seg.ok()) return seg.status();
+  job->file = *seg;
   return Status::Ok();
 }
 
@@ -757,6 +880,7 @@ Status Ledger::Impl::Close() {
   Status s = Flush(/*force_head=*/true);
   std::lock_guard flush_lock(flush_mu_);
   std::lock_guard lock(mu_);
+  if (Status sealed = ReapSealLocked(/*wait=*/true); !sealed.ok() && s.ok()) s = sealed;
   closed_ = true;
   if (wal_fd_ >= 0) ::close(wal_fd_);
   wal_fd_ = -1;
@@ -808,6 +932,8 @@ StatusOr<EraseResult> Ledger::Impl::Erase(std::string_view subject, std::string_
       if (Status s = SealLocked(); !s.ok()) return s;
       result.sealed_active = true;
     }
+    // The name table to rewrite must exist: wait for a seal in flight (this one's or an earlier one).
+    if (Status s = ReapSealLocked(/*wait=*/true); !s.ok()) return s;
     segments = segments_;
   }
   for (const auto& seg : segments) {
@@ -847,6 +973,7 @@ StatusOr<RetentionResult> Ledger::Impl::ApplyRetention(int64_t older_than_us, st
     std::lock_guard lock(mu_);
     if (closed_) return Status::FailedPrecondition("ledger " + dir_ + " is closed");
     if (failed_) return fail_status_;
+    if (Status s = ReapSealLocked(/*wait=*/true); !s.ok()) return s;
     for (const auto& seg : segments_) {
       if (seg->time_max() >= older_than_us) break;
       drop.push_back(seg);
@@ -905,6 +1032,9 @@ StatusOr<RetentionResult> Ledger::Impl::ApplyRetention(int64_t older_than_us, st
     }
   }
   if (Status s = SyncDirectory(dir_); !s.ok()) return s;
+  // The retention record may have started a seal (a later day): finish it, so the caller sees the
+  // ledger's files as they will stay (as when seals ran in the appending thread).
+  if (Status s = WaitForSeal(); !s.ok()) return s;
   return result;
 }
 
@@ -984,5 +1114,6 @@ StatusOr<RetentionResult> Ledger::ApplyRetention(int64_t older_than_us, std::str
   return impl_->ApplyRetention(older_than_us, actor, time_us);
 }
 Status Ledger::SealForTesting() { return impl_->Seal(); }
+Status Ledger::WaitForSeal() { return impl_->WaitForSeal(); }
 
 }  // namespace vg::ledger

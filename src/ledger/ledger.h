@@ -23,8 +23,12 @@
 // mutex; records are durable after Flush returns (group commit: one fdatasync covers every record appended
 // before it, whichever thread appended them). The active segment is sealed when it reaches
 // max_segment_records or when a record's time falls in a later partition (UTC day by default): names
-// file, then segment file (each written to .tmp, synced, renamed), then a fresh WAL; the old WAL is then
-// deleted. Sealing runs in the appending thread (about 0.2 s per million records).
+// file, then segment file (each written to .tmp, synced, renamed), then the old WAL is deleted. With
+// background_seal (the default) the appending thread only turns the active segment into its sealed form
+// in memory (subjects sorted by hash), syncs the old WAL and starts a fresh one, and goes on appending;
+// a sealer thread writes the segment (about 0.2 s per million records) while queries read it from
+// memory. So for a while two WALs exist, the second starting where the first ends; Open after a crash
+// then seals the first (or, read-only, reads both) before going on with the second.
 //
 // Recovery (Open): a WAL frame that is incomplete or fails its CRC after the last signed tree head's size
 // is a torn tail: the WAL is truncated there and open_report() says so. Damage at or before a signed
@@ -105,6 +109,16 @@ struct LedgerOptions {
   // Open for queries only (see the file comment): `vendors` must be empty; Append, Flush, Erase,
   // ApplyRetention and SealForTesting fail with FailedPrecondition; Close does nothing.
   bool read_only = false;
+  // Seal on a background thread: when the active segment is full the appending thread turns it into
+  // its sealed form in memory, starts a new write-ahead log and goes on appending, while another thread
+  // encodes, writes (and, with `sync`, fsyncs) the segment and its name table and then deletes the old
+  // log. Queries see the segment being sealed from memory meanwhile. At most one seal is in flight: a
+  // second one waits for the first; Erase, ApplyRetention, SealForTesting, WaitForSeal and Close wait for
+  // it. false: the appending thread seals (the behaviour before).
+  bool background_seal = true;
+  // Tests only: run by the background sealer before it writes anything (no lock held), so a test can
+  // query, append or crash while a seal is in flight.
+  std::function<void()> seal_hook_for_testing;
   // Tests only: called by Flush after it has noted how many records it must make durable and before it
   // takes the flush lock (no lock held), so a test can append or seal in that window deterministically.
   std::function<void()> flush_hook_for_testing;
@@ -274,6 +288,9 @@ class Ledger {
 
   // Seals the active segment now (tests; Erase uses it). No-op when it is empty.
   [[nodiscard]] Status SealForTesting();
+  // Waits until a background seal in flight (LedgerOptions::background_seal) has written its segment;
+  // returns its error if it failed. Close does this too. For benchmarks and tests.
+  [[nodiscard]] Status WaitForSeal();
 
   class Impl;
 

@@ -6,10 +6,12 @@
 // admin_mu_ serializes Erase and ApplyRetention (taken before the others).
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "ledger/ledger.h"
@@ -56,6 +58,19 @@ inline int64_t FloorDiv(int64_t a, int64_t b) {
   return q;
 }
 
+// A segment being sealed (LedgerOptions::background_seal): its sealed form, immutable once the job is
+// started, so queries read it without a lock while the sealer encodes it. `old_wal` holds its records
+// until the segment is in place. `status` and `file` are the sealer's result, read after it is joined.
+struct SealJob {
+  SegmentContent content;       // content.subject_names is empty: the names are below
+  NameList names;               // by the active segment's local id
+  std::vector<uint32_t> order;  // content's local id (hash order) -> index into `names`
+  std::string_view Name(uint32_t id) const { return names[order[id]]; }
+  std::string old_wal;
+  Status status;
+  std::shared_ptr<const SegmentFile> file;
+};
+
 class Ledger::Impl {
  public:
   explicit Impl(LedgerOptions opt);
@@ -71,6 +86,7 @@ class Ledger::Impl {
   Status Append(std::span<const LedgerRecord> records);
   Status Flush(bool force_head);
   Status Seal();
+  Status WaitForSeal();
 
   std::optional<uint16_t> VendorId(std::string_view name) const;
   std::vector<VendorInfo> vendors() const;
@@ -101,7 +117,15 @@ class Ledger::Impl {
   Status EndBatchLocked();
   Status AppendDeclarationLocked(int64_t time_us, uint16_t index, const VendorInfo& v);
   Status WritePendingLocked();
+  // Turns the active segment into a SealJob and starts a new WAL; the job runs on the sealer thread
+  // (background_seal) or here. Waits for a seal in flight first.
   Status SealLocked();
+  // Joins a finished seal (`wait`: or waits for one in flight; the sealer never takes mu_) and publishes
+  // its segment (or fails the ledger). No-op without a seal in flight.
+  Status ReapSealLocked(bool wait);
+  // The sealer's work: writes the name table and the segment, deletes the old WAL, opens the segment.
+  // Touches no state guarded by mu_ (only `job` and seal_buffer_, which only one seal uses at a time).
+  Status WriteSealedSegment(SealJob* job);
   void FailLocked(const Status& s);
   void ApplyDeclarationLocked(uint16_t index, const VendorInfo& v);
 
@@ -109,7 +133,8 @@ class Ledger::Impl {
   Status ReadOnlyError() const;
   Status RecoverHeads();
   Status RecoverSegments();
-  Status CreateWalLocked(uint64_t first_index, const MerkleFrontier& frontier);
+  // `reset_active`: false when active_ is already empty and starts at first_index (after TakeContent).
+  Status CreateWalLocked(uint64_t first_index, const MerkleFrontier& frontier, bool reset_active = true);
 
   LedgerOptions opt_;
   std::string dir_;
@@ -139,7 +164,18 @@ class Ledger::Impl {
   Status fail_status_;
   bool closed_ = false;
   std::string scratch_;
-  std::string seal_buffer_;  // the segment file being sealed; kept for the next seal
+  std::string seal_buffer_;  // the segment file being sealed; kept for the next seal (used by one seal at a time)
+  // The row columns and name list of the segment sealed before, kept for the next active segment (one
+  // that starts empty grows every column by doubling: copies and fresh pages, ~5 % of an append). A
+  // SealJob gives them back when its last reference goes (RecycleJob, in whichever thread drops it: the
+  // reaper, or a query that still read the segment being sealed). Lock order: mu_, then spare_mu_.
+  std::mutex spare_mu_;
+  SegmentRows spare_rows_;  // guarded by spare_mu_
+  NameList spare_names_;    // guarded by spare_mu_
+  void RecycleJob(SealJob* job);
+  std::shared_ptr<SealJob> sealing_;  // the segment being sealed, if any (read-only: a crashed writer's)
+  std::thread sealer_;                // joinable while a background seal is in flight or unreaped
+  std::atomic<bool> sealer_done_{false};
   std::optional<SignedTreeHead> last_head_;
   // Guarded by flush_mu_.
   int heads_fd_ = -1;

@@ -311,6 +311,7 @@ StatusOr<std::vector<WhoEntry>> Ledger::Impl::Who(std::string_view vendor, int64
   std::vector<Run> runs;
   std::vector<uint8_t> match;
   std::vector<std::shared_ptr<const SegmentFile>> segments;
+  std::shared_ptr<const SealJob> sealing;
   Run active_run;
   {
     std::lock_guard lock(mu_);
@@ -321,6 +322,7 @@ StatusOr<std::vector<WhoEntry>> Ledger::Impl::Who(std::string_view vendor, int64
     }
     if (!any) return Status::NotFound("ledger: no vendor named '" + std::string(vendor) + "' was ever declared");
     segments = segments_;
+    sealing = sealing_;
     SubjectAggregator& agg = SubjectAggregator::ForThisThread();
     agg.Begin(active_.hashes().size());
     if (from_us < to_us) ScanWho(active_.rows(), match, from_us, to_us, outcomes, &agg);
@@ -348,6 +350,17 @@ StatusOr<std::vector<WhoEntry>> Ledger::Impl::Who(std::string_view vendor, int64
   for (auto& run : seg_runs) {
     if (!run.ok()) return run.status();
     if (!run->entries.empty()) runs.push_back(std::move(*run));
+  }
+  if (sealing) {
+    // The segment being sealed, from memory (immutable: no lock needed). Its local ids are in hash order.
+    const SegmentContent& c = sealing->content;
+    Run run;
+    SubjectAggregator& agg = SubjectAggregator::ForThisThread();
+    agg.Begin(c.subject_hashes.size());
+    ScanWho(c.rows, match, from_us, to_us, outcomes, &agg);
+    agg.Drain([&](uint32_t id, const Agg& a) { run.entries.push_back(RunEntry{Key::Of(c.subject_hashes[id]), id, a}); });
+    for (const RunEntry& e : run.entries) run.names.emplace_back(sealing->Name(e.local_id));
+    if (!run.entries.empty()) runs.push_back(std::move(run));
   }
   runs.push_back(std::move(active_run));
 
@@ -403,6 +416,7 @@ StatusOr<SubjectAnswer> Ledger::Impl::Subject(std::string_view subject, OutcomeM
   std::vector<std::shared_ptr<const SegmentFile>> segments;
   std::vector<Agg> per_vendor;
   bool in_active = false;
+  std::shared_ptr<const SealJob> sealing;
   auto add = [&](const SegmentRows& r, size_t i) {
     if (!Counted(r.kind[i], r.outcome[i], outcomes)) return;
     const uint16_t v = r.vendor[i];
@@ -414,6 +428,7 @@ StatusOr<SubjectAnswer> Ledger::Impl::Subject(std::string_view subject, OutcomeM
     vendors = vendors_;
     per_vendor.resize(vendors.size());
     segments = segments_;
+    sealing = sealing_;
     if (auto id = active_.Find(key)) {
       in_active = true;
       const SegmentRows& r = active_.rows();
@@ -447,8 +462,20 @@ StatusOr<SubjectAnswer> Ledger::Impl::Subject(std::string_view subject, OutcomeM
       add(block, row - seg->row_blocks()[b].first_row);
     }
   }
-  answer.found = in_active || latest != nullptr;
-  if (!in_active && latest != nullptr) {
+  bool in_sealing = false;
+  if (sealing) {
+    const SegmentContent& c = sealing->content;
+    auto it = std::lower_bound(c.subject_hashes.begin(), c.subject_hashes.end(), key);
+    if (it != c.subject_hashes.end() && *it == key) {
+      in_sealing = true;
+      const uint32_t sid = static_cast<uint32_t>(it - c.subject_hashes.begin()) + 1;
+      for (size_t i = 0; i < c.rows.size(); ++i) {
+        if (c.rows.subject[i] == sid) add(c.rows, i);
+      }
+    }
+  }
+  answer.found = in_active || in_sealing || latest != nullptr;
+  if (!in_active && !in_sealing && latest != nullptr) {
     const uint32_t ids[1] = {latest_id};
     auto names = ReadNamesOf(dir_ + "/" + format::NamesFileName(latest->first_index()), ids);
     if (!names.ok()) return names.status();
@@ -475,6 +502,7 @@ StatusOr<std::vector<VendorSummary>> Ledger::Impl::Vendors(int64_t since_us, Out
   std::vector<Agg> per_vendor;
   std::vector<std::vector<SubjectHash>> distinct;  // per vendor, ascending
   std::vector<std::vector<uint8_t>> seen;          // per vendor, per local id (one segment at a time)
+  std::shared_ptr<const SealJob> sealing;
   auto scan = [&](const SegmentRows& r, size_t subjects) {
     for (size_t i = 0; i < r.size(); ++i) {
       const uint16_t v = r.vendor[i];
@@ -511,6 +539,7 @@ StatusOr<std::vector<VendorSummary>> Ledger::Impl::Vendors(int64_t since_us, Out
     per_vendor.resize(vendors.size());
     distinct.resize(vendors.size());
     seen.resize(vendors.size());
+    sealing = sealing_;
     scan(active_.rows(), active_.hashes().size());
     const auto& hashes = active_.hashes();
     std::vector<uint32_t> order(hashes.size());
@@ -521,6 +550,13 @@ StatusOr<std::vector<VendorSummary>> Ledger::Impl::Vendors(int64_t since_us, Out
   SegmentRows block;
   std::vector<SubjectHash> keys;
   std::vector<uint32_t> order;
+  if (sealing) {
+    const SegmentContent& c = sealing->content;
+    scan(c.rows, c.subject_hashes.size());
+    order.resize(c.subject_hashes.size());
+    for (uint32_t i = 0; i < order.size(); ++i) order[i] = i;  // local ids are in hash order
+    fold(c.subject_hashes, order);
+  }
   for (const auto& seg : segments) {
     if (seg->time_max() < since_us || seg->time_min() >= until_us) continue;
     for (size_t b = 0; b < seg->row_blocks().size(); ++b) {
@@ -575,6 +611,7 @@ StatusOr<std::vector<AuditRecord>> Ledger::Impl::Audit(int64_t since_us, int64_t
     vendors = vendors_;
     segments = segments_;
     scan(active_.rows());
+    if (sealing_) scan(sealing_->content.rows);  // immutable; small next to the segments' reads
   }
   // Newest segments first; once `limit` records are known, older segments whose records are all older
   // than the limit-th newest cannot contribute.

@@ -528,14 +528,22 @@ void EncodeSegment(const SegmentContent& c, const SegmentEncodeOptions& o, std::
 }
 
 std::string EncodeNames(uint64_t first_index, const NameList& names, uint32_t page_entries, int zstd_level) {
+  return EncodeNames(first_index, names, {}, page_entries, zstd_level);
+}
+
+std::string EncodeNames(uint64_t first_index, const NameList& names, std::span<const uint32_t> order,
+                        uint32_t page_entries, int zstd_level) {
+  assert(order.empty() || order.size() == names.size());
   std::string file(kNamesMagic);
   std::vector<BlockRef> pages;
+  std::string raw;
   for (size_t first = 0; first < names.size(); first += page_entries) {
     const size_t last = std::min(names.size(), first + page_entries);
-    std::string raw;
+    raw.clear();
     for (size_t i = first; i < last; ++i) {
-      format::PutVarint(&raw, names[i].size());
-      raw.append(names[i]);
+      const std::string_view name = names[order.empty() ? i : order[i]];
+      format::PutVarint(&raw, name.size());
+      raw.append(name);
     }
     pages.push_back(WriteBlock(&file, raw, true, zstd_level, 0));
   }

@@ -201,6 +201,9 @@ std::string EncodeSegment(const SegmentContent& content, const SegmentEncodeOpti
 // tens of megabytes of fresh pages.
 void EncodeSegment(const SegmentContent& content, const SegmentEncodeOptions& options, std::string* out);
 std::string EncodeNames(uint64_t first_index, const NameList& names, uint32_t page_entries, int zstd_level);
+// The same with the k-th entry names[order[k]] (the background sealer's names are in local-id order).
+std::string EncodeNames(uint64_t first_index, const NameList& names, std::span<const uint32_t> order,
+                        uint32_t page_entries, int zstd_level);
 // The frontier after appending every row of `content` to content.frontier_start (tests rebuild tampered
 // segments with it; the sealer already has it).
 MerkleFrontier RecomputeFrontier(const SegmentContent& content);

@@ -34,6 +34,20 @@ inline constexpr std::string_view kWalMagic = "VGLWAL01";
 inline constexpr size_t kWalFrameHeaderBytes = 12;
 inline constexpr uint32_t kMaxWalFrameBytes = 1u << 30;
 
+// Allocates blocks of 2 MiB and more aligned to 2 MiB and advised MADV_HUGEPAGE; smaller ones as usual.
+void* AllocateHuge(size_t bytes);
+void FreeHuge(void* p, size_t bytes);
+template <typename T>
+struct HugePageAllocator {
+  using value_type = T;
+  HugePageAllocator() = default;
+  template <typename U>
+  HugePageAllocator(const HugePageAllocator<U>&) {}
+  T* allocate(size_t n) { return static_cast<T*>(AllocateHuge(n * sizeof(T))); }
+  void deallocate(T* p, size_t n) { FreeHuge(p, n * sizeof(T)); }
+  template <typename U>
+  bool operator==(const HugePageAllocator<U>&) const { return true; }
+};
 class ActiveSegment {
  public:
   void Reset(uint64_t first_index, const MerkleFrontier& frontier_start);
@@ -68,7 +82,13 @@ class ActiveSegment {
 
   // The sealed form: subjects sorted by hash (local ids renumbered), `vendors` and the frontiers given.
   // Leaves the active segment empty.
-  SegmentContent TakeContent(const MerkleFrontier& frontier_end, std::vector<VendorInfo> vendors);
+  //
+  // With `names_by_id`, the names are not copied into the result in hash order (a random-access copy of
+  // every name, which the background sealer does instead): the active segment's name list is swapped
+  // with *names_by_id (give it an empty list with capacity: the next segment reuses it), and
+  // (*order)[k] is the index in it of the k-th subject in hash order. content.subject_names stays empty.
+  SegmentContent TakeContent(const MerkleFrontier& frontier_end, std::vector<VendorInfo> vendors,
+                             NameList* names_by_id = nullptr, std::vector<uint32_t>* order = nullptr);
 
  private:
   void Grow();
@@ -86,7 +106,9 @@ class ActiveSegment {
     SubjectHash key{};  // the whole key: a probe never looks elsewhere
     uint32_t id1 = 0;   // local id + 1; 0 = empty
   };
-  std::vector<Slot> slots_;  // open addressing, linear probing, load <= 1/2
+  // Open addressing, linear probing, load <= 1/2. Tens of megabytes probed at random: in transparent huge
+  // pages where the kernel allows (a probe was a TLB miss, and a page walk, almost every time).
+  std::vector<Slot, HugePageAllocator<Slot>> slots_;
 };
 
 std::string EncodeWalHeader(uint64_t first_index, const MerkleFrontier& frontier);

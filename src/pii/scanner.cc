@@ -5,6 +5,9 @@
 #ifdef __SSE2__
 #include <emmintrin.h>
 #endif
+#ifdef __SSSE3__
+#include <tmmintrin.h>
+#endif
 
 #include <algorithm>
 #include <array>
@@ -56,7 +59,8 @@ enum Pattern : unsigned {
   kOtherToken,
   kSecretAssign,  // "api_key=", "password: ": the value starts at the match end
   kBearer,        // "Bearer ", "Basic "
-  // Cue words: only the match end is kept.
+  // Cue words: only the match end is kept. Every cue match ends in an ASCII letter or '#' (ScanText's
+  // cue questions rely on it to answer without a scan where no such byte is near).
   kCuePhone,
   kCueSsn,
   kCueCard,
@@ -121,41 +125,196 @@ constexpr PatternDef kPatterns[] = {
 };
 static_assert(std::size(kPatterns) + std::size(kHandFound) == kPatternCount);
 
-// How every token pattern above (kOpenAiKey .. kOtherToken) begins, case as written: a value with none
-// of these, no whitespace (kBearer) and no ':' or '=' (kSecretAssign) holds no secret match, and is not
-// worth a Hyperscan call (~150 ns each, most of it fixed cost on short values). A new token pattern must
-// add its first bytes here; FindsEveryTokenShapeAsAWholeValue in scanner_test.cc checks each.
+// How every token pattern above (kOpenAiKey .. kOtherToken) begins, case as written: a match of one of
+// them starts with one of these literals. A value with none of them, no "bearer"/"basic" before a
+// whitespace (kBearer) and no ':' or '=' right after a keyword's last letter (kSecretAssign) holds no
+// secret match, and is not worth a Hyperscan call (~70 ns on a short value with the database in cache,
+// several times that amid the rest of the scan). A new token pattern must add its first bytes here (three
+// or more, ASCII); FindsEveryTokenShapeAsAWholeValue and FindsTokensAssignmentsAndSchemesAtEveryOffset in
+// scanner_test.cc check each.
 constexpr std::string_view kTokenPrefixes[] = {
-    "sk-", "AKIA", "ASIA", "ABIA", "ACCA", "gh", "github_pat_", "xox", "xapp-", "hooks.slack.com/", "sk_",
-    "rk_", "pk_live_", "whsec_", "AIza", "ya29.", "eyJ", "-----", "glpat-", "npm_", "hf_", "SG.", "shp",
-    "dop_v1_", "pypi-", "dapi", "sq0", "SK", "key-"};
+    "sk-", "AKIA", "ASIA", "ABIA", "ACCA", "ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_", "xox", "xapp-",
+    "hooks.slack.com/", "sk_", "rk_", "pk_live_", "whsec_", "AIza", "ya29.", "eyJ", "-----", "glpat-", "npm_", "hf_",
+    "SG.", "shp", "dop_v1_", "pypi-", "dapi", "sq0", "key-",
+    // SK[0-9a-fA-F]{32}
+    "SK0", "SK1", "SK2", "SK3", "SK4", "SK5", "SK6", "SK7", "SK8", "SK9", "SKa", "SKb", "SKc", "SKd", "SKe", "SKf",
+    "SKA", "SKB", "SKC", "SKD", "SKE", "SKF"};
 
-// Byte pairs that may begin a token pattern, as a bitset indexed by (first << 8 | second).
-struct TokenStartPairs {
-  std::array<uint64_t, 65536 / 64> bits{};
-  constexpr TokenStartPairs() {
+unsigned char LowerAscii(unsigned char c) { return c >= 'A' && c <= 'Z' ? static_cast<unsigned char>(c + 32) : c; }
+// \s as Hyperscan reads it: [\t\n\v\f\r ].
+bool IsSpaceByte(unsigned c) { return c == ' ' || (c >= '\t' && c <= '\r'); }
+
+// The three ways a secrets match can show itself (MayHoldSecret), each checked exactly at one position:
+// p[i] is ':' or '=' right after a kSecretAssign keyword's last letter (y, t, n or d, in either case), an
+// optional quote and at most three \s.
+bool AssignmentAt(const unsigned char* p, size_t i) {
+  size_t j = i, spaces = 0;
+  while (j > 0 && spaces < 3 && IsSpaceByte(p[j - 1])) --j, ++spaces;
+  if (j > 0 && (p[j - 1] == '"' || p[j - 1] == '\'')) --j;
+  if (j == 0) return false;
+  const unsigned char last = LowerAscii(p[j - 1]);
+  return last == 'y' || last == 't' || last == 'n' || last == 'd';
+}
+// p[i] is a \s right after "bearer" or "basic" (either case): kBearer.
+bool SchemeAt(const unsigned char* p, size_t i) {
+  auto ends_with = [&](std::string_view word) {
+    if (i < word.size()) return false;
+    for (size_t k = 0; k < word.size(); ++k) {
+      if (LowerAscii(p[i - word.size() + k]) != static_cast<unsigned char>(word[k])) return false;
+    }
+    return true;
+  };
+  const unsigned char last = i > 0 ? LowerAscii(p[i - 1]) : 0;
+  return (last == 'c' && ends_with("basic")) || (last == 'r' && ends_with("bearer"));
+}
+// Byte pairs of the token prefixes, as bitsets indexed by (first << 8 | second): their first two bytes,
+// and their second and third.
+struct TokenPrefixPairs {
+  std::array<uint64_t, 65536 / 64> first{}, second{};
+  constexpr TokenPrefixPairs() {
     for (std::string_view prefix : kTokenPrefixes) {
-      const unsigned pair = static_cast<unsigned char>(prefix[0]) << 8 | static_cast<unsigned char>(prefix[1]);
-      bits[pair / 64] |= uint64_t{1} << (pair % 64);
+      const unsigned a = static_cast<unsigned char>(prefix[0]) << 8 | static_cast<unsigned char>(prefix[1]);
+      const unsigned b = static_cast<unsigned char>(prefix[1]) << 8 | static_cast<unsigned char>(prefix[2]);
+      first[a / 64] |= uint64_t{1} << (a % 64);
+      second[b / 64] |= uint64_t{1} << (b % 64);
     }
   }
 };
-constexpr TokenStartPairs kTokenStartPairs;
+constexpr TokenPrefixPairs kTokenPrefixPairs;
 
-// Whether the secrets database can match anywhere in `text`: a token's first two bytes, whitespace, ':'
-// or '='. False means hs_scan would report nothing.
-bool MayHoldSecret(std::string_view text) {
-  const auto* p = reinterpret_cast<const unsigned char*>(text.data());
-  const size_t n = text.size();
-  unsigned prev = 0;
-  for (size_t i = 0; i < n; ++i) {
-    const unsigned c = p[i];
-    if (c == ':' || c == '=' || c == ' ' || (c >= '\t' && c <= '\r')) return true;
-    const unsigned pair = prev << 8 | c;
-    if (kTokenStartPairs.bits[pair / 64] >> (pair % 64) & 1) return true;
-    prev = c;
+// A token prefix starts at k.
+bool TokenPrefixAt(std::string_view text, size_t k) {
+  if (k + 3 > text.size()) return false;  // every prefix has three bytes or more
+  const auto* p = reinterpret_cast<const unsigned char*>(text.data()) + k;
+  const unsigned a = p[0] << 8 | p[1], b = p[1] << 8 | p[2];
+  if (!(kTokenPrefixPairs.first[a / 64] >> (a % 64) & 1) || !(kTokenPrefixPairs.second[b / 64] >> (b % 64) & 1)) {
+    return false;
+  }
+  const std::string_view rest = text.substr(k);
+  for (std::string_view prefix : kTokenPrefixes) {
+    if (rest[0] == prefix[0] && rest[1] == prefix[1] && rest[2] == prefix[2] && rest.starts_with(prefix)) return true;
   }
   return false;
+}
+bool SecretSignAt(std::string_view text, size_t k) {
+  const auto* p = reinterpret_cast<const unsigned char*>(text.data());
+  const unsigned c = p[k];
+  if (c == ':' || c == '=') return AssignmentAt(p, k);
+  if (IsSpaceByte(c)) return SchemeAt(p, k);
+  return TokenPrefixAt(text, k);
+}
+
+// The bytes that occur at index `at` (0, 1 or 2) of a token prefix, as nibble tables for a SIMD
+// membership test: byte c is one iff lo[c & 15] & (1 << (c >> 4)), exact for ASCII (every prefix byte
+// is ASCII), never for c >= 0x80.
+struct PrefixByteSet {
+  std::array<uint8_t, 16> lo{};
+  constexpr explicit PrefixByteSet(size_t at) {
+    for (std::string_view prefix : kTokenPrefixes) {
+      const auto c = static_cast<unsigned char>(prefix[at]);
+      lo[c & 15] |= static_cast<uint8_t>(1u << (c >> 4));
+    }
+  }
+  constexpr bool Has(unsigned char c) const { return c < 0x80 && (lo[c & 15] >> (c >> 4) & 1); }
+};
+constexpr bool TokenPrefixesAreAsciiAndLong() {
+  for (std::string_view prefix : kTokenPrefixes) {
+    if (prefix.size() < 3) return false;
+    for (char c : prefix) {
+      if (static_cast<unsigned char>(c) >= 0x80) return false;
+    }
+  }
+  return true;
+}
+static_assert(TokenPrefixesAreAsciiAndLong(), "MayHoldSecret's tables need ASCII prefixes of 3 bytes or more");
+constexpr PrefixByteSet kPrefixByte0(0), kPrefixByte1(1), kPrefixByte2(2);
+
+bool WithinOnePage(const char* p, size_t len);
+
+// Whether the secrets database can match anywhere in `text`. False means hs_scan would report nothing:
+//   - a token pattern's match begins with one of kTokenPrefixes;
+//   - kSecretAssign's ends with a keyword, an optional quote, at most three \s and then ':' or '='
+//     (AssignmentAt);
+//   - kBearer's is "bearer" or "basic" right before a \s (SchemeAt).
+// 64 bytes at a time: the positions where a prefix's first three bytes could be, or a ':', '=' or \s,
+// by SIMD, then the exact check (SecretSignAt) at each.
+VG_NO_SANITIZE_ADDRESS bool MayHoldSecret(std::string_view text) {
+  const size_t n = text.size();
+#ifdef __SSSE3__
+  const __m128i nibble = _mm_set1_epi8(0x0F);
+  const __m128i hi_bits = _mm_setr_epi8(1, 2, 4, 8, 16, 32, 64, static_cast<char>(128), 0, 0, 0, 0, 0, 0, 0, 0);
+  const __m128i set0 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(kPrefixByte0.lo.data()));
+  const __m128i set1 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(kPrefixByte1.lo.data()));
+  const __m128i set2 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(kPrefixByte2.lo.data()));
+  const __m128i zero = _mm_setzero_si128();
+  const __m128i colon = _mm_set1_epi8(':'), equals = _mm_set1_epi8('='), space = _mm_set1_epi8(' ');
+  const __m128i tab = _mm_set1_epi8('\t'), four = _mm_set1_epi8(4);
+  const __m128i case_bit = _mm_set1_epi8(0x20), lower_c = _mm_set1_epi8('c'), lower_r = _mm_set1_epi8('r');
+  // Blocks of 64 bytes, 62 apart: a position's three bytes are all in its block for the first 62.
+  for (size_t block = 0; block < n; block += 62) {
+    const char* src = text.data() + block;
+    const size_t valid = n - block;
+    alignas(16) char tail[64];
+    if (valid < 64 && !WithinOnePage(src, 64)) {
+      memset(tail, 0, sizeof tail);
+      memcpy(tail, src, valid);
+      src = tail;
+    }
+    uint64_t m0 = 0, m1 = 0, m2 = 0, sign = 0, space_bits = 0, c_or_r = 0;
+    for (int k = 0; k < 4; ++k) {
+      const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + 16 * k));
+      const __m128i lo = _mm_and_si128(v, nibble);
+      const __m128i hi = _mm_shuffle_epi8(hi_bits, _mm_and_si128(_mm_srli_epi16(v, 4), nibble));
+      auto member = [&](__m128i set) {
+        const __m128i hit = _mm_and_si128(_mm_shuffle_epi8(set, lo), hi);
+        return static_cast<uint64_t>(static_cast<uint16_t>(~_mm_movemask_epi8(_mm_cmpeq_epi8(hit, zero))));
+      };
+      m0 |= member(set0) << (16 * k);
+      m1 |= member(set1) << (16 * k);
+      m2 |= member(set2) << (16 * k);
+      const __m128i t = _mm_sub_epi8(v, tab);  // \t..\r -> 0..4
+      const __m128i ws = _mm_or_si128(_mm_cmpeq_epi8(v, space), _mm_cmpeq_epi8(_mm_min_epu8(t, four), t));
+      const __m128i folded = _mm_or_si128(v, case_bit);
+      const __m128i cr = _mm_or_si128(_mm_cmpeq_epi8(folded, lower_c), _mm_cmpeq_epi8(folded, lower_r));
+      const __m128i s = _mm_or_si128(_mm_cmpeq_epi8(v, colon), _mm_cmpeq_epi8(v, equals));
+      sign |= static_cast<uint64_t>(static_cast<uint16_t>(_mm_movemask_epi8(s))) << (16 * k);
+      space_bits |= static_cast<uint64_t>(static_cast<uint16_t>(_mm_movemask_epi8(ws))) << (16 * k);
+      c_or_r |= static_cast<uint64_t>(static_cast<uint16_t>(_mm_movemask_epi8(cr))) << (16 * k);
+    }
+    // A \s counts only after a 'c' or 'r' ("basic", "bearer"); the block's first byte always (the byte
+    // before it is in the block before).
+    sign |= space_bits & (c_or_r << 1 | 1);
+    uint64_t candidates = (m0 & (m1 >> 1) & (m2 >> 2)) | sign;
+    const size_t span = std::min<size_t>(valid, 62);
+    candidates &= (uint64_t{1} << span) - 1;
+    while (candidates) {
+      const size_t k = block + static_cast<size_t>(__builtin_ctzll(candidates));
+      if (SecretSignAt(text, k)) return true;
+      candidates &= candidates - 1;
+    }
+  }
+  return false;
+#else
+  const auto* p = reinterpret_cast<const unsigned char*>(text.data());
+  for (size_t k = 0; k < n; ++k) {
+    const unsigned char c = p[k];
+    const bool sign = c == ':' || c == '=' || IsSpaceByte(c);
+    if ((sign || (kPrefixByte0.Has(c) && k + 2 < n && kPrefixByte1.Has(p[k + 1]) && kPrefixByte2.Has(p[k + 2]))) &&
+        SecretSignAt(text, k)) {
+      return true;
+    }
+  }
+  return false;
+#endif
+}
+
+bool HasNonHexLetter(std::string_view text);
+
+// Whether the secrets database may report anything in `text`: secrets are 15 bytes or more, "pwd="
+// assignments 10 or more, and every one of them has a letter that is not a hex digit (so ids, UUIDs,
+// hashes and numbers need no look).
+bool MaySecretsMatch(std::string_view text) {
+  return text.size() >= 10 && HasNonHexLetter(text) && MayHoldSecret(text);
 }
 
 constexpr std::array<bool, kPatternCount> SomById() {
@@ -876,9 +1035,7 @@ void PiiScanner::Impl::ScanText(const KeyContext& key, std::string_view text, Sc
   if (text.empty()) return;
   if (text.size() > UINT_MAX) text = text.substr(0, UINT_MAX);
   FindShapes(text, m, st->groups);
-  // Secrets are 15 bytes or more, "pwd=" assignments 10 or more, and every one of them has a letter that
-  // is not a hex digit (so ids, UUIDs, hashes and numbers need no look).
-  const bool secrets_scanned = text.size() >= 10 && HasNonHexLetter(text) && MayHoldSecret(text);
+  const bool secrets_scanned = MaySecretsMatch(text);
   if (secrets_scanned) {
     st->secret_lists_used = true;
     hs_scan(db, text.data(), static_cast<unsigned>(text.size()), 0, st->hs, OnMatch, &m);
@@ -896,6 +1053,25 @@ void PiiScanner::Impl::ScanText(const KeyContext& key, std::string_view text, Sc
     return m[p];
   };
   const size_t n = text.size();
+  // The cue words near [s, e), for CueNear / CueBefore: a cue counts when it ends at most kCueBefore
+  // before s or kCueAfter after e, so its last byte, an ASCII letter or '#', lies in text[s - 41, s) or
+  // text[e, e + 24) (`after`: CueAfter is asked too). With no such byte there, no cue can count: an
+  // empty list answers, without a scan.
+  static const std::vector<Region> kNoCues;
+  auto cue_lists = [&](Pattern p, size_t s, size_t e, bool after = true) -> const std::vector<Region>& {
+    if (cues_scanned) return m[p];
+    auto cue_end_in = [&](size_t from, size_t to) {
+      for (size_t k = from; k < to; ++k) {
+        if (IsAlpha(text[k]) || text[k] == '#') return true;
+      }
+      return false;
+    };
+    if (cue_end_in(s > kCueBefore + 1 ? s - kCueBefore - 1 : 0, s) ||
+        (after && cue_end_in(e, std::min(n, e + kCueAfter)))) {
+      return cues(p);
+    }
+    return kNoCues;
+  };
   auto add = [&](PiiType type, size_t s, size_t e, float confidence) {
     found.push_back({type, s, e, confidence});
   };
@@ -946,7 +1122,7 @@ void PiiScanner::Impl::ScanText(const KeyContext& key, std::string_view text, Sc
     if (std::count(cand.begin(), cand.end(), '.') != 3) continue;
     if (!StandsAlone(text, r.from, r.to, /*port_ok=*/true) || !IsValidIpv4(cand)) continue;
     if (key.version || (key.identifier && !key.ip)) continue;
-    if (CueBefore(cues(kCueVersion), r.from)) continue;
+    if (CueBefore(cue_lists(kCueVersion, r.from, r.from, /*after=*/false), r.from)) continue;
     add(PiiType::kIpAddress, r.from, r.to, key.ip ? 0.99f : 0.95f);
   }
 
@@ -995,7 +1171,7 @@ void PiiScanner::Impl::ScanText(const KeyContext& key, std::string_view text, Sc
             if (!StandsAlone(text, s, e) || FragmentOfLongerNumber(text, s, e, true) || !IsValidCreditCard(cand)) {
               continue;
             }
-            bool context = key.card || CueNear(cues(kCueCard), s, e);
+            bool context = key.card || CueNear(cue_lists(kCueCard, s, e), s, e);
             add(PiiType::kCreditCard, s, e, context ? 0.99f : 0.9f);
             emitted = true;
             i = j + 1;
@@ -1032,7 +1208,7 @@ void PiiScanner::Impl::ScanText(const KeyContext& key, std::string_view text, Sc
       if (len != 9 && len != 11) continue;
       std::string_view cand = text.substr(r.from, len);
       if (!StandsAlone(text, r.from, r.to) || !IsValidUsSsn(cand)) continue;
-      bool context = key.ssn || CueNear(cues(kCueSsn), r.from, r.to);
+      bool context = key.ssn || CueNear(cue_lists(kCueSsn, r.from, r.to), r.from, r.to);
       if (len == 11 && cand[3] == '-') {
         add(PiiType::kUsSsn, r.from, r.to, context ? 0.99f : 0.85f);
       } else if (context) {
@@ -1238,7 +1414,7 @@ void PiiScanner::Impl::ScanText(const KeyContext& key, std::string_view text, Sc
               bool plus = cand.front() == '+';
               if (FragmentOfLongerNumber(text, cs, ce, !plus && cand.front() != '(')) continue;
               if (key.identifier && !phone_context_key && !plus) continue;
-              bool context = phone_context_key || CueNear(cues(kCuePhone), cs, ce);
+              bool context = phone_context_key || CueNear(cue_lists(kCuePhone, cs, ce), cs, ce);
               float conf = phones.Confirm(cand, context);
               if (conf > 0) {
                 add(PiiType::kPhone, cs, ce, conf);

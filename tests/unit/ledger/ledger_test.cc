@@ -4,10 +4,14 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
 #include <cinttypes>
 #include <cstring>
 #include <cstdio>
+#include <condition_variable>
+#include <functional>
+#include <mutex>
 #include <thread>
 
 #include "ledger/ledger_segment.h"
@@ -346,6 +350,7 @@ TEST(LedgerTest, RetentionDropsOldSegmentsAndTheRestStillVerifies) {
     clock.now += 2'000'000;  // a signed head at every flush
     ASSERT_TRUE(ledger->Flush().ok());
   }
+  ASSERT_TRUE(ledger->WaitForSeal().ok());  // the last seal may still be writing its segment
   const size_t segments_before = FilesWithSuffix(dir.path(), ".vgl").size();
   ASSERT_GE(segments_before, 9u);
   const int64_t cutoff = kT0 + 5 * kDayUs;
@@ -671,6 +676,298 @@ TEST(LedgerScaleTest, QueriesOverNinetyDays) {
     std::printf("[ scale   ] verify: %.1f s, %" PRIu64 " records, %" PRIu64 " heads matched, %" PRIu64 " names\n",
                 std::chrono::duration<double>(Clk::now() - t).count(), r.records, r.heads_matched, r.names_checked);
   }
+}
+
+
+// ---- Background seals (LedgerOptions::background_seal) ----
+
+// Holds the background sealer at its start (before it writes anything) until Release(); each seal after
+// the first `hold` ones passes straight through.
+struct SealGate {
+  std::mutex mu;
+  std::condition_variable cv;
+  int held = 0, hold = 1;
+  bool released = false;
+  std::function<void()> hook() {
+    return [this] {
+      std::unique_lock lock(mu);
+      if (held >= hold) return;
+      ++held;
+      cv.notify_all();
+      cv.wait(lock, [&] { return released; });
+    };
+  }
+  void WaitHeld() {
+    std::unique_lock lock(mu);
+    cv.wait(lock, [&] { return held >= hold; });
+  }
+  void Release() {
+    std::lock_guard lock(mu);
+    released = true;
+    cv.notify_all();
+  }
+};
+
+// The write-ahead logs in `dir` (not heads.log).
+std::vector<std::string> Wals(const std::string& dir) {
+  std::vector<std::string> out;
+  for (const std::string& p : FilesWithSuffix(dir, ".log")) {
+    if (fs::path(p).filename().string().starts_with("wal-")) out.push_back(p);
+  }
+  return out;
+}
+
+size_t NaiveAuditCount(const std::vector<OwnedRecord>& all) {
+  size_t n = 0;
+  for (const auto& r : all) n += r.kind == RecordKind::kAdmin;
+  return n;
+}
+
+TEST(LedgerBackgroundSealTest, QueriesWhileASealIsInFlightSeeTheSegmentBeingSealed) {
+  TempDir dir;
+  Clock clock;
+  LedgerOptions o = TestOptions(dir.path(), &clock);
+  o.max_segment_records = 1000;
+  o.block_rows = 64;
+  SealGate gate;
+  o.seal_hook_for_testing = gate.hook();
+  std::mt19937_64 rng(11);
+  const int64_t span = kDayUs / 2;  // one day: seals by count only
+  const auto records = RandomRecords(rng, 1600, kT0, span, 3, 400);
+  const auto views = Views(records);
+  auto ledger = MustOpen(o);
+  ASSERT_TRUE(ledger);
+  // 3 declarations + 997 records fill the segment; the next record starts the seal, which the gate holds.
+  ASSERT_TRUE(ledger->Append({views.data(), 1200}).ok());
+  ASSERT_TRUE(ledger->Flush().ok());
+  gate.WaitHeld();
+  // Two logs, no segment yet: the first 1000 records exist only in memory (sealed form) and in the old log.
+  EXPECT_EQ(Wals(dir.path()).size(), 2u);
+  EXPECT_EQ(FilesWithSuffix(dir.path(), ".vgl").size(), 0u);
+  std::vector<OwnedRecord> so_far(records.begin(), records.begin() + 1200);
+  ExpectQueriesMatch(*ledger, so_far, kT0, span, 400);
+  auto audit = ledger->Audit(INT64_MIN, INT64_MAX, 0);
+  ASSERT_TRUE(audit.ok());
+  EXPECT_EQ(audit->size(), NaiveAuditCount(so_far));
+  // Appending goes on meanwhile (into the new active segment), and queries see all three parts.
+  ASSERT_TRUE(ledger->Append({views.data() + 1200, 400}).ok());
+  ASSERT_TRUE(ledger->Flush().ok());
+  ExpectQueriesMatch(*ledger, records, kT0, span, 400);
+  EXPECT_EQ(ledger->size(), 1603u);
+  gate.Release();
+  ASSERT_TRUE(ledger->WaitForSeal().ok());
+  EXPECT_EQ(Wals(dir.path()).size(), 1u);
+  EXPECT_EQ(FilesWithSuffix(dir.path(), ".vgl").size(), 1u);
+  ExpectQueriesMatch(*ledger, records, kT0, span, 400);
+  ASSERT_TRUE(ledger->Close().ok());
+  ExpectVerifies(dir.path());
+}
+
+// A crash while a background seal is in flight, at each point the sealer can reach: nothing written
+// yet (two logs), the name table written, the segment written (the old log not yet deleted). Open
+// completes the seal (or finds it done) and loses no record; a read-only open and Verify read both logs.
+TEST(LedgerBackgroundSealTest, ACrashDuringABackgroundSealLosesNothing) {
+  TempDir dir, crash;
+  Clock clock;
+  LedgerOptions o = TestOptions(dir.path(), &clock);
+  o.max_segment_records = 500;
+  SealGate gate;
+  o.seal_hook_for_testing = gate.hook();
+  std::mt19937_64 rng(12);
+  const int64_t span = kDayUs / 2;
+  const auto records = RandomRecords(rng, 800, kT0, span, 3, 200);
+  const auto views = Views(records);
+  auto ledger = MustOpen(o);
+  ASSERT_TRUE(ledger);
+  ASSERT_TRUE(ledger->Append(views).ok());
+  ASSERT_TRUE(ledger->Flush().ok());
+  gate.WaitHeld();
+  CopyDir(dir.path(), crash.path());  // the files as a crash would leave them now
+  gate.Release();
+  ASSERT_TRUE(ledger->Close().ok());
+  ledger.reset();
+  const auto wals = Wals(crash.path());
+  ASSERT_EQ(wals.size(), 2u);
+  const std::string seg_name = fs::path(FilesWithSuffix(dir.path(), ".vgl").at(0)).filename().string();
+  const std::string names_name = fs::path(FilesWithSuffix(dir.path(), ".names").at(0)).filename().string();
+
+  for (int point = 0; point < 3; ++point) {
+    SCOPED_TRACE("crash point " + std::to_string(point));
+    TempDir d;
+    CopyDir(crash.path(), d.path());
+    if (point >= 1) fs::copy_file(dir / names_name, d / names_name);
+    if (point >= 2) fs::copy_file(dir / seg_name, d / seg_name);
+    ExpectVerifies(d.path());
+    {
+      auto ro = Ledger::OpenReadOnly(d.path());
+      ASSERT_TRUE(ro.ok()) << ro.status().message();
+      EXPECT_EQ((*ro)->size(), 803u);
+      ExpectQueriesMatch(**ro, records, kT0, span, 200);
+    }
+    EXPECT_EQ(Wals(d.path()).size(), 2u);  // the read-only open changed nothing
+    LedgerOptions ro_opts = TestOptions(d.path(), &clock);
+    auto reopened = MustOpen(ro_opts);
+    ASSERT_TRUE(reopened);
+    EXPECT_EQ(reopened->size(), 803u);
+    EXPECT_FALSE(reopened->open_report().removed.empty());
+    EXPECT_EQ(Wals(d.path()).size(), 1u);
+    EXPECT_EQ(FilesWithSuffix(d.path(), ".vgl").size(), 1u);
+    EXPECT_EQ(FilesWithSuffix(d.path(), ".names").size(), 1u);
+    ExpectQueriesMatch(*reopened, records, kT0, span, 200);
+    ASSERT_TRUE(reopened->Close().ok());
+    ExpectVerifies(d.path());
+  }
+
+  // A torn tail in the second log is cut as usual; the first log's records stay.
+  {
+    TempDir d;
+    CopyDir(crash.path(), d.path());
+    const std::string second = Wals(d.path()).at(1);
+    fs::resize_file(second, fs::file_size(second) - 7);
+    auto reopened = Ledger::Open(TestOptions(d.path(), &clock));
+    ASSERT_TRUE(reopened.ok()) << reopened.status().message();
+    EXPECT_TRUE((*reopened)->open_report().truncation.has_value());
+    EXPECT_GE((*reopened)->size(), 500u);
+    EXPECT_LT((*reopened)->size(), 803u);
+  }
+  // Damage in the first log cannot be a torn write (it was complete before the second was created):
+  // the open fails, naming the file, and deletes nothing.
+  {
+    TempDir d;
+    CopyDir(crash.path(), d.path());
+    const std::string first = Wals(d.path()).at(0);
+    fs::resize_file(first, fs::file_size(first) - 7);
+    auto reopened = Ledger::Open(TestOptions(d.path(), &clock));
+    ASSERT_FALSE(reopened.ok());
+    EXPECT_NE(reopened.status().message().find(fs::path(first).filename().string()), std::string::npos)
+        << reopened.status().message();
+    EXPECT_EQ(Wals(d.path()).size(), 2u);
+  }
+}
+
+// Erase and retention wait for a seal in flight: the segment being sealed holds the identifier, and its
+// name table must exist before it can be rewritten.
+TEST(LedgerBackgroundSealTest, EraseDuringASlowBackgroundSealErasesFromTheNewSegment) {
+  TempDir dir;
+  Clock clock;
+  LedgerOptions o = TestOptions(dir.path(), &clock);
+  o.max_segment_records = 300;
+  o.seal_hook_for_testing = [] { std::this_thread::sleep_for(std::chrono::milliseconds(50)); };
+  const std::string victim = "slow.seal.victim@example.org";
+  std::mt19937_64 rng(13);
+  auto records = RandomRecords(rng, 320, kT0, kDayUs / 2, 3, 50, /*with_admin=*/false);
+  records[10].subject = victim;
+  auto ledger = MustOpen(o);
+  ASSERT_TRUE(ledger);
+  ASSERT_TRUE(ledger->Append(Views(records)).ok());  // starts a seal of the first 300 records
+  auto erased = ledger->Erase(victim, "dpo@corp", kT0 + kDayUs);
+  ASSERT_TRUE(erased.ok()) << erased.status().message();
+  EXPECT_EQ(erased->segments, 1u);
+  for (const auto& e : fs::directory_iterator(dir.path())) {
+    EXPECT_EQ(ReadAll(e.path().string()).find(victim), std::string::npos) << e.path();
+  }
+  auto after = ledger->Subject(victim, kAllOutcomes);
+  ASSERT_TRUE(after.ok());
+  EXPECT_TRUE(after->found);
+  EXPECT_TRUE(after->erased);
+  ASSERT_TRUE(ledger->Close().ok());
+  ExpectVerifies(dir.path());
+}
+
+// The same records through a background and a foreground sealer give byte-identical segments.
+TEST(LedgerBackgroundSealTest, SameSegmentsAsSealingInTheAppendingThread) {
+  std::mt19937_64 rng(14);
+  const auto records = RandomRecords(rng, 3000, kT0, 3 * kDayUs, 3, 500);
+  std::vector<std::vector<std::string>> segs(2);
+  TempDir dirs[2];
+  for (int background = 0; background < 2; ++background) {
+    const TempDir& dir = dirs[background];
+    // The same subject key (else the keyed hashes, and so the sort order, differ).
+    if (background == 1) fs::copy_file(dirs[0] / "subject.key", dir / "subject.key");
+    Clock clock;
+    LedgerOptions o = TestOptions(dir.path(), &clock);
+    o.max_segment_records = 400;
+    o.background_seal = background != 0;
+    auto ledger = MustOpen(o);
+    ASSERT_TRUE(ledger);
+    const auto views = Views(records);
+    for (size_t i = 0; i < views.size(); i += 101) {
+      ASSERT_TRUE(ledger->Append({views.data() + i, std::min<size_t>(101, views.size() - i)}).ok());
+    }
+    ASSERT_TRUE(ledger->Close().ok());
+    for (const auto& path : FilesWithSuffix(dir.path(), ".vgl")) {
+      segs[background].push_back(fs::path(path).filename().string() + ":" + ReadAll(path));
+    }
+    for (const auto& path : FilesWithSuffix(dir.path(), ".names")) {
+      segs[background].push_back(fs::path(path).filename().string() + ":" + ReadAll(path));
+    }
+  }
+  ASSERT_GE(segs[0].size(), 16u);
+  ASSERT_EQ(segs[0].size(), segs[1].size());
+  for (size_t i = 0; i < segs[0].size(); ++i) {
+    EXPECT_TRUE(segs[0][i] == segs[1][i]) << segs[0][i].substr(0, 30) << " (" << segs[0][i].size() << " bytes) vs "
+                                          << segs[1][i].substr(0, 30) << " (" << segs[1][i].size() << " bytes)";
+  }
+}
+
+
+// Queries on another thread while appends start background seals one after another (no hook: the
+// sealer, the reaping of finished seals and the reuse of their storage all race the queries). Every
+// answer counts each record exactly once: between what was appended before and after the query.
+TEST(LedgerBackgroundSealTest, QueriesRacingAppendsAndSealsCountEveryRecordOnce) {
+  TempDir dir;
+  Clock clock;
+  LedgerOptions o = TestOptions(dir.path(), &clock);
+  o.max_segment_records = 500;
+  o.block_rows = 64;
+  std::mt19937_64 rng(15);
+  const auto records = RandomRecords(rng, 8000, kT0, kDayUs / 2, 3, 300, /*with_admin=*/false);
+  const auto views = Views(records);
+  // want_who[n], want_vendor[n]: what Who("mixpanel") and Vendors() count for vendor 0 after n records.
+  std::vector<uint64_t> want_who(records.size() + 1, 0), want_vendor(records.size() + 1, 0);
+  for (size_t i = 0; i < records.size(); ++i) {
+    const OwnedRecord& r = records[i];
+    const bool counted = r.kind == RecordKind::kDisclosure && r.vendor == 0 && InMask(r.outcome, kReachedVendor);
+    want_vendor[i + 1] = want_vendor[i] + counted;
+    want_who[i + 1] = want_who[i] + (counted && !r.subject.empty());
+  }
+  auto ledger = MustOpen(o);
+  ASSERT_TRUE(ledger);
+  std::atomic<size_t> appended{0};  // Append returned for these
+  std::atomic<size_t> started{0};   // Append was called for these (some may be visible already)
+  std::atomic<bool> done{false};
+  std::atomic<int> queries{0};
+  std::thread reader([&] {
+    while (!done.load()) {
+      const size_t lo = appended.load();
+      auto who = ledger->Who("mixpanel", INT64_MIN, INT64_MAX);
+      auto vendors = ledger->Vendors(INT64_MIN);
+      const size_t hi = started.load();
+      ASSERT_TRUE(who.ok()) << who.status().message();
+      ASSERT_TRUE(vendors.ok()) << vendors.status().message();
+      uint64_t who_total = 0;
+      for (const WhoEntry& e : *who) who_total += e.counts.total();
+      ASSERT_GE(who_total, want_who[lo]);
+      ASSERT_LE(who_total, want_who[hi]);
+      ASSERT_GE((*vendors)[0].counts.total(), want_vendor[lo]);
+      ASSERT_LE((*vendors)[0].counts.total(), want_vendor[hi]);
+      queries.fetch_add(1);
+    }
+  });
+  for (size_t i = 0; i < views.size(); i += 40) {
+    const size_t n = std::min<size_t>(40, views.size() - i);
+    started.store(i + n);
+    ASSERT_TRUE(ledger->Append({views.data() + i, n}).ok());
+    appended.store(i + n);
+    if ((i / 40) % 5 == 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  done.store(true);
+  reader.join();
+  EXPECT_GT(queries.load(), 0);
+  ASSERT_TRUE(ledger->Close().ok());
+  EXPECT_GE(FilesWithSuffix(dir.path(), ".vgl").size(), 15u);
+  ExpectVerifies(dir.path());
+  ExpectQueriesMatch(*ledger, records, kT0, kDayUs / 2, 300);
 }
 
 }  // namespace

@@ -173,6 +173,50 @@ TEST(PiiScanner, FindsEveryTokenShapeAsAWholeValue) {
   }
 }
 
+// The same tokens, and assignments and schemes, at every offset in a value (the look for their first
+// bytes goes 64 bytes at a time), with nothing else in it that could make the scanner look.
+TEST(PiiScanner, FindsTokensAssignmentsAndSchemesAtEveryOffset) {
+  const std::string kShapes[] = {
+      "sk-proj-zBPOeLersSrGVdYMMCWgnjeSlmIRDjHdnICXhZzUctgj4Hrg", "AKIAU2E7V2S5W2ZGEH47",
+      "ghp_UhqeDLEGRey5szSpWM7K7JjKF7m8U5z0xmuO", "xoxb-498591042269-4501738786078-FkrSipDXHDLniEGSsn7Yzmwd",
+      "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiI4ODQwMTcwMyJ9.aKc9hCifYcycmOjoTrJ0C6xnq2trXz0Ktr7GQLUfXam",
+      "SK0123456789abcdef0123456789abcdef", "key-x7Yq2Zr9kLp3Vn8Tw4Abx7Yq2Zr9kLp3"};
+  for (size_t pad = 0; pad < 140; ++pad) {
+    SCOPED_TRACE(pad);
+    const std::string before(pad, '.');
+    for (const std::string& token : kShapes) ExpectOnly("properties.ref", before + token + "..", "secret", token);
+    ExpectOnly("properties.ref", before + "PASSWORD\"\t=Hunter2!secure", "secret", "Hunter2!secure");
+    ExpectOnly("properties.ref", before + "api_key:8f14e45fceea167a5a36dedd4bea2543zz", "secret",
+               "8f14e45fceea167a5a36dedd4bea2543zz");
+    ExpectOnly("properties.ref", before + "BEARER\n" + "x7Yq2Zr9kLp3Vn8Tw4Abx7Yq", "secret", "x7Yq2Zr9kLp3Vn8Tw4Abx7Yq");
+  }
+}
+
+// A cue word counts up to 40 bytes before a candidate and 24 after it, with only spaces between (the
+// scan for cue words is skipped where no cue could end in those bytes): an unformatted SSN is one only
+// with context.
+TEST(PiiScanner, CueWordsCountExactlyUpToTheirDistance) {
+  for (const std::string cue : {"ssn", "SSN", "ss#", "taxpayer"}) {
+    SCOPED_TRACE(cue);
+    for (size_t gap = 1; gap <= 45; ++gap) {
+      SCOPED_TRACE(gap);
+      const std::string before = cue + std::string(gap, ' ') + "536904399";
+      if (gap <= 40) {
+        ExpectOnly("properties.note", before, "us_ssn", "536904399");
+      } else {
+        ExpectNothing("properties.note", before);
+      }
+      const std::string after = "536904399" + std::string(gap, ' ') + cue;
+      if (gap + cue.size() <= 24) {
+        ExpectOnly("properties.note", after, "us_ssn", "536904399");
+      } else {
+        ExpectNothing("properties.note", after);
+      }
+    }
+  }
+  ExpectNothing("properties.note", "536904399");
+}
+
 TEST(PiiScanner, FindsPersonNames) {
   ExpectOnly("properties.comment", "Hi, I'm Maria Rossi, the admin of our org.", "person_name", "Maria Rossi");
   ExpectOnly("properties.feedback", "Thanks!\nRegards,\nJan Kowalski", "person_name", "Jan Kowalski");
