@@ -176,6 +176,7 @@ SegmentContent ActiveSegment::TakeContent(const MerkleFrontier& frontier_end, st
     for (size_t b = 0; b < kBuckets; ++b) {
       auto* lo = keyed.data() + start[b];
       auto* hi = keyed.data() + start[b + 1];
+      if (hi - lo < 2) continue;  // also keeps `lo + 1` off an empty vector's null data()
       if (hi - lo > 32) {
         std::sort(lo, hi, less);  // not for uniform keys; bounds the worst case
         continue;

@@ -140,6 +140,25 @@ TEST(LedgerTest, RoundTripAcrossReopen) {
   ExpectVerifies(dir.path());
 }
 
+// A segment without any subject (only vendor declarations and admin records, e.g. sign-ins) seals,
+// reads back and verifies: the subject sort at a seal has nothing to sort.
+TEST(LedgerTest, ASegmentWithoutSubjectsSealsAndVerifies) {
+  TempDir dir;
+  Clock clock;
+  auto ledger = MustOpen(TestOptions(dir.path(), &clock));
+  ASSERT_TRUE(ledger);
+  const LedgerRecord admin = LedgerRecord::Admin(kT0, AdminAction::kLogin, kNoVendor, "alice", "login: user=alice");
+  ASSERT_TRUE(ledger->Append({&admin, 1}).ok());
+  ASSERT_TRUE(ledger->SealForTesting().ok());
+  auto audit = ledger->Audit();
+  ASSERT_TRUE(audit.ok());
+  ASSERT_EQ(audit->size(), 1u);
+  EXPECT_EQ((*audit)[0].actor, "alice");
+  EXPECT_EQ((*audit)[0].action, AdminAction::kLogin);
+  ASSERT_TRUE(ledger->Close().ok());
+  ExpectVerifies(dir.path());
+}
+
 TEST(LedgerTest, RejectsInvalidRecordsAndAppendsNothing) {
   TempDir dir;
   Clock clock;
