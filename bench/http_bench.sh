@@ -3,7 +3,7 @@
 # with client -> nginx (a plain relay, as Mixpanel's own tracking proxy is) -> the same sink.
 #
 # Usage (after `bash scripts/setup-bench.sh` and a release build of the gateway):
-#   bash bench/http_bench.sh [--bin PATH] [--connections 32] [--duration 10] [--warmup 2] [--paced 5]
+#   bash bench/http_bench.sh [--bin PATH] [--connections 32] [--duration 10] [--warmup 2] [--paced 5] [--paced-delay-ms N]
 #                            [--batches 16] [--target-cpus LIST] [--load-cpus LIST] [--no-pin]
 #                            [--extra-config FILE] [--keep]
 #
@@ -12,6 +12,8 @@
 #   --load-cpus     CPUs for wrk and the sink. Default: the upper half of the CPUs for the target, the lower
 #                   half for the load (on 2 CPUs: target on CPU 1, wrk and sink on CPU 0). The gateway gets
 #                   `threads:` and nginx `worker_processes` equal to the number of target CPUs.
+#   --paced-delay-ms  the paced run's wait before each request on each connection (default: what makes about
+#                   half the gateway's saturated rate)
 #   --no-pin        no taskset; the gateway and nginx pick their own thread counts
 #   --extra-config  YAML appended to the gateway's generated config (top-level keys, e.g. spool settings)
 #   --keep          keep the temp dir (configs, logs, data dir) and print its path
@@ -56,6 +58,7 @@ while [ $# -gt 0 ]; do
     --duration) DURATION="$2"; shift 2 ;;
     --warmup) WARMUP="$2"; shift 2 ;;
     --paced) PACED="$2"; shift 2 ;;
+    --paced-delay-ms) PACED_DELAY_MS_OPT="$2"; shift 2 ;;
     --batches) BATCHES="$2"; shift 2 ;;
     --target-cpus) TARGET_CPUS="$2"; shift 2 ;;
     --load-cpus) LOAD_CPUS="$2"; shift 2 ;;
@@ -69,6 +72,7 @@ done
 for n in CONNECTIONS DURATION WARMUP PACED BATCHES; do
   [[ "${!n}" =~ ^[0-9]+$ ]] || die_usage "--${n,,} needs a whole number"
 done
+[ -z "${PACED_DELAY_MS_OPT:-}" ] || [[ "$PACED_DELAY_MS_OPT" =~ ^[0-9]+$ ]] || die_usage "--paced-delay-ms needs a whole number"
 [ "$DURATION" -ge 1 ] && [ "$CONNECTIONS" -ge 1 ] && [ "$BATCHES" -ge 1 ] || die_usage "duration, connections and batches must be at least 1"
 [ -x "$BIN" ] || die_usage "vendorguard binary not found at $BIN (build: cmake --preset release && cmake --build --preset release --target vendorguard, or pass --bin)"
 [ -z "$EXTRA_CONFIG" ] || [ -r "$EXTRA_CONFIG" ] || die_usage "cannot read --extra-config $EXTRA_CONFIG"
@@ -240,7 +244,7 @@ SINK_PORT=$(cat "$TMP/sink.port")
 
 # --- One target: sanity check, warm-up, measured run, paced run --------------------------------------------
 # measure NAME URL PIDS_FUNCTION: sets R_<NAME>_* variables.
-PACED_DELAY_MS=""
+PACED_DELAY_MS="${PACED_DELAY_MS_OPT:-}"
 measure() {
   local name="$1" url="$2" pids_of="$3" before after
 
@@ -452,7 +456,7 @@ EOF
 if [ "$PACED" -gt 0 ]; then
   cat <<EOF
 
-Latency below saturation: each of the $CONNECTIONS connections waits ${PACED_DELAY_MS} ms before each request (about half the gateway's saturated rate), ${PACED} s, same for both:
+Latency below saturation: each of the $CONNECTIONS connections waits ${PACED_DELAY_MS} ms before each request ($([ -n "${PACED_DELAY_MS_OPT:-}" ] && echo "given with --paced-delay-ms" || echo "about half the gateway's saturated rate")), ${PACED} s, same for both:
 
 | target | requests/s | events/s | p50 ms | p90 ms | p99 ms | max ms | non-2xx |
 |---|---:|---:|---:|---:|---:|---:|---:|
