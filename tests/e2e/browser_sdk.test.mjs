@@ -7,9 +7,7 @@ import http from 'node:http';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 
-import { chromium } from 'playwright-core';
-
-import { CHROMIUM, GEOIP_DB, PSEUDONYM_RE, SOURCE_DIR, TEST_POLICY, harness, mixpanelVendor, waitFor } from './helpers.mjs';
+import { GEOIP_DB, PSEUDONYM_RE, SOURCE_DIR, TEST_POLICY, harness, launchChromium, mixpanelVendor, waitFor } from './helpers.mjs';
 
 const TOKEN = 'e2e-browser-token';
 const USER = 'user-42';
@@ -26,11 +24,7 @@ const MUST_NOT_LEAK = [EMAIL, NAME, 'jane%40example.com', USER, '/shop', 'checko
 
 let browser;
 before(async () => {
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-           '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  browser = await launchChromium();
 });
 after(async () => {
   await browser?.close();

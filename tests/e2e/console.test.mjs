@@ -12,10 +12,8 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 
-import { chromium } from 'playwright-core';
-
 import {
-  CHROMIUM, SOURCE_DIR, TEST_POLICY, adminPort, harness, holdsFor, mixpanelVendor, runCliWithInput, waitFor,
+  SOURCE_DIR, TEST_POLICY, adminPort, harness, holdsFor, launchChromium, mixpanelVendor, runCliWithInput, waitFor,
 } from './helpers.mjs';
 
 const require = createRequire(import.meta.url);
@@ -75,11 +73,7 @@ async function freshCode(secret, usedStep = -1) {
 let browser;
 before(async () => {
   await fs.mkdir(ARTIFACTS, { recursive: true });
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-           '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  browser = await launchChromium();
 });
 after(async () => {
   await browser?.close();

@@ -22,6 +22,16 @@ export const SOURCE_DIR =
     process.env.VG_SOURCE_DIR || path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const VG_BIN = path.resolve(SOURCE_DIR, process.env.VG_BIN || 'build/debug/src/vendorguard');
 export const CHROMIUM = process.env.VG_CHROMIUM || '/usr/bin/chromium';
+
+// Debian's Chromium, headless, through playwright-core (for the browser SDK and console tests).
+export async function launchChromium() {
+  const { chromium } = await import('playwright-core');
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+           '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+}
 export const GEOIP_DB =
     path.join(SOURCE_DIR, 'node_modules', '@ip-location-db', 'dbip-country-mmdb', 'dbip-country.mmdb');
 

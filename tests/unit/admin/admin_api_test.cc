@@ -28,6 +28,7 @@
 #include "policy/vendor_policy.h"
 #include "server/disclosure_ledger.h"
 #include "server/ingest_handler.h"
+#include "../testing/shadow_config.h"
 
 namespace vg::admin {
 namespace {
@@ -43,16 +44,9 @@ struct SignedIn {
 class AdminApiTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/vg-admin-api-test-XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-    config_ = DefaultConfig();
-    config_.geoip_db.reset();
-    config_.data_dir = dir_ + "/data";
-    config_.vendors.resize(1);
-    config_.vendors[0].name = "alpha";
-    config_.vendors[0].endpoint.reset();
-    std::filesystem::create_directories(config_.data_dir);
+    dir_ = vg::testing::MakeTempDir("vg-admin-api-test");
+    ASSERT_FALSE(dir_.empty());
+    config_ = vg::testing::ShadowConfig(dir_, {"alpha"});
     auto now = [this] { return now_.load(); };
     auto l = DisclosureLedger::Open(config_, false, now, {1}, "test");
     ASSERT_TRUE(l.ok()) << l.status().message();

@@ -21,6 +21,7 @@
 #include "delivery/delivery.h"
 #include "ledger/ledger.h"
 #include "server/disclosure_ledger.h"
+#include "../testing/shadow_config.h"
 
 namespace vg {
 namespace {
@@ -34,18 +35,9 @@ using unix_stream = net::local::stream_protocol;
 class AdminTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/vg-admin-test-XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-    config_ = DefaultConfig();
-    config_.geoip_db.reset();
-    config_.data_dir = dir_ + "/data";
-    config_.vendors.resize(1);
-    config_.vendors[0].name = "alpha";
-    config_.vendors[0].endpoint.reset();
-    config_.vendors.push_back(config_.vendors[0]);
-    config_.vendors[1].name = "beta";
-    std::filesystem::create_directories(config_.data_dir);
+    dir_ = testing::MakeTempDir("vg-admin-test");
+    ASSERT_FALSE(dir_.empty());
+    config_ = testing::ShadowConfig(dir_, {"alpha", "beta"});
     auto d = Delivery::Start(config_, DeliveryOptions{});
     ASSERT_TRUE(d.ok()) << d.status().message();
     delivery_ = std::move(*d);

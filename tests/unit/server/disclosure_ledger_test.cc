@@ -18,6 +18,7 @@
 #include "ledger/ledger.h"
 #include "policy/categories.h"
 #include "server/admin_server.h"
+#include "../testing/shadow_config.h"
 
 #include <simdjson.h>
 
@@ -72,21 +73,9 @@ class FlakyRecorder final : public DisclosureRecorder {
 class DisclosureLedgerTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/vg-disclosure-test-XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-    config_ = DefaultConfig();
-    config_.geoip_db.reset();
-    config_.data_dir = dir_ + "/data";
-    config_.vendors.resize(1);
-    config_.vendors[0].name = "alpha";
-    config_.vendors[0].endpoint.reset();
-    config_.vendors[0].purpose = "product analytics";
-    config_.vendors[0].legal_basis = "consent";
-    config_.vendors[0].destination_country = "US";
-    config_.vendors.push_back(config_.vendors[0]);
-    config_.vendors[1].name = "beta";
-    std::filesystem::create_directories(config_.data_dir);
+    dir_ = testing::MakeTempDir("vg-disclosure-test");
+    ASSERT_FALSE(dir_.empty());
+    config_ = testing::ShadowConfig(dir_, {"alpha", "beta"});
     auto l = DisclosureLedger::Open(config_, false, [this] { return now_.load(); }, {1, 1}, "test");
     ASSERT_TRUE(l.ok()) << l.status().message();
     ledger_ = std::move(*l);
