@@ -32,17 +32,13 @@
 #include "server/admin_server.h"
 #include "server/disclosure_ledger.h"
 #include "server/ingest_handler.h"
+#include "server/request_target.h"
 
 namespace vg::admin {
 
 using auth::Role;
 
 namespace {
-
-int64_t SystemNowUs() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 // --- JSON ------------------------------------------------------------------------------------------------
 
@@ -77,77 +73,7 @@ ApiResponse FromStatus(const Status& s) {
 
 // --- Request parsing ---------------------------------------------------------------------------------------
 
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-// Percent-decoding ('+' is a space in queries only). False for a bad escape.
-bool Decode(std::string_view in, bool query, std::string* out) {
-  out->clear();
-  for (size_t i = 0; i < in.size(); ++i) {
-    if (in[i] == '%') {
-      if (i + 2 >= in.size()) return false;
-      const int hi = HexValue(in[i + 1]), lo = HexValue(in[i + 2]);
-      if (hi < 0 || lo < 0) return false;
-      out->push_back(static_cast<char>(hi * 16 + lo));
-      i += 2;
-    } else if (query && in[i] == '+') {
-      out->push_back(' ');
-    } else {
-      out->push_back(in[i]);
-    }
-  }
-  return true;
-}
-
-struct Target {
-  std::string path;
-  std::vector<std::string> segments;  // decoded
-  std::map<std::string, std::string> query;
-};
-
-std::optional<Target> ParseTarget(std::string_view target, std::string* why) {
-  Target t;
-  const size_t q = target.find('?');
-  t.path = std::string(target.substr(0, q));
-  if (t.path.empty() || t.path[0] != '/') {
-    *why = "the request target must be a path";
-    return std::nullopt;
-  }
-  size_t pos = 1;
-  while (pos <= t.path.size()) {
-    size_t end = t.path.find('/', pos);
-    if (end == std::string::npos) end = t.path.size();
-    std::string seg;
-    if (!Decode(std::string_view(t.path).substr(pos, end - pos), false, &seg)) {
-      *why = "bad percent-encoding in the path";
-      return std::nullopt;
-    }
-    if (!(seg.empty() && end == t.path.size())) t.segments.push_back(std::move(seg));
-    pos = end + 1;
-  }
-  if (q != std::string_view::npos) {
-    std::string_view rest = target.substr(q + 1);
-    while (!rest.empty()) {
-      const size_t amp = rest.find('&');
-      std::string_view pair = rest.substr(0, amp);
-      rest = amp == std::string_view::npos ? std::string_view() : rest.substr(amp + 1);
-      if (pair.empty()) continue;
-      const size_t eq = pair.find('=');
-      std::string key, value;
-      if (!Decode(pair.substr(0, eq), true, &key) ||
-          !Decode(eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1), true, &value)) {
-        *why = "bad percent-encoding in the query";
-        return std::nullopt;
-      }
-      t.query[key] = value;
-    }
-  }
-  return t;
-}
+using Target = RequestTarget;
 
 std::string_view CookieValue(std::string_view header, std::string_view name) {
   while (!header.empty()) {
@@ -171,6 +97,7 @@ bool ConstantTimeEqual(std::string_view a, std::string_view b) {
 class Body {
  public:
   Status Parse(std::string_view text) {
+    if (text.empty()) return Status::InvalidArgument("this route needs a JSON body");
     padded_ = simdjson::padded_string(text);
     if (parser_.parse(padded_).get(root_) != simdjson::SUCCESS) return Status::InvalidArgument("the body is not valid JSON");
     if (root_.type() != simdjson::dom::element_type::OBJECT) return Status::InvalidArgument("the body must be a JSON object");
@@ -202,21 +129,21 @@ class Body {
 };
 
 StatusOr<int64_t> TimeParam(const Target& t, const std::string& key, std::optional<int64_t> fallback, bool end_of_day) {
-  auto it = t.query.find(key);
-  if (it == t.query.end() || it->second.empty()) {
+  const std::string* value = t.Query(key);
+  if (value == nullptr || value->empty()) {
     if (fallback) return *fallback;
     return Status::InvalidArgument("missing query parameter '" + key + "'");
   }
-  auto p = ParseTime(key, it->second);
+  auto p = ParseTime(key, *value);
   if (!p.ok()) return p.status();
   return p->us + (end_of_day && p->date_only ? kUsPerDay : 0);
 }
 
 StatusOr<uint64_t> UIntParam(const Target& t, const std::string& key, uint64_t fallback, uint64_t max) {
-  auto it = t.query.find(key);
-  if (it == t.query.end() || it->second.empty()) return fallback;
+  const std::string* value = t.Query(key);
+  if (value == nullptr || value->empty()) return fallback;
   uint64_t n = 0;
-  const std::string& v = it->second;
+  const std::string& v = *value;
   auto r = std::from_chars(v.data(), v.data() + v.size(), n);
   if (r.ec != std::errc() || r.ptr != v.data() + v.size() || n > max) {
     return Status::InvalidArgument("query parameter '" + key + "' must be an integer from 0 to " + std::to_string(max));
@@ -494,8 +421,8 @@ struct AdminApi::Impl {
 
   ApiResponse Who(Ctx& c) {
     if (L() == nullptr) return Error(503, "this gateway runs without a ledger");
-    auto it = c.target.query.find("vendor");
-    if (it == c.target.query.end() || it->second.empty()) return Error(400, "missing query parameter 'vendor'");
+    const std::string* vendor = c.target.Query("vendor");
+    if (vendor == nullptr || vendor->empty()) return Error(400, "missing query parameter 'vendor'");
     auto from = TimeParam(c.target, "from", INT64_MIN, false);
     auto to = TimeParam(c.target, "to", INT64_MAX, true);
     auto limit = UIntParam(c.target, "limit", 1000, 100000);
@@ -503,7 +430,7 @@ struct AdminApi::Impl {
     if (!to.ok()) return FromStatus(to.status());
     if (!limit.ok()) return FromStatus(limit.status());
     if (*from >= *to) return Error(400, "'from' must be before 'to'");
-    auto who = L()->Who(it->second, *from, *to);
+    auto who = L()->Who(*vendor, *from, *to);
     if (!who.ok()) return FromStatus(who.status());
     std::vector<std::string> rows;
     for (const auto& e : *who) {
@@ -522,7 +449,7 @@ struct AdminApi::Impl {
                          .Finish());
     }
     Obj o;
-    o.Str("vendor", it->second);
+    o.Str("vendor", *vendor);
     *from == INT64_MIN ? o.Raw("from", "null") : o.Str("from", IsoTime(*from, false));
     *to == INT64_MAX ? o.Raw("to", "null") : o.Str("to", IsoTime(*to, false));
     return Json(200, o.Int("count", static_cast<int64_t>(who->size()))
@@ -533,9 +460,9 @@ struct AdminApi::Impl {
 
   ApiResponse Subject(Ctx& c) {
     if (L() == nullptr) return Error(503, "this gateway runs without a ledger");
-    auto it = c.target.query.find("subject");
-    if (it == c.target.query.end() || it->second.empty()) return Error(400, "missing query parameter 'subject'");
-    auto a = L()->Subject(it->second);
+    const std::string* subject = c.target.Query("subject");
+    if (subject == nullptr || subject->empty()) return Error(400, "missing query parameter 'subject'");
+    auto a = L()->Subject(*subject);
     if (!a.ok()) return FromStatus(a.status());
     std::vector<std::string> rows;
     for (const auto& v : a->vendors) {
@@ -551,7 +478,7 @@ struct AdminApi::Impl {
                          .Finish());
     }
     return Json(200, Obj()
-                         .Str("subject", it->second)
+                         .Str("subject", *subject)
                          .Bool("found", a->found)
                          .Bool("erased", a->erased)
                          .Raw("vendors", JsonArray(rows))
@@ -1011,9 +938,8 @@ ApiResponse AdminApi::Impl::Static(const Target& t) {
 }
 
 ApiResponse AdminApi::Impl::Dispatch(const ApiRequest& req) {
-  std::string why;
-  auto target = ParseTarget(req.target, &why);
-  if (!target) return Error(400, why);
+  auto target = ParseRequestTarget(req.target);
+  if (!target.ok()) return FromStatus(target.status());
   const Target& t = *target;
 
   if ((t.path == "/" || t.path.rfind("/static/", 0) == 0) && (req.method == "GET" || req.method == "HEAD")) {
@@ -1090,12 +1016,6 @@ ApiResponse AdminApi::Impl::Dispatch(const ApiRequest& req) {
     std::string_view ct = req.content_type.substr(0, req.content_type.find(';'));
     while (!ct.empty() && ct.back() == ' ') ct.remove_suffix(1);
     if (ct != "application/json") return Error(415, "request bodies must be application/json");
-  }
-  if (route->method == "POST" && req.body.empty() &&
-      (route->handler == &Impl::Login || route->handler == &Impl::Cut || route->handler == &Impl::AddUser ||
-       route->handler == &Impl::SetRole || route->handler == &Impl::CreateToken || route->handler == &Impl::ExplainRoute ||
-       route->handler == &Impl::Erase)) {
-    return Error(400, "this route needs a JSON body");
   }
   ApiResponse r = (this->*(route->handler))(c);
   if (state_change || route->handler == &Impl::Login) PumpAudit();

@@ -18,6 +18,7 @@
 #include "auth/totp.h"
 #include "common/files.h"
 #include "common/sqlite_stmt.h"
+#include "common/time_text.h"
 
 namespace vg::auth {
 namespace {
@@ -32,11 +33,6 @@ constexpr int64_t kTotpPeriodS = 30;
 constexpr int64_t kFailureRetentionUs = 24LL * 3600 * 1'000'000;
 
 using Stmt = SqliteStmt;
-
-int64_t SystemNowUs() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 std::string Base64Url(std::span<const uint8_t> bytes) {
   std::string out(sodium_base64_ENCODED_LEN(bytes.size(), sodium_base64_VARIANT_URLSAFE_NO_PADDING), '\0');

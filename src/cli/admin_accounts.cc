@@ -202,11 +202,6 @@ StatusOr<int64_t> ParseExpiry(const std::string& text, int64_t now_us) {
   return t->us;
 }
 
-int64_t NowUs() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 void AddCommon(CLI::App* cmd, Options* o) {
   cmd->add_option("--config,-c", o->config_path, "YAML config file (default: the embedded default config)");
   cmd->add_option("--format", o->format, "output format")->check(CLI::IsMember({"text", "json"}));
@@ -337,7 +332,7 @@ std::function<int()> AddAdmin(CLI::App& app) {
       return 0;
     }
     if (create->parsed()) {
-      auto expires = ParseExpiry(o->expires, NowUs());
+      auto expires = ParseExpiry(o->expires, SystemNowUs());
       if (!expires.ok()) return Fail(2, expires.status().message());
       auto t = (*store)->CreateApiToken(o->label, role, *expires, actor);
       if (!t.ok()) return Fail(ExitCode(t.status()), t.status().message());
@@ -369,7 +364,7 @@ std::function<int()> AddAdmin(CLI::App& app) {
     if (tlist->parsed()) {
       auto tokens = (*store)->ListApiTokens();
       if (!tokens.ok()) return Fail(2, tokens.status().message());
-      const int64_t now = NowUs();
+      const int64_t now = SystemNowUs();
       if (json) {
         std::string out;
         JsonWriter w(&out);

@@ -74,11 +74,6 @@ int Fail(int code, const std::string& message) {
   return code;
 }
 
-int64_t NowUs() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 // Cuts the vendor through the running gateway. Already cut is fine (noted); anything else fails.
 int CutVendor(const Config& config, Incident* incident) {
   const std::string socket = config.AdminSocketPath();
@@ -104,7 +99,7 @@ int CutVendor(const Config& config, Incident* incident) {
   simdjson::dom::element doc;
   const bool json = parser.parse(body).get(doc) == simdjson::SUCCESS;
   incident->cut = true;
-  incident->cut_at_us = NowUs();
+  incident->cut_at_us = SystemNowUs();
   if (r.status == 200) {
     uint64_t discarded = 0;
     if (json) (void)doc["discarded"].get(discarded);
@@ -127,7 +122,7 @@ StatusOr<incident::Assessment> AssessAndWrite(const Config& config, const Incide
   const std::string ledger_dir = (std::filesystem::path(config.data_dir) / "ledger").string();
   auto ledger = ledger::Ledger::OpenReadOnly(ledger_dir);
   if (!ledger.ok()) return ledger.status().WithPrefix("ledger");
-  auto a = incident::Assess(**ledger, i, NowUs());
+  auto a = incident::Assess(**ledger, i, SystemNowUs());
   if (!a.ok()) {
     if (a.status().code() == Status::Code::kNotFound) {
       return Status::NotFound("the ledger in " + ledger_dir + " has no records for vendor '" + i.vendor + "'");
@@ -207,7 +202,7 @@ int RunNotify(const Options& o, const Config& config, const IncidentStore& store
   }
   spec.organization = config.organization;
   spec.from_address = o.from_address;
-  spec.now_us = NowUs();
+  spec.now_us = SystemNowUs();
   auto prepared = notify::PrepareCampaign(spec, affected, *contacts, **tmpl, *key);
   if (!prepared.ok()) return Fail(2, prepared.status().message());
   std::cout << "incident " << i.id << ": " << prepared->notices_added << " notice(s) prepared now, "
@@ -237,7 +232,7 @@ int RunNotify(const Options& o, const Config& config, const IncidentStore& store
   smtp.resend_unknown = o.resend_unknown;
   auto transport = notify::MakeSmtpTransport(smtp);
   if (!transport.ok()) return Fail(2, transport.status().message());
-  auto outbox = notify::Outbox::Open(notify::OutboxPath(spec.incident_dir), NowUs());
+  auto outbox = notify::Outbox::Open(notify::OutboxPath(spec.incident_dir), SystemNowUs());
   if (!outbox.ok()) return Fail(2, outbox.status().message());
   const bool tty = isatty(STDERR_FILENO) == 1;
   std::signal(SIGINT, OnInterrupt);
@@ -264,7 +259,7 @@ int RunMatch(const Options& o, const Config& config, const IncidentStore& store,
   const std::string ledger_dir = (std::filesystem::path(config.data_dir) / "ledger").string();
   auto ledger = ledger::Ledger::OpenReadOnly(ledger_dir);
   if (!ledger.ok()) return Fail(2, "ledger: " + ledger.status().message());
-  auto a = incident::Assess(**ledger, i, NowUs());
+  auto a = incident::Assess(**ledger, i, SystemNowUs());
   if (!a.ok()) return Fail(2, a.status().message());
   std::map<std::string, std::vector<std::string>> subjects;
   for (const VendorConfig& v : config.vendors) {
@@ -429,7 +424,7 @@ std::function<int()> AddIncident(CLI::App& app) {
       i.vendor = vendor->name;
       i.from_us = from->us;
       i.to_us = to->us;
-      const int64_t now = NowUs();
+      const int64_t now = SystemNowUs();
       i.opened_at_us = now;
       i.aware_at_us = now;
       if (!o->aware_at.empty()) {

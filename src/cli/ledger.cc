@@ -821,9 +821,7 @@ int EraseDirectly(const Config& config, const std::string& subject, bool json) {
     return Fail(2, "cannot open the ledger: " + opened.status().message());
   }
   Ledger& l = **opened;
-  const int64_t now_us =
-      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
-          .count();
+  const int64_t now_us = SystemNowUs();
   auto erased = EraseSubject(l, subject, CurrentUser() + " on the host", now_us);
   const Status closed = l.Close();
   if (!erased.ok()) return Fail(2, "erasure failed: " + erased.status().message());

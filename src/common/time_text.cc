@@ -1,5 +1,7 @@
 #include "common/time_text.h"
 
+#include <chrono>
+
 #include <cinttypes>
 #include <cstdio>
 
@@ -142,6 +144,11 @@ StatusOr<ParsedTime> ParseTime(std::string_view arg, std::string_view text) {
   if (pos != text.size()) return bad("has extra text after the time zone");
   t.us += ((h * 60 + mi) * 60 + s - offset_s) * kUsPerSecond + frac_us;
   return t;
+}
+
+int64_t SystemNowUs() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
 }
 
 }  // namespace vg

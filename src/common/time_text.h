@@ -14,6 +14,9 @@ namespace vg {
 inline constexpr int64_t kUsPerSecond = 1'000'000;
 inline constexpr int64_t kUsPerDay = 86'400 * kUsPerSecond;
 
+// The system clock now, in microseconds since the Unix epoch.
+int64_t SystemNowUs();
+
 // The proleptic Gregorian date of a day number (days since 1970-01-01; Howard Hinnant's civil_from_days).
 void CivilFromDays(int64_t days, int64_t* y, unsigned* m, unsigned* d);
 

@@ -21,6 +21,7 @@
 #include "common/files.h"
 #include "common/json_text.h"
 #include "delivery/transport.h"
+#include "common/time_text.h"
 
 namespace vg {
 
@@ -35,11 +36,7 @@ std::string_view VendorStateName(VendorState s) {
 
 namespace {
 
-int64_t NowUs() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-int64_t NowS() { return NowUs() / 1'000'000; }
+int64_t NowS() { return SystemNowUs() / 1'000'000; }
 
 std::optional<VendorState> ParseState(std::string_view s) {
   if (s == "active") return VendorState::kActive;
@@ -189,7 +186,7 @@ struct VendorRuntimeState {
 class Delivery::Impl {
  public:
   Impl(const Config& config, const DeliveryOptions& options) : config_(config), options_(options) {
-    if (!options_.now_us) options_.now_us = NowUs;
+    if (!options_.now_us) options_.now_us = SystemNowUs;
   }
 
   int64_t Now() const { return options_.now_us(); }

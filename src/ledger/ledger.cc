@@ -19,6 +19,7 @@
 
 #include "ledger/ledger_format.h"
 #include "ledger/ledger_impl.h"
+#include "common/time_text.h"
 
 namespace vg::ledger {
 
@@ -29,11 +30,6 @@ namespace {
 constexpr size_t kWriteThreshold = 1 << 20;  // WAL bytes buffered before a write()
 
 std::string Str(uint64_t v) { return std::to_string(v); }
-
-int64_t SystemNowUs() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 // Read-only opens: how often to list and read the directory again when a writer changed it meanwhile,
 // with a pause before each retry that doubles from 1 ms (0.13 s in all).

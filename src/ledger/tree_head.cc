@@ -3,14 +3,9 @@
 #include "common/files.h"
 #include "common/pem.h"
 
-#include <fcntl.h>
 #include <sodium.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
-#include <cerrno>
 #include <cstring>
-#include <filesystem>
 #include <sstream>
 #include <vector>
 
@@ -19,15 +14,7 @@ namespace {
 
 constexpr uint8_t kVersionV1 = 0;
 constexpr uint8_t kSignatureTypeTreeHash = 1;
-
-// RFC 8410: the DER encodings of an Ed25519 PrivateKeyInfo (PKCS#8 v1, no attributes) and
-// SubjectPublicKeyInfo are a fixed prefix followed by the 32 key bytes.
-constexpr uint8_t kPrivateKeyDerPrefix[] = {0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06,
-                                            0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20};
-constexpr uint8_t kPublicKeyDerPrefix[] = {0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00};
-constexpr std::string_view kPrivateKeyLabel = "PRIVATE KEY";
-constexpr std::string_view kPublicKeyLabel = "PUBLIC KEY";
-constexpr size_t kMaxKeyFileBytes = 64 * 1024;
+constexpr std::string_view kKeyName = "ledger signing key";
 
 void EnsureSodium() {
   static const bool ok = sodium_init() >= 0;
@@ -43,13 +30,6 @@ uint64_t GetBigEndian64(const uint8_t* in) {
   for (int i = 0; i < 8; ++i) v = (v << 8) | in[i];
   return v;
 }
-
-std::string ModeString(mode_t mode) {
-  std::ostringstream s;
-  s << std::oct << (mode & 0777);
-  return s.str();
-}
-
 
 }  // namespace
 
@@ -110,17 +90,11 @@ Status VerifySignedTreeHead(const SignedTreeHead& sth, const PublicKey& key) {
   return Status::Ok();
 }
 
-std::string PublicKeyToPem(const PublicKey& key) {
-  uint8_t der[sizeof kPublicKeyDerPrefix + 32];
-  std::memcpy(der, kPublicKeyDerPrefix, sizeof kPublicKeyDerPrefix);
-  std::memcpy(der + sizeof kPublicKeyDerPrefix, key.data(), key.size());
-  return PemEncode(kPublicKeyLabel, der);
-}
+std::string PublicKeyToPem(const PublicKey& key) { return Ed25519PublicKeyPem(key); }
 
 StatusOr<PublicKey> PublicKeyFromPem(std::string_view pem) {
-  EnsureSodium();
   PublicKey key;
-  if (Status s = ParsePemKey(pem, kPublicKeyLabel, kPublicKeyDerPrefix, key); !s.ok()) return s;
+  if (Status s = ParseEd25519PublicKeyPem(pem, key); !s.ok()) return s;
   return key;
 }
 
@@ -158,135 +132,28 @@ SignedTreeHead TreeHeadSigner::Sign(const TreeHead& head) const {
 }
 
 StatusOr<TreeHeadSigner> TreeHeadSigner::Open(const std::string& path) {
-  EnsureSodium();
-  // O_NOFOLLOW and fstat on the opened file: the checks apply to the file actually read.
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-  if (fd < 0) {
-    if (errno == ENOENT) return Status::NotFound(path + ": no ledger signing key file");
-    if (errno == ELOOP) {
-      return Status::InvalidArgument(path + ": ledger signing key file is a symbolic link; refusing it");
-    }
-    return Status::IOError(path + ": " + std::strerror(errno));
-  }
-  struct stat st;
-  if (::fstat(fd, &st) != 0) {
-    const int err = errno;
-    ::close(fd);
-    return Status::IOError(path + ": " + std::strerror(err));
-  }
-  if (!S_ISREG(st.st_mode)) {
-    ::close(fd);
-    return Status::InvalidArgument(path + ": ledger signing key is not a regular file");
-  }
-  if ((st.st_mode & 077) != 0) {
-    ::close(fd);
-    return Status::InvalidArgument(path + ": ledger signing key file is accessible to group or others (mode " +
-                                   ModeString(st.st_mode) + "); run chmod 600 on it");
-  }
-  std::string text(kMaxKeyFileBytes + 1, '\0');
-  size_t len = 0;
-  while (len < text.size()) {
-    const ssize_t n = ::read(fd, text.data() + len, text.size() - len);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      const int err = errno;
-      ::close(fd);
-      sodium_memzero(text.data(), text.size());
-      return Status::IOError(path + ": " + std::strerror(err));
-    }
-    if (n == 0) break;
-    len += static_cast<size_t>(n);
-  }
-  ::close(fd);
-  if (len > kMaxKeyFileBytes) {
-    sodium_memzero(text.data(), text.size());
-    return Status::InvalidArgument(path + ": too large for a key file");
-  }
-  std::array<uint8_t, 32> seed;
-  Status s = ParsePemKey(std::string_view(text.data(), len), kPrivateKeyLabel, kPrivateKeyDerPrefix, seed);
-  sodium_memzero(text.data(), text.size());
-  if (!s.ok()) return s.WithPrefix(path);
-  TreeHeadSigner signer = FromSeed(seed);
-  sodium_memzero(seed.data(), seed.size());
+  auto seed = ReadEd25519PrivateKeyFile(path, kKeyName);
+  if (!seed.ok()) return seed.status();
+  TreeHeadSigner signer = FromSeed(*seed);
+  sodium_memzero(seed->data(), seed->size());
   return signer;
 }
 
 StatusOr<TreeHeadSigner> TreeHeadSigner::OpenOrCreate(const std::string& path) {
-  EnsureSodium();
   auto existing = Open(path);
   if (existing.ok() || existing.status().code() != Status::Code::kNotFound) return existing;
-
-  const std::filesystem::path dir = std::filesystem::path(path).parent_path();
-  if (!dir.empty() && !std::filesystem::exists(dir)) {
-    std::error_code ec;
-    std::filesystem::create_directories(dir, ec);
-    if (ec) return Status::IOError(dir.string() + ": " + ec.message());
-    ::chmod(dir.c_str(), 0700);
-  }
-
-  std::array<uint8_t, 32> seed;
-  randombytes_buf(seed.data(), seed.size());
-  uint8_t der[sizeof kPrivateKeyDerPrefix + 32];
-  std::memcpy(der, kPrivateKeyDerPrefix, sizeof kPrivateKeyDerPrefix);
-  std::memcpy(der + sizeof kPrivateKeyDerPrefix, seed.data(), seed.size());
-  std::string text =
+  Status created = CreateEd25519PrivateKeyFile(
+      path,
       "# vendorguard disclosure-ledger signing key (Ed25519, PKCS#8). Secret: whoever holds it can sign tree\n"
-      "# heads in the ledger's name. Keep it mode 0600, back it up, never commit it.\n";
-  text += PemEncode(kPrivateKeyLabel, der);
-  sodium_memzero(der, sizeof der);
-
-  // Written to a fresh temporary file, then linked into place: link() fails rather than replace a key
-  // file another process created meanwhile, and that file is then used instead.
-  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
-  ::unlink(tmp.c_str());
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-  if (fd < 0) {
-    sodium_memzero(text.data(), text.size());
-    sodium_memzero(seed.data(), seed.size());
-    return Status::IOError(tmp + ": " + std::strerror(errno));
-  }
-  ::fchmod(fd, 0600);
-  const bool written = WriteAllTo(fd, tmp, text).ok() && ::fsync(fd) == 0;
-  const int write_errno = errno;
-  sodium_memzero(text.data(), text.size());
-  ::close(fd);
-  if (!written) {
-    ::unlink(tmp.c_str());
-    sodium_memzero(seed.data(), seed.size());
-    return Status::IOError(tmp + ": cannot write the ledger signing key: " + std::strerror(write_errno));
-  }
-  const int link_rc = ::link(tmp.c_str(), path.c_str());
-  const int link_errno = errno;
-  ::unlink(tmp.c_str());
-  if (link_rc != 0) {
-    sodium_memzero(seed.data(), seed.size());
-    if (link_errno == EEXIST) return Open(path);
-    return Status::IOError(path + ": cannot create the ledger signing key: " + std::strerror(link_errno));
-  }
-  if (Status s = SyncDirectory(dir.string()); !s.ok()) {
-    sodium_memzero(seed.data(), seed.size());
-    return s;
-  }
-  TreeHeadSigner signer = FromSeed(seed);
-  sodium_memzero(seed.data(), seed.size());
-  return signer;
+      "# heads in the ledger's name. Keep it mode 0600, back it up, never commit it.\n",
+      kKeyName);
+  // AlreadyExists: another process created it meanwhile; that key is the one to use.
+  if (!created.ok() && created.code() != Status::Code::kAlreadyExists) return created;
+  return Open(path);
 }
 
 Status TreeHeadSigner::WritePublicKeyFile(const std::string& path) const {
-  const std::string pem = PublicKeyPem();
-  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
-  if (fd < 0) return Status::IOError(tmp + ": " + std::strerror(errno));
-  ::fchmod(fd, 0644);
-  const bool written = WriteAllTo(fd, tmp, pem).ok() && ::fsync(fd) == 0;
-  const int err = errno;
-  ::close(fd);
-  if (!written || ::rename(tmp.c_str(), path.c_str()) != 0) {
-    const int e = written ? errno : err;
-    ::unlink(tmp.c_str());
-    return Status::IOError(path + ": cannot write the public key: " + std::strerror(e));
-  }
-  return Status::Ok();
+  return ReplaceFileDurably(path, PublicKeyPem(), 0644);
 }
 
 }  // namespace vg::ledger

@@ -11,14 +11,10 @@
 #include <thread>
 
 #include "common/files.h"
+#include "common/time_text.h"
 
 namespace vg::notify {
 namespace {
-
-int64_t SystemNowUs() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 Status WriteEml(const std::string& path, std::string_view message) {
   int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);

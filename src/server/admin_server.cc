@@ -3,6 +3,7 @@
 #include "common/files.h"
 #include "common/http_status.h"
 #include "common/json_object.h"
+#include "server/request_target.h"
 #include "common/json_text.h"
 #include "notify/notice.h"
 #include "notify/notice_key.h"
@@ -147,76 +148,7 @@ constexpr std::string_view kRoutes =
 
 // --- Request target ------------------------------------------------------------------------------------
 
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-// Percent-decodes `s` (and '+' as a space when `plus_is_space`); nullopt on a malformed escape.
-std::optional<std::string> PercentDecode(std::string_view s, bool plus_is_space) {
-  std::string out;
-  out.reserve(s.size());
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '%') {
-      if (i + 2 >= s.size()) return std::nullopt;
-      int hi = HexValue(s[i + 1]), lo = HexValue(s[i + 2]);
-      if (hi < 0 || lo < 0) return std::nullopt;
-      out.push_back(static_cast<char>(hi * 16 + lo));
-      i += 2;
-    } else if (s[i] == '+' && plus_is_space) {
-      out.push_back(' ');
-    } else {
-      out.push_back(s[i]);
-    }
-  }
-  return out;
-}
-
-struct Target {
-  std::string path;                   // as sent (for messages)
-  std::vector<std::string> segments;  // decoded, without empty ones
-  std::vector<std::pair<std::string, std::string>> query;
-};
-
-StatusOr<Target> ParseTarget(std::string_view target) {
-  Target t;
-  size_t q = target.find('?');
-  t.path = std::string(target.substr(0, q));
-  if (t.path.empty() || t.path[0] != '/') return Status::InvalidArgument("bad request target '" + t.path + "'");
-  std::string_view path = t.path;
-  size_t pos = 1;
-  while (pos <= path.size()) {
-    size_t end = path.find('/', pos);
-    if (end == std::string_view::npos) end = path.size();
-    std::string_view raw = path.substr(pos, end - pos);
-    if (!raw.empty()) {
-      auto seg = PercentDecode(raw, /*plus_is_space=*/false);
-      if (!seg) return Status::InvalidArgument("bad percent-encoding in path '" + t.path + "'");
-      t.segments.push_back(std::move(*seg));
-    }
-    pos = end + 1;
-  }
-  if (q != std::string_view::npos) {
-    std::string_view query = target.substr(q + 1);
-    size_t p = 0;
-    while (p <= query.size()) {
-      size_t end = query.find('&', p);
-      if (end == std::string_view::npos) end = query.size();
-      std::string_view pair = query.substr(p, end - p);
-      if (!pair.empty()) {
-        size_t eq = pair.find('=');
-        auto key = PercentDecode(pair.substr(0, eq), true);
-        auto value = PercentDecode(eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1), true);
-        if (!key || !value) return Status::InvalidArgument("bad percent-encoding in query");
-        t.query.emplace_back(std::move(*key), std::move(*value));
-      }
-      p = end + 1;
-    }
-  }
-  return t;
-}
+using Target = RequestTarget;
 
 // Rejects query parameters other than `known` (a typo must not be silently ignored).
 Status CheckQuery(const Target& t, std::initializer_list<std::string_view> known) {
@@ -462,7 +394,7 @@ AdminResponse LedgerErase(DisclosureLedger* ledger, const Target& t, std::string
 AdminResponse HandleAdminRequest(Delivery& delivery, std::string_view method, std::string_view target,
                                  const AdminPeer& peer, const AdminNotices* notices, DisclosureLedger* ledger,
                                  std::string_view body) {
-  auto parsed = ParseTarget(target);
+  auto parsed = ParseRequestTarget(target);
   if (!parsed.ok()) return Error(400, parsed.status().message());
   const Target& t = *parsed;
   const auto& seg = t.segments;

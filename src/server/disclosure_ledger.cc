@@ -54,10 +54,7 @@ ledger::LedgerOptions LedgerOptionsFor(const Config& config, bool sync, std::fun
   ledger::LedgerOptions options;
   options.dir = (std::filesystem::path(config.data_dir) / "ledger").string();
   options.sync = sync;
-  options.now_us = now_us ? std::move(now_us) : [] {
-    return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
-        .count();
-  };
+  options.now_us = now_us ? std::move(now_us) : std::function<int64_t()>(SystemNowUs);
   for (const VendorConfig& v : config.vendors) {
     options.vendors.push_back({v.name, v.purpose, v.legal_basis, v.destination_country});
   }

@@ -28,6 +28,7 @@
 #include "server/disclosure_ledger.h"
 #include "server/ingest_handler.h"
 #include "server/metrics.h"
+#include "common/time_text.h"
 
 namespace vg {
 
@@ -39,7 +40,6 @@ using tcp = net::ip::tcp;
 namespace {
 
 constexpr auto kIdleTimeout = std::chrono::seconds(60);
-constexpr int64_t kUsPerSecondGateway = 1'000'000;
 
 // Tests only: VENDORGUARD_TEST_CLOCK_FILE names a file holding the time the gateway takes for "now"
 // (accept and disclosure times, the ledger's tree heads), as an ISO 8601 UTC time
@@ -50,10 +50,7 @@ std::function<int64_t()> TestClockFromEnvironment() {
   if (path == nullptr || *path == '\0') return nullptr;
   spdlog::warn("VENDORGUARD_TEST_CLOCK_FILE is set: the gateway's clock is read from {} (for tests only)", path);
   return [file = std::string(path)]() -> int64_t {
-    const auto system_now = [] {
-      return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
-          .count();
-    };
+    const auto system_now = SystemNowUs;
     std::ifstream in(file);
     std::string text;
     if (!(in >> text)) return system_now();
@@ -371,8 +368,8 @@ StatusOr<std::unique_ptr<Gateway>> Gateway::Create(const Config& config) {
     auth::AccountStoreOptions ao;
     ao.path = (std::filesystem::path(config.data_dir) / "admin" / "accounts.db").string();
     ao.now_us = options.now_us;
-    ao.session_idle_us = int64_t{config.admin_http.session_idle_minutes} * 60 * kUsPerSecondGateway;
-    ao.session_absolute_us = int64_t{config.admin_http.session_max_hours} * 3600 * kUsPerSecondGateway;
+    ao.session_idle_us = int64_t{config.admin_http.session_idle_minutes} * 60 * kUsPerSecond;
+    ao.session_absolute_us = int64_t{config.admin_http.session_max_hours} * 3600 * kUsPerSecond;
     auto accounts = auth::AccountStore::Open(ao);
     if (!accounts.ok()) return accounts.status();
     impl.accounts = std::move(*accounts);
@@ -475,9 +472,7 @@ void Gateway::Run(bool handle_signals) {
         lock.unlock();
         std::vector<std::pair<std::string, std::pair<uint64_t, uint64_t>>> counters;
         for (const VendorStatus& v : impl.delivery->List()) counters.push_back({v.name, {v.accepted, v.delivered}});
-        impl.flows.Sample(std::chrono::duration_cast<std::chrono::seconds>(
-                              std::chrono::system_clock::now().time_since_epoch()).count(),
-                          counters);
+        impl.flows.Sample(SystemNowUs() / kUsPerSecond, counters);
         impl.admin_api->PumpAudit();
         lock.lock();
         impl.ticker_cv.wait_for(lock, std::chrono::seconds(1), [&impl] { return impl.ticker_stop; });

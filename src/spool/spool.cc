@@ -24,6 +24,7 @@
 
 #include "common/files.h"
 #include "spool/spool_format.h"
+#include "common/time_text.h"
 
 namespace vg {
 
@@ -47,11 +48,6 @@ StatusOr<FsyncPolicy> ParseFsyncPolicy(std::string_view name) {
 
 namespace {
 
-int64_t NowUnixUs() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 std::string ErrnoText(int e) { return std::strerror(e); }
 
@@ -554,7 +550,7 @@ StatusOr<std::shared_ptr<SegmentFile>> Spool::Impl::CreateSegment(uint64_t numbe
   seg->path = SegmentPath(number);
   seg->first_seq = first_seq;
   seg->vendors = opt_.vendors;
-  std::string header = sf::EncodeSegmentHeader({number, first_seq, NowUnixUs(), opt_.vendors});
+  std::string header = sf::EncodeSegmentHeader({number, first_seq, SystemNowUs(), opt_.vendors});
   seg->header_len = header.size();
   std::string tmp = seg->path + ".tmp";
   int fd = ::open(tmp.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);

@@ -282,6 +282,14 @@ TEST_F(AdminApiTest, BadInputToEveryRouteGetsA4xxJsonErrorNeverA500) {
   // Nothing was cut or removed by all that.
   EXPECT_NE(delivery_->Get("alpha")->state, VendorState::kCut);
   EXPECT_EQ(accounts_->ListUsers()->size(), 3u);
+  // A route that takes a body, called without one; a path and a query with a broken escape.
+  ApiResponse empty = Call("POST", "/api/v1/users", "", &admin);
+  EXPECT_EQ(empty.status, 400u);
+  EXPECT_NE(empty.body.find("needs a JSON body"), std::string::npos) << empty.body;
+  ApiResponse bad_path = Call("GET", "/api/v1/vendors/al%zzpha", "", &admin);
+  EXPECT_EQ(bad_path.status, 400u);
+  EXPECT_NE(bad_path.body.find("percent-encoding"), std::string::npos) << bad_path.body;
+  EXPECT_EQ(Call("GET", "/api/v1/vendors?a=%2", "", &admin).status, 400u);
   // Unknown routes and methods.
   EXPECT_EQ(Call("GET", "/api/v1/nope", "", &admin).status, 404u);
   ApiResponse r = Call("PUT", "/api/v1/vendors", "{}", &admin);

@@ -1,3 +1,4 @@
+#include "common/pem.h"
 #include "ledger/tree_head.h"
 
 #include <gtest/gtest.h>
@@ -174,6 +175,22 @@ TEST_F(KeyFileTest, CreatedWithMode0600AndReloadsTheSameKey) {
   std::vector<std::string> leftovers;
   for (const auto& e : std::filesystem::directory_iterator(dir_ / "keys")) leftovers.push_back(e.path().filename());
   EXPECT_EQ(leftovers, std::vector<std::string>{"ledger.key"});
+}
+
+// Creating never replaces a key file that exists (two processes starting at once): the second creator is
+// told AlreadyExists, and the file keeps the first key.
+TEST_F(KeyFileTest, CreatingNeverReplacesAnExistingKeyFile) {
+  ASSERT_TRUE(CreateEd25519PrivateKeyFile(key_path(), "# first\n", "ledger signing key").ok());
+  auto first = ReadEd25519PrivateKeyFile(key_path(), "ledger signing key");
+  ASSERT_TRUE(first.ok()) << first.status().message();
+  Status again = CreateEd25519PrivateKeyFile(key_path(), "# second\n", "ledger signing key");
+  EXPECT_EQ(again.code(), Status::Code::kAlreadyExists) << again.message();
+  auto still = ReadEd25519PrivateKeyFile(key_path(), "ledger signing key");
+  ASSERT_TRUE(still.ok());
+  EXPECT_EQ(*still, *first);
+  auto missing = ReadEd25519PrivateKeyFile(key_path() + ".nope", "ledger signing key");
+  EXPECT_EQ(missing.status().code(), Status::Code::kNotFound);
+  EXPECT_NE(missing.status().message().find("no ledger signing key file"), std::string::npos);
 }
 
 TEST_F(KeyFileTest, RefusesAFileOthersCanAccess) {
