@@ -12,8 +12,9 @@
 #   --load-cpus     CPUs for wrk and the sink. Default: the upper half of the CPUs for the target, the lower
 #                   half for the load (on 2 CPUs: target on CPU 1, wrk and sink on CPU 0). The gateway gets
 #                   `threads:` and nginx `worker_processes` equal to the number of target CPUs.
-#   --paced-delay-ms  the paced run's wait before each request on each connection (default: what makes about
-#                   half the gateway's saturated rate)
+#   --paced-delay-ms  the paced run's mean wait before each request on each connection, drawn at random
+#                   (exponential), so requests arrive independently rather than in bursts of all connections
+#                   (default: what makes about half the gateway's saturated rate)
 #   --no-pin        no taskset; the gateway and nginx pick their own thread counts
 #   --extra-config  YAML appended to the gateway's generated config (top-level keys, e.g. spool settings)
 #   --keep          keep the temp dir (configs, logs, data dir) and print its path
@@ -456,7 +457,7 @@ EOF
 if [ "$PACED" -gt 0 ]; then
   cat <<EOF
 
-Latency below saturation: each of the $CONNECTIONS connections waits ${PACED_DELAY_MS} ms before each request ($([ -n "${PACED_DELAY_MS_OPT:-}" ] && echo "given with --paced-delay-ms" || echo "about half the gateway's saturated rate")), ${PACED} s, same for both:
+Latency below saturation: each of the $CONNECTIONS connections waits a random time (exponential, mean ${PACED_DELAY_MS} ms) before each request ($([ -n "${PACED_DELAY_MS_OPT:-}" ] && echo "given with --paced-delay-ms" || echo "about half the gateway's saturated rate")), ${PACED} s, same for both:
 
 | target | requests/s | events/s | p50 ms | p90 ms | p99 ms | max ms | non-2xx |
 |---|---:|---:|---:|---:|---:|---:|---:|

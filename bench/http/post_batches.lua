@@ -4,8 +4,10 @@
 --
 --   wrk ... -s bench/http/post_batches.lua URL -- DIR COUNT PATH [DELAY_MS]
 --
--- DELAY_MS > 0 makes each connection wait that long before each request (a paced load of about
--- connections * 1000 / DELAY_MS requests/s, for latency below saturation); 0 or absent = closed loop.
+-- DELAY_MS > 0 makes each connection wait before each request, a random time with that mean (exponentially
+-- distributed, so the connections' requests arrive independently, as from many separate clients, instead of
+-- in lock-step bursts of all connections at once); a paced load of about connections * 1000 / DELAY_MS
+-- requests/s, for latency below saturation. 0 or absent = closed loop.
 -- At the end prints one line, `WRK_RESULT {json}`, with the counts and latency percentiles (microseconds).
 
 local counter = 0
@@ -37,6 +39,7 @@ function init(args)
   if delay_ms <= 0 then delay = nil end
   -- Threads start at different batches so they do not all send the same one at once.
   next_index = ((thread_index or 1) - 1) * 3 % #requests + 1
+  math.randomseed(thread_index or 1)
 end
 
 function request()
@@ -46,7 +49,8 @@ function request()
 end
 
 function delay()
-  return delay_ms
+  -- 1 - random() is in (0, 1], so the log is finite.
+  return math.floor(-delay_ms * math.log(1 - math.random()) + 0.5)
 end
 
 function done(summary, latency, requests)

@@ -17,6 +17,10 @@
 #ifdef __SSE2__
 #include <emmintrin.h>
 #endif
+#if defined(__x86_64__) || defined(__i386__)
+#include <tmmintrin.h>
+#define VG_BASE64_SSSE3 1
+#endif
 
 #include <libdeflate.h>
 #include <zlib.h>
@@ -180,6 +184,47 @@ Status BadPercentEncoding(std::string_view in, size_t at, std::string_view where
   return Status::InvalidArgument(std::move(msg));
 }
 
+#ifdef VG_BASE64_SSSE3
+const bool kHaveSsse3 = __builtin_cpu_supports("ssse3");
+
+// Decodes the 16 base64 characters at `in` (either alphabet) into 12 bytes at `out`, writing 16 bytes there
+// (the last 4 zero); returns false, writing nothing, when one of them is not a base64 character. The
+// technique is Wojciech Muła's (https://arxiv.org/abs/1704.00605): the characters' nibbles index two
+// 16-byte tables whose AND is zero exactly for valid characters; a third table gives each class's offset to
+// its 6-bit value; two multiply-adds pack four 6-bit values into three bytes.
+__attribute__((target("ssse3"))) bool Base64DecodeBlock16(const unsigned char* in, unsigned char* out) {
+  __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(in));
+  // The URL-safe alphabet's '-' and '_' become '+' and '/'; nothing else maps onto those two.
+  const __m128i minus = _mm_cmpeq_epi8(v, _mm_set1_epi8('-'));
+  const __m128i underscore = _mm_cmpeq_epi8(v, _mm_set1_epi8('_'));
+  v = _mm_add_epi8(v, _mm_and_si128(minus, _mm_set1_epi8('+' - '-')));
+  v = _mm_add_epi8(v, _mm_and_si128(underscore, _mm_set1_epi8('/' - '_')));
+  // Bit per high-nibble class (0x2_, 0x3_, 0x4_/0x6_, 0x5_/0x7_, anything else); a low nibble's entry holds
+  // the classes in which that low nibble is NOT a base64 character.
+  const __m128i lut_lo = _mm_setr_epi8(0x15, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x13, 0x1A, 0x1B,
+                                       0x1B, 0x1B, 0x1A);
+  const __m128i lut_hi = _mm_setr_epi8(0x10, 0x10, 0x01, 0x02, 0x04, 0x08, 0x04, 0x08, 0x10, 0x10, 0x10, 0x10, 0x10,
+                                       0x10, 0x10, 0x10);
+  // Offsets to add: '/' (index 1, see below) +16, '+' (0x2_) +19, digits +4, 'A'-'Z' -65, 'a'-'z' -71.
+  const __m128i lut_roll = _mm_setr_epi8(0, 16, 19, 4, -65, -65, -71, -71, 0, 0, 0, 0, 0, 0, 0, 0);
+  const __m128i nibble = _mm_set1_epi8(0x0F);
+  const __m128i hi = _mm_and_si128(_mm_srli_epi32(v, 4), nibble);
+  const __m128i lo = _mm_and_si128(v, nibble);
+  const __m128i bad = _mm_and_si128(_mm_shuffle_epi8(lut_lo, lo), _mm_shuffle_epi8(lut_hi, hi));
+  if (_mm_movemask_epi8(_mm_cmpeq_epi8(bad, _mm_setzero_si128())) != 0xFFFF) return false;
+  // '/' shares the high nibble 2 with '+': step it to index 1 (the compare gives -1).
+  const __m128i slash = _mm_cmpeq_epi8(v, _mm_set1_epi8('/'));
+  const __m128i sextets = _mm_add_epi8(v, _mm_shuffle_epi8(lut_roll, _mm_add_epi8(slash, hi)));
+  // Per 4 sextets a b c d: (a << 6 | b) and (c << 6 | d) in 16-bit lanes, then (ab << 12 | cd) in 32 bits.
+  const __m128i pairs = _mm_maddubs_epi16(sextets, _mm_set1_epi32(0x01400140));
+  const __m128i words = _mm_madd_epi16(pairs, _mm_set1_epi32(0x00011000));
+  // Each 32-bit lane holds the 3 bytes little-endian: take them high byte first.
+  const __m128i order = _mm_setr_epi8(2, 1, 0, 6, 5, 4, 10, 9, 8, 14, 13, 12, -1, -1, -1, -1);
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(out), _mm_shuffle_epi8(words, order));
+  return true;
+}
+#endif
+
 // Decodes base64 from `in[0, n)` into `out`, which needs room for n / 4 * 3 + 2 bytes and may be `in` itself
 // (every 4 input bytes are read before their 3 output bytes are written, and output never overtakes input).
 // On success sets *out_len. On error returns a message without the "invalid base64" prefix.
@@ -213,6 +258,17 @@ Status Base64DecodeRaw(const char* in, size_t n, char* out, size_t* out_len) {
   const auto* src = reinterpret_cast<const unsigned char*>(in);
   auto* dst = reinterpret_cast<unsigned char*>(out);
   size_t i = 0, j = 0;
+#ifdef VG_BASE64_SSSE3
+  if (kHaveSsse3) {
+    // 16 characters at a time while 16 more follow (the block's 16-byte store then stays inside what the
+    // caller's n / 4 * 3 + 2 bytes allow, and in place it only overwrites characters already read). A block
+    // with anything else than the two alphabets is left to the loop below, which finds and reports it.
+    while (i + 32 <= n && Base64DecodeBlock16(src + i, dst + j)) {
+      i += 16;
+      j += 12;
+    }
+  }
+#endif
   for (; i + 4 <= n; i += 4) {
     uint32_t a = kBase64Value[src[i]], b = kBase64Value[src[i + 1]];
     uint32_t c = kBase64Value[src[i + 2]], d = kBase64Value[src[i + 3]];

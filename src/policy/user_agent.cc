@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <array>
-#include <cctype>
 #include <utility>
 
 namespace vg {
@@ -10,10 +9,13 @@ namespace {
 
 bool Contains(std::string_view hay, std::string_view needle) { return hay.find(needle) != std::string_view::npos; }
 
+// ASCII only, on purpose: the names and schemes compared here are ASCII, and std::tolower is a call into
+// the C locale per byte.
+constexpr char AsciiLower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + ('a' - 'A')) : c; }
+
 bool IEquals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
-         });
+  return a.size() == b.size() &&
+         std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) { return AsciiLower(x) == AsciiLower(y); });
 }
 
 bool IStartsWith(std::string_view s, std::string_view prefix) {
@@ -113,9 +115,9 @@ bool UrlOrigin(std::string_view url, std::string* origin) {
     if (u <= 0x20 || c == '\\' || c == '"' || c == '<' || c == '>') return false;
   }
   origin->clear();
-  for (char c : scheme) origin->push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+  for (char c : scheme) origin->push_back(AsciiLower(c));
   origin->append("://");
-  for (char c : authority) origin->push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+  for (char c : authority) origin->push_back(AsciiLower(c));
   return true;
 }
 

@@ -191,6 +191,57 @@ TEST(Base64Decode, RejectsWhatIsNotBase64) {
   }
 }
 
+// Long inputs go through the 16-characters-at-a-time path: every length around its block edges, both
+// alphabets, every byte value, and one bad character at every position (the error must name it).
+TEST(Base64Decode, LongInputsMatchTheEncoderAtEveryLength) {
+  uint32_t x = 2463534242u;
+  auto next = [&] {
+    x ^= x << 13;
+    x ^= x >> 17;
+    x ^= x << 5;
+    return x;
+  };
+  for (size_t len = 0; len <= 200; ++len) {
+    std::string plain(len, '\0');
+    for (auto& c : plain) c = static_cast<char>(next());
+    std::string encoded = Base64Encode(plain);
+    auto r = Base64Decode(encoded);
+    ASSERT_TRUE(r.ok()) << len << ": " << r.status().message();
+    ASSERT_EQ(*r, plain) << len;
+    std::string url_safe = encoded;
+    for (auto& c : url_safe) c = c == '+' ? '-' : c == '/' ? '_' : c;
+    auto u = Base64Decode(url_safe);
+    ASSERT_TRUE(u.ok()) << len;
+    ASSERT_EQ(*u, plain) << len;
+  }
+  // Every 6-bit value in every position of a block: 0..63 as characters, rotated.
+  static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  for (int shift = 0; shift < 64; ++shift) {
+    std::string encoded;
+    for (int k = 0; k < 128; ++k) encoded += kAlphabet[(k + shift) % 64];
+    auto r = Base64Decode(encoded);
+    ASSERT_TRUE(r.ok());
+    EXPECT_EQ(Base64Encode(*r), encoded) << shift;
+  }
+}
+
+TEST(Base64Decode, LongInputsNameTheFirstBadCharacter) {
+  const std::string plain(150, 'q');
+  const std::string good = Base64Encode(plain);  // 200 characters, no padding
+  ASSERT_EQ(good.size(), 200u);
+  for (unsigned char bad : {'!', '=', ' ', '\n', '.', ':', '@', '[', '`', '{', '\x7f', '\x80', '\xff', '\0'}) {
+    for (size_t at = 0; at < good.size(); ++at) {
+      std::string in = good;
+      in[at] = static_cast<char>(bad);
+      if (bad == '=' && at == good.size() - 1) continue;  // a final "=" is padding
+      auto r = Base64Decode(in);
+      ASSERT_FALSE(r.ok()) << int(bad) << " at " << at;
+      EXPECT_NE(r.status().message().find("at byte " + std::to_string(at)), std::string::npos)
+          << int(bad) << " at " << at << ": " << r.status().message();
+    }
+  }
+}
+
 // ---------------------------------------------------------------------------------------------------------
 // Gunzip and Gzip
 

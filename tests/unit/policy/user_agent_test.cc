@@ -68,6 +68,20 @@ TEST(Glob, MatchesStarAndQuestionMark) {
   EXPECT_FALSE(set.Matches("email"));
 }
 
+TEST(UserAgent, FamiliesAndOriginsIgnoreAsciiCaseOnly) {
+  EXPECT_EQ(BrowserFamily("MOBILE safari 17"), "Mobile Safari");
+  EXPECT_EQ(BrowserFamily("firefox"), "Firefox");
+  EXPECT_EQ(OsFamily("wINDOWS 11"), "Windows");
+  EXPECT_EQ(OsFamily("Windo"), "Other");
+  std::string origin;
+  ASSERT_TRUE(UrlOrigin("HTTPS://Shop.EXAMPLE.com:8443/Cart?Email=x", &origin));
+  EXPECT_EQ(origin, "https://shop.example.com:8443");
+  ASSERT_TRUE(UrlOrigin("http://\xc3\x84" "BC.example/", &origin));  // non-ASCII bytes are kept as they are
+  EXPECT_EQ(origin, "http://\xc3\x84" "bc.example");
+  EXPECT_FALSE(UrlOrigin("ftp://example.com/", &origin));
+  EXPECT_FALSE(UrlOrigin("HTTPX://example.com/", &origin));
+}
+
 TEST(Glob, PathologicalPatternIsNotExponential) {
   std::string text(20000, 'a');
   EXPECT_FALSE(GlobMatch("*a*a*a*a*a*a*a*a*b", text));
