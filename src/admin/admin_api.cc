@@ -20,6 +20,7 @@
 #include "common/http_status.h"
 #include "common/json_object.h"
 #include "common/json_text.h"
+#include "common/thread_name.h"
 #include "common/time_text.h"
 #include "config/config.h"
 #include "delivery/delivery.h"
@@ -561,6 +562,7 @@ struct AdminApi::Impl {
       const std::string dir = d.ledger->dir();
       spdlog::info("admin API: ledger verification started by {}", c.actor);
       verify_thread = std::thread([this, dir] {
+        SetCurrentThreadName("vg-verify");
         ledger::VerifyOptions o;
         o.progress = [this](uint64_t done, uint64_t total) {
           std::lock_guard l(verify_mu);

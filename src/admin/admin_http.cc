@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "admin/admin_api.h"
+#include "common/thread_name.h"
 
 namespace vg::admin {
 
@@ -196,7 +197,12 @@ StatusOr<std::unique_ptr<AdminHttpServer>> AdminHttpServer::Start(const AdminHtt
   }
   impl->Accept();
   Impl* raw = impl.get();
-  for (int i = 0; i < std::max(1, options.threads); ++i) raw->threads.emplace_back([raw] { raw->ioc.run(); });
+  for (int i = 0; i < std::max(1, options.threads); ++i) {
+    raw->threads.emplace_back([raw] {
+      SetCurrentThreadName("vg-admin-http");
+      raw->ioc.run();
+    });
+  }
   return std::unique_ptr<AdminHttpServer>(new AdminHttpServer(std::move(impl)));
 }
 

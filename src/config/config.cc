@@ -54,7 +54,7 @@ constexpr std::string_view kAdminKeys[] = {"socket", "listen", "tls_cert", "tls_
                                            "session_idle_minutes", "session_max_hours"};
 constexpr std::string_view kLedgerKeys[] = {"retention_days", "retention_check_interval"};
 constexpr std::string_view kVendorKeys[] = {
-    "name", "kind", "endpoint", "api", "token", "api_secret_env", "key_epoch", "gzip", "policy",
+    "name", "kind", "endpoint", "api", "token", "api_secret_env", "key_epoch", "gzip", "linger_ms", "policy",
     "purpose", "legal_basis", "destination_country", "retention_days",
 };
 // GDPR Art. 6(1)'s lawful bases.
@@ -734,6 +734,10 @@ class ConfigParser {
         vendor->key_epoch = static_cast<uint32_t>(n);
       } else if (e.key == "gzip") {
         s = Bool(e, &vendor->gzip);
+      } else if (e.key == "linger_ms") {
+        uint64_t n;
+        s = Integer(e, 0, 1000, "a number of milliseconds from 0 to 1000", &n);
+        vendor->linger_ms = static_cast<uint32_t>(n);
       } else if (e.key == "purpose") {
         s = String(e, &vendor->purpose);
       } else if (e.key == "legal_basis") {

@@ -84,6 +84,10 @@ struct VendorConfig {
   std::optional<std::string> api_secret_env;  // env var holding the /import secret (never in the file)
   std::optional<uint32_t> key_epoch;    // pseudonym key epoch; absent = the key file's current epoch
   bool gzip = true;                     // gzip request bodies to the vendor
+  // After an idle sender is woken by new events, it waits this long before reading them, so one vendor
+  // request (and one ledger write and cursor sync) carries what arrived meanwhile instead of one client
+  // request's worth. Delays delivery to the vendor by up to this much; never the client's answer.
+  uint32_t linger_ms = 10;
   PolicyConfig policy;
   // What the company declares about this disclosure (GDPR Art. 30 records, Art. 15(1)(c) answers): kept
   // with every ledger record about the vendor. Empty = not declared.

@@ -101,6 +101,12 @@ vendors:
     # Compress request bodies sent to the vendor with gzip (true or false; default true).
     # gzip: true
 
+    # After new events wake an idle sender, it waits this many milliseconds (0 to 1000; default 10)
+    # so that one request to the vendor, one ledger write and one cursor sync carry all that arrived
+    # meanwhile. Delays delivery by up to this much; clients get their answer as soon as their events
+    # are on disk either way.
+    # linger_ms: 10
+
     # What this vendor may receive. Without a `policy` key the strict default applies, which is
     # exactly the policy below. Lists are property-name globs where `*` matches any run of characters
     # and `?` one character. With a `policy` key, a list left out is empty, except `pseudonymize` and

@@ -21,6 +21,7 @@
 #include "common/files.h"
 #include "common/json_text.h"
 #include "delivery/transport.h"
+#include "common/thread_name.h"
 #include "common/time_text.h"
 
 namespace vg {
@@ -170,6 +171,7 @@ struct VendorRuntimeState {
   std::string name;
   SpoolVendorId id = 0;
   std::unique_ptr<Transport> transport;
+  std::chrono::milliseconds linger{0};
   std::atomic<VendorState> state{VendorState::kActive};
   std::atomic<bool> abort{false};  // ends an in-flight request (cut, or pause)
   std::atomic<uint64_t> accepted{0}, delivered{0}, retries{0}, dead_lettered{0}, discarded{0};
@@ -224,6 +226,7 @@ class Delivery::Impl {
       auto v = std::make_unique<VendorRuntimeState>();
       v->name = vc.name;
       v->id = static_cast<SpoolVendorId>(i);
+      v->linger = std::chrono::milliseconds(vc.linger_ms);
       auto transport = vc.endpoint ? MakeHttpTransport(vc, options_.request_timeout)
                                    : MakeShadowTransport(config_.data_dir, vc.name);
       if (!transport.ok()) return transport.status();
@@ -238,7 +241,10 @@ class Delivery::Impl {
     }
     for (auto& v : vendors_) {
       VendorRuntimeState* vp = v.get();
-      vp->thread = std::thread([this, vp] { RunSender(*vp); });
+      vp->thread = std::thread([this, vp] {
+        SetCurrentThreadName("vg-send:" + vp->name);
+        RunSender(*vp);
+      });
     }
     return Status::Ok();
   }
@@ -388,6 +394,7 @@ class Delivery::Impl {
   void RunSender(VendorRuntimeState& v) {
     std::mt19937_64 rng(std::random_device{}());
     uint64_t after = 0;  // records up to here are acknowledged (or being skipped)
+    bool was_idle = false;  // the last read found nothing: what wakes us is the first of a burst
     while (true) {
       uint64_t generation;
       {
@@ -409,6 +416,13 @@ class Delivery::Impl {
         continue;
       }
       v.abort = false;
+      if (was_idle && v.linger.count() > 0 && !stopping_.load()) {
+        // Let the burst that woke us gather (see VendorConfig::linger_ms). A plain sleep: commits would
+        // wake a condition-variable wait on every one of them. Pause, cut and shutdown are looked at
+        // right after, and an in-flight request has not started yet.
+        std::this_thread::sleep_for(v.linger);
+      }
+      was_idle = false;
       auto batch = spool_->Read(v.id, after, 2000, 16u << 20);
       if (!batch.ok()) {
         spdlog::error("vendor {}: reading the spool failed: {}", v.name, batch.status().message());
@@ -419,6 +433,7 @@ class Delivery::Impl {
       if (batch->empty()) {
         if (stopping_.load()) break;
         WaitForWork(generation, std::chrono::steady_clock::now() + std::chrono::milliseconds(500));
+        was_idle = true;
         continue;
       }
       const auto& records = batch->records;

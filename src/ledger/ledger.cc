@@ -19,6 +19,7 @@
 
 #include "ledger/ledger_format.h"
 #include "ledger/ledger_impl.h"
+#include "common/thread_name.h"
 #include "common/time_text.h"
 
 namespace vg::ledger {
@@ -725,6 +726,7 @@ Status Ledger::Impl::SealLocked() {
   SealJob* raw = job.get();  // sealing_ keeps it alive until the sealer is joined
   try {
     sealer_ = std::thread([this, raw] {
+      SetCurrentThreadName("vg-ledger-seal");
       if (opt_.seal_hook_for_testing) opt_.seal_hook_for_testing();
       raw->status = WriteSealedSegment(raw);
       sealer_done_.store(true, std::memory_order_release);

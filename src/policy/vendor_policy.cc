@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <atomic>
 #include <charconv>
-#include <unordered_map>
 
 #include "geo/geo_locator.h"
 #include "pii/scanner.h"
@@ -94,7 +93,7 @@ struct CompiledPolicy::Writer {
   // operations ($unset...), whose entries are property names, not values.
   void Property(std::string_view path, const vg::Property& p, bool names_only) {
     const std::string_view k = p.key;
-    const KeyDecision& d = policy.Decide(k);
+    const KeyDecision d = policy.Decide(k);
     if (names_only) {
       // Names in $unset and kin: only the allow-list rules apply; there is no value to transform.
       if (d.action == KeyAction::kDrop || d.action == KeyAction::kIp) {
@@ -367,21 +366,27 @@ CompiledPolicy::KeyDecision CompiledPolicy::DecideUncached(std::string_view k) c
   return {KeyAction::kKeep, "", CategoryOfKey(k)};
 }
 
-const CompiledPolicy::KeyDecision& CompiledPolicy::Decide(std::string_view key) const {
-  // Property names repeat across events, so each worker thread remembers the decision per name and
-  // policy. The cache is bounded: a client spraying random names can cost time, never memory.
-  struct Hash {
-    using is_transparent = void;
-    size_t operator()(std::string_view s) const { return std::hash<std::string_view>()(s); }
+CompiledPolicy::KeyDecision CompiledPolicy::Decide(std::string_view key) const {
+  // Property names repeat across events, so each thread remembers recent decisions in a direct-mapped
+  // table shared by all policies (the policy's id is part of the slot's tag). Memory stays bounded
+  // whatever names clients send; a collision costs one DecideUncached.
+  struct Slot {
+    uint64_t policy = 0;  // ids start at 1: 0 marks an empty slot
+    uint64_t hash = 0;
+    std::string key;
+    KeyDecision decision{};
   };
-  using KeyMap = std::unordered_map<std::string, KeyDecision, Hash, std::equal_to<>>;
-  thread_local std::unordered_map<uint64_t, KeyMap> caches;
-  constexpr size_t kMaxKeys = 4096;
-  KeyMap& cache = caches[id_];
-  auto it = cache.find(key);
-  if (it != cache.end()) return it->second;
-  if (cache.size() >= kMaxKeys) cache.clear();
-  return cache.emplace(std::string(key), DecideUncached(key)).first->second;
+  constexpr size_t kSlots = 1024;
+  thread_local std::vector<Slot> slots(kSlots);
+  const uint64_t hash = std::hash<std::string_view>()(key) ^ (id_ * 0x9E3779B97F4A7C15ull);
+  Slot& slot = slots[(hash ^ (hash >> 29)) & (kSlots - 1)];
+  if (slot.policy == id_ && slot.hash == hash && slot.key == key) return slot.decision;
+  KeyDecision d = DecideUncached(key);
+  slot.policy = id_;
+  slot.hash = hash;
+  slot.key.assign(key);
+  slot.decision = d;
+  return d;
 }
 
 CompiledPolicy::CompiledPolicy(const PolicyConfig& config, std::optional<std::string> token,

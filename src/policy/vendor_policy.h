@@ -99,7 +99,7 @@ class CompiledPolicy {
     CategorySet category;   // for kKeep: the category of the property
   };
   KeyDecision DecideUncached(std::string_view key) const;
-  const KeyDecision& Decide(std::string_view key) const;
+  KeyDecision Decide(std::string_view key) const;
 
   uint64_t id_ = 0;  // tells per-thread decision caches apart; unique per compiled policy
 

@@ -28,6 +28,7 @@
 #include "server/disclosure_ledger.h"
 #include "server/ingest_handler.h"
 #include "server/metrics.h"
+#include "common/thread_name.h"
 #include "common/time_text.h"
 
 namespace vg {
@@ -243,6 +244,7 @@ struct Gateway::Impl {
     spdlog::info("ledger: keeping records for {} day(s) (ledger.retention_days), checked every {} s",
                  *ledger->retention_days(), config.ledger_retention_check_interval_s);
     retention = std::thread([this] {
+      SetCurrentThreadName("vg-retention");
       const auto interval = std::chrono::seconds(config.ledger_retention_check_interval_s);
       std::unique_lock lock(retention_mu);
       while (!retention_stop) {
@@ -467,6 +469,7 @@ void Gateway::Run(bool handle_signals) {
   spdlog::info("vendorguard listening on {}:{}", impl.config.listen_host, port());
   if (impl.admin_api) {
     impl.ticker = std::thread([&impl] {
+      SetCurrentThreadName("vg-ticker");
       std::unique_lock<std::mutex> lock(impl.ticker_mu);
       while (!impl.ticker_stop) {
         lock.unlock();
@@ -482,7 +485,13 @@ void Gateway::Run(bool handle_signals) {
   int threads = impl.config.threads > 0 ? impl.config.threads
                                         : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
   std::vector<std::thread> workers;
-  for (int i = 1; i < threads; ++i) workers.emplace_back([&] { impl.ioc.run(); });
+  for (int i = 1; i < threads; ++i) {
+    workers.emplace_back([&] {
+      SetCurrentThreadName("vg-ingest");
+      impl.ioc.run();
+    });
+  }
+  SetCurrentThreadName("vg-ingest");
   impl.ioc.run();
   for (auto& t : workers) t.join();
   impl.admin.reset();

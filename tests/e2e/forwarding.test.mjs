@@ -282,6 +282,38 @@ test('gzip: false sends a plain JSON array; the default gzips it', { timeout: 20
   }
 });
 
+test('linger_ms: a burst of client requests reaches the vendor as one request after the linger; 0 sends at once',
+     { timeout: 30_000 }, async (t) => {
+  const h = harness(t);
+  const lingering = await h.sink();
+  const eager = await h.sink();
+  const gw = await h.gateway({
+    vendors: [
+      { ...mixpanelVendor({ name: 'lingering', sink: lingering, policy: TEST_POLICY }), linger_ms: 1000 },
+      { ...mixpanelVendor({ name: 'eager', sink: eager, policy: TEST_POLICY }), linger_ms: 0 },
+    ],
+  });
+  const mp = client(gw.host);
+  const ids = Array.from({ length: 8 }, (_, i) => `fw-linger-${i}`);
+  const t0 = Date.now();
+  for (const [i, id] of ids.entries()) await track(mp, eventFor(id, i).event, eventFor(id, i).properties);
+  const answered = Date.now() - t0;
+  for (const [name, sink] of [['lingering', lingering], ['eager', eager]]) {
+    await waitFor(() => sink.events('/track').length >= ids.length, 15_000,
+                  () => `${ids.length} events at vendor ${name}:\n${sink.summary()}\n${gw.logs()}`);
+  }
+  // Clients were answered without waiting for the linger.
+  assert.ok(answered < 1000, `8 requests took ${answered} ms to be answered`);
+  // The lingering sender waited after the first commit (which came after t0), then sent all 8 together.
+  assert.ok(lingering.requests[0].at - t0 >= 990,
+            `first request at the lingering vendor ${lingering.requests[0].at - t0} ms after the first send`);
+  assert.equal(lingering.requests.length, 1, lingering.summary());
+  assert.deepEqual(lingering.events('/track').map((e) => e.properties.$insert_id).sort(), [...ids].sort());
+  // The other vendor did not wait.
+  assert.ok(eager.requests[0].at < lingering.requests[0].at, `eager: ${eager.summary()}`);
+  assert.deepEqual(eager.events('/track').map((e) => e.properties.$insert_id).sort(), [...ids].sort());
+});
+
 // The data form of a /track request with one event and no ip property; ?ip=1 asks the gateway to
 // geolocate the request's client.
 function trackForm(insertId) {

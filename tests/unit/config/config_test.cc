@@ -128,6 +128,7 @@ vendors:
     api_secret_env: MP_SECRET
     key_epoch: 7
     gzip: false
+    linger_ms: 0
     policy:
       allow: [distinct_id, "$*", "utm_?"]
       drop: [$email]
@@ -167,6 +168,7 @@ vendors:
   EXPECT_EQ(v.api_secret_env, "MP_SECRET");
   EXPECT_EQ(v.key_epoch, 7u);
   EXPECT_FALSE(v.gzip);
+  EXPECT_EQ(v.linger_ms, 0u);
   EXPECT_FALSE(v.policy.is_default);
   EXPECT_EQ(v.policy.allow, (Strings{"distinct_id", "$*", "utm_?"}));
   EXPECT_EQ(v.policy.drop, Strings{"$email"});
@@ -182,6 +184,7 @@ vendors:
   EXPECT_EQ(w.endpoint, "http://127.0.0.1:9000/mp");
   EXPECT_EQ(w.api, "track");
   EXPECT_TRUE(w.gzip);
+  EXPECT_EQ(w.linger_ms, 10u);  // the default
   EXPECT_FALSE(w.policy.is_default);
   EXPECT_TRUE(w.policy.allow.empty());
   EXPECT_TRUE(w.policy.drop.empty());
@@ -279,6 +282,10 @@ TEST_F(ConfigTest, WrongTypes) {
   EXPECT_EQ(ErrorOf("data_dir:\n" + std::string(kVendor)), "test.yaml:1:1: 'data_dir' must be a non-empty string");
   EXPECT_EQ(ErrorOf("vendors:\n  - name: x\n    kind: mixpanel\n    gzip: yes\n"),
             "test.yaml:4:11: 'gzip' must be true or false");
+  EXPECT_EQ(ErrorOf("vendors:\n  - name: x\n    kind: mixpanel\n    linger_ms: 1001\n"),
+            "test.yaml:4:16: 'linger_ms' must be a number of milliseconds from 0 to 1000");
+  EXPECT_EQ(ErrorOf("vendors:\n  - name: x\n    kind: mixpanel\n    linger_ms: -1\n"),
+            "test.yaml:4:16: 'linger_ms' must be a number of milliseconds from 0 to 1000");
   EXPECT_EQ(ErrorOf("vendors:\n  - name: x\n    kind: mixpanel\n    key_epoch: 0\n"),
             "test.yaml:4:16: 'key_epoch' must be a positive integer");
   EXPECT_EQ(ErrorOf("vendors:\n  - name: x\n    kind: mixpanel\n    policy: [a]\n"),

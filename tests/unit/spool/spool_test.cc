@@ -342,6 +342,42 @@ TEST_F(SpoolTest, SegmentsRollOverAndAreDeletedOnceEveryVendorAcked) {
   EXPECT_EQ(spool->open_report().segments_deleted, 1u);
 }
 
+// A segment that every vendor was already past when the writer rolled over is deleted without waiting for
+// another acknowledgement (off the writer's thread), and its bytes leave the quota's count.
+TEST_F(SpoolTest, SegmentLeftFullyAcknowledgedByARollIsDeletedWithoutAnotherAck) {
+  auto opt = Options();
+  opt.segment_bytes = 4096;
+  opt.quota_bytes = 0;
+  auto spool = MustOpen(opt);
+  ASSERT_TRUE(spool);
+  std::string payload(200, 'p');
+  auto append_and_ack = [&] {
+    Append1(*spool, 0, payload);
+    ASSERT_TRUE(spool->Ack(0, UINT64_MAX).ok());
+  };
+  append_and_ack();
+  auto first = SegmentFiles();
+  ASSERT_EQ(first.size(), 1u);
+  const auto size1 = fs::file_size(first[0]);
+  append_and_ack();
+  const auto record = fs::file_size(first[0]) - size1;
+  // Fill the first segment with records that are all acknowledged, up to where the next one no longer fits.
+  while (fs::file_size(first[0]) + record <= opt.segment_bytes) append_and_ack();
+  ASSERT_EQ(SegmentFiles().size(), 1u);
+  // This one rolls over to a new segment; nobody needs the first one any more, and no ack follows.
+  Append1(*spool, 0, payload);
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (fs::exists(first[0]) && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  EXPECT_FALSE(fs::exists(first[0]));
+  EXPECT_EQ(SegmentFiles().size(), 1u);
+  EXPECT_EQ(spool->Stats().disk_bytes, SegmentBytesOnDisk());
+  auto left = ReadAll(*spool, 0);
+  ASSERT_EQ(left.size(), 1u);  // the record after the roll is still there
+  EXPECT_EQ(left[0].payload, payload);
+}
+
 TEST_F(SpoolTest, QuotaRefusesWithUnavailableAndWritesNothing) {
   auto opt = Options({"a"});
   opt.segment_bytes = 4096;

@@ -82,5 +82,50 @@ TEST(JsonWriter, NumbersSurviveRoundTrip) {
   EXPECT_EQ(out, "[1.5,18446744073709551615,-9223372036854775808,1e+300,0]");
 }
 
+// Every byte value that needs an escape, at every position of strings around the 16-byte blocks the
+// writer skips through, against a byte-at-a-time reference (bytes from 0x80 up pass as they are: UTF-8 is
+// checked where strings come in).
+TEST(JsonWriter, EscapesAtEveryPositionOfLongStrings) {
+  auto reference = [](std::string_view in) {
+    static constexpr char kHex[] = "0123456789abcdef";
+    std::string out = "\"";
+    for (unsigned char c : in) {
+      switch (c) {
+        case '"': out += "\\\""; break;
+        case '\\': out += "\\\\"; break;
+        case '\n': out += "\\n"; break;
+        case '\r': out += "\\r"; break;
+        case '\t': out += "\\t"; break;
+        case '\b': out += "\\b"; break;
+        case '\f': out += "\\f"; break;
+        default:
+          if (c < 0x20) {
+            out += "\\u00";
+            out += kHex[c >> 4];
+            out += kHex[c & 0xf];
+          } else {
+            out += static_cast<char>(c);
+          }
+      }
+    }
+    return out + "\"";
+  };
+  std::string specials = "\"\\";
+  for (int c = 0; c < 0x20; ++c) specials += static_cast<char>(c);
+  for (size_t len = 1; len <= 50; ++len) {
+    for (size_t at = 0; at < len; ++at) {
+      for (char special : specials) {
+        // Bytes around the special one that must pass unescaped: the ones just above 0x1F, high bytes.
+        std::string in(len, 'a');
+        for (size_t k = 0; k < len; ++k) in[k] = "a\x20~\x7f\xc3\xa9!#"[k % 8];
+        in[at] = special;
+        std::string out;
+        AppendJsonString(&out, in);
+        ASSERT_EQ(out, reference(in)) << "length " << len << ", byte " << int(special) << " at " << at;
+      }
+    }
+  }
+}
+
 }  // namespace
 }  // namespace vg
