@@ -279,6 +279,16 @@ StatusOr<std::shared_ptr<const NamesDictionary>> NamesDictionary::LoadFile(const
   return parsed;
 }
 
+void NamesDictionary::Prefetch(std::string_view folded) const {
+  if (slots_.empty() || folded.empty()) return;
+  const uint64_t h64 = HashOf(folded);
+  size_t w1, w2;
+  uint64_t b1, b2;
+  FilterBits(h64, filter_.size(), &w1, &b1, &w2, &b2);
+  if (!(filter_[w1] & b1) || !(filter_[w2] & b2)) return;  // Lookup stops at the filter
+  __builtin_prefetch(&slots_[static_cast<uint32_t>(h64) & (slots_.size() - 1)]);
+}
+
 uint8_t NamesDictionary::Lookup(std::string_view folded) const {
   if (slots_.empty() || folded.empty()) return 0;
   const uint64_t h64 = HashOf(folded);
@@ -318,6 +328,7 @@ struct Token {
   bool digits;                   // contains a digit: "Gerrit44", not a name
   bool blocked;                  // overlaps a span another detector claimed
   bool joined;                   // separated from the next token by one space (or ". " after a title)
+  bool looked_up;                // its flags come from the dictionary
   uint16_t flags;                // dictionary flags, and kCompoundName
 };
 
@@ -422,8 +433,24 @@ constexpr bool ParticlesFit() {
 }
 static_assert(ParticlesFit(), "IsParticle's length bounds must cover every particle");
 
+// The first bytes of the particles, as bits (c - 'a'): most short words are rejected by one test.
+constexpr uint32_t kParticleFirstBytes = [] {
+  uint32_t bits = 0;
+  for (std::string_view p : kParticles) bits |= uint32_t{1} << (p[0] - 'a');
+  return bits;
+}();
+constexpr bool ParticlesStartLowerAscii() {
+  for (std::string_view p : kParticles) {
+    if (p[0] < 'a' || p[0] > 'z') return false;
+  }
+  return true;
+}
+static_assert(ParticlesStartLowerAscii(), "kParticleFirstBytes needs particles that start with a-z");
+
 bool IsParticle(std::string_view w) {
   if (w.size() < 2 || w.size() > kLongestParticle) return false;
+  const unsigned first = static_cast<unsigned char>(w[0]) - 'a';
+  if (first >= 26 || !(kParticleFirstBytes >> first & 1)) return false;
   const uint64_t x = PackShortWord(w);
   bool any = false;
   for (uint64_t p : kPackedParticles) any |= p == x;
@@ -443,15 +470,53 @@ constexpr std::string_view kStopWords[] = {
     "mon", "tue", "tues", "wed", "thu", "thur", "thurs", "fri", "sat", "monday", "tuesday", "wednesday",
     "thursday", "friday", "saturday", "sunday"};
 
-// kStopWords membership by binary search over a sorted copy (the finder asks for every chain word).
+// kStopWords membership (the finder asks for every chain word): the words of up to 7 bytes packed with
+// their length (PackShortWord) in an open-addressing table of integers, so a look-up is a multiply and
+// a compare or two instead of a binary search with a memcmp per step; the few longer words compared
+// one by one.
+constexpr size_t kStopTableSize = 256;  // a power of two, at least twice the number of stop words
+constexpr size_t StopSlot(uint64_t packed) {
+  return static_cast<size_t>((packed * 0x9E3779B97F4A7C15ull) >> 56) & (kStopTableSize - 1);
+}
+constexpr auto kStopTable = [] {
+  static_assert(std::size(kStopWords) * 2 <= kStopTableSize);
+  std::array<uint64_t, kStopTableSize> t{};  // 0: empty (a packed word holds its length, at least 1)
+  for (std::string_view w : kStopWords) {
+    if (w.size() > 7) continue;
+    const uint64_t x = PackShortWord(w);
+    size_t i = StopSlot(x);
+    while (t[i] != 0 && t[i] != x) i = (i + 1) & (kStopTableSize - 1);
+    t[i] = x;
+  }
+  return t;
+}();
+constexpr size_t kLongStopWordCount = [] {
+  size_t n = 0;
+  for (std::string_view w : kStopWords) n += w.size() > 7;
+  return n;
+}();
+constexpr auto kLongStopWords = [] {
+  std::array<std::string_view, kLongStopWordCount> t{};
+  size_t n = 0;
+  for (std::string_view w : kStopWords) {
+    if (w.size() > 7) t[n++] = w;
+  }
+  return t;
+}();
+
 bool IsStopWord(std::string_view w) {
-  static const std::vector<std::string_view> sorted = [] {
-    std::vector<std::string_view> v(std::begin(kStopWords), std::end(kStopWords));
-    std::sort(v.begin(), v.end());
-    return v;
-  }();
-  if (w.size() > 9) return false;  // the longest stop word
-  return std::binary_search(sorted.begin(), sorted.end(), w);
+  if (w.empty()) return false;
+  if (w.size() > 7) {
+    for (std::string_view s : kLongStopWords) {
+      if (s == w) return true;
+    }
+    return false;
+  }
+  const uint64_t x = PackShortWord(w);
+  for (size_t i = StopSlot(x);; i = (i + 1) & (kStopTableSize - 1)) {
+    if (kStopTable[i] == x) return true;
+    if (kStopTable[i] == 0) return false;
+  }
 }
 
 bool Contains(const std::string_view* begin, const std::string_view* end, std::string_view w) {
@@ -506,7 +571,8 @@ void Tokenize(std::string_view text, const std::vector<std::pair<size_t, size_t>
       i += len;
       continue;
     }
-    Token t{};
+    // Built in place: a copy assembled on the stack cost a store-forwarding stall per word.
+    Token& t = tokens->emplace_back();
     t.start = static_cast<uint32_t>(i);
     bool first = true, any_lower = false, any_upper = false, first_upper = false, caseless = false, ascii = true;
     while (i < n) {
@@ -568,8 +634,15 @@ void Tokenize(std::string_view text, const std::vector<std::pair<size_t, size_t>
       f = *tmp;
     }
     const bool wanted = lookup_lowercase || t.letter_case != Case::kLower || (f.size() <= 5 && IsParticle(f));
-    t.flags = t.digits || !wanted ? 0 : dict.Lookup(f);
-    if (t.letter_case == Case::kCaseless && !t.digits &&
+    t.looked_up = !t.digits && wanted;
+    if (t.looked_up) dict.Prefetch(f);
+  }
+  // The dictionary's answers, once every word is split off and its look-up under way.
+  for (Token& t : *tokens) {
+    if (!t.looked_up) continue;  // flags stay 0
+    const std::string_view f = (t.fold_in_text ? text : std::string_view(*folded)).substr(t.fold_start, t.fold_len);
+    t.flags = dict.Lookup(f);
+    if (t.letter_case == Case::kCaseless &&
         !(t.flags & (NamesDictionary::kFirst | NamesDictionary::kLast))) {
       // Chinese and Korean names are written without a space: a one- or two-character family name, then
       // the given name ("卢晓博", "令狐义轩", "권도훈").
@@ -593,8 +666,7 @@ void Tokenize(std::string_view text, const std::vector<std::pair<size_t, size_t>
         }
       }
     }
-    if (!t.digits && wanted && !(t.flags & (NamesDictionary::kFirst | NamesDictionary::kLast)) &&
-        f.find('-') != std::string_view::npos) {
+    if (!(t.flags & (NamesDictionary::kFirst | NamesDictionary::kLast)) && f.find('-') != std::string_view::npos) {
       // Double-barrelled names: "Considine-Crooks" is a last name when its parts are.
       uint16_t all = 0xFF;
       size_t s = 0;
@@ -607,7 +679,6 @@ void Tokenize(std::string_view text, const std::vector<std::pair<size_t, size_t>
       }
       t.flags |= all & (NamesDictionary::kFirst | NamesDictionary::kLast);
     }
-    tokens->push_back(t);
   }
   // Joins: one space (or no-break space) between words; "Dr. Ana", "J. Smith" after a title or initial.
   for (size_t k = 0; k + 1 < tokens->size(); ++k) {
@@ -621,17 +692,21 @@ void Tokenize(std::string_view text, const std::vector<std::pair<size_t, size_t>
 
 }  // namespace
 
-void PersonNameFinder::Find(const KeyContext& key, std::string_view text,
+bool PersonNameFinder::MayFind(const KeyContext& key, std::string_view text) {
+  return key.name != NameKey::kNone || MayHoldNameStart(text);
+}
+
+bool PersonNameFinder::Find(const KeyContext& key, std::string_view text,
                             const std::vector<std::pair<size_t, size_t>>& taken, Scratch* scratch,
                             std::vector<PiiFinding>* out) const {
   // Outside person-name keys a name needs a word that starts with a capital, or a word of another
   // script: ASCII text without such a word start has none.
-  if (key.name == NameKey::kNone && !MayHoldNameStart(text)) return;
+  if (!MayFind(key, text)) return false;
   Scratch::State& st = *scratch->state_;
   const NamesDictionary& dict = *dictionary_;
   Tokenize(text, taken, dict, key.name == NameKey::kPerson, &st.tokens, &st.folded, &st.tmp);
   const std::vector<Token>& tok = st.tokens;
-  if (tok.empty()) return;
+  if (tok.empty()) return true;
   auto fold = [&](size_t k) {
     return (tok[k].fold_in_text ? text : std::string_view(st.folded)).substr(tok[k].fold_start, tok[k].fold_len);
   };
@@ -662,7 +737,7 @@ void PersonNameFinder::Find(const KeyContext& key, std::string_view text,
     if (ok && tok.size() == 1 && (tok[0].flags & NamesDictionary::kCommon) && !is_name_word(0)) ok = false;
     if (ok && any_name_like) {
       out->push_back({PiiType::kPersonName, a, b, 0.95f});
-      return;
+      return true;
     }
   }
 
@@ -881,6 +956,7 @@ void PersonNameFinder::Find(const KeyContext& key, std::string_view text,
     size_t name_end = suffix ? tok[chain_end - 1].end : tok[e - 1].end;
     out->push_back({PiiType::kPersonName, tok[first_tok].start, name_end, confidence});
   }
+  return true;
 }
 
 }  // namespace vg

@@ -46,6 +46,9 @@ class NamesDictionary {
 
   // Flags of a word or phrase given in folded (lower) case, without a trailing period; 0 when unknown.
   uint8_t Lookup(std::string_view folded) const;
+  // Starts loading what Lookup(folded) will read (a hint; no effect on results), so that several
+  // look-ups' cache misses overlap.
+  void Prefetch(std::string_view folded) const;
   size_t size() const { return count_; }
 
  private:
@@ -90,9 +93,14 @@ class PersonNameFinder {
 
   // Appends the person names found in `text` to `out` (type kPersonName, byte offsets into `text`).
   // `taken`: spans already claimed by other detectors (emails, ...), sorted by start and disjoint; names
-  // never overlap them. Linear in text.size().
-  void Find(const KeyContext& key, std::string_view text, const std::vector<std::pair<size_t, size_t>>& taken,
+  // never overlap them. Linear in text.size(). Returns false when the text was not even split into words
+  // (it cannot hold a name in this key's context: ASCII without a capitalised word start), true otherwise.
+  bool Find(const KeyContext& key, std::string_view text, const std::vector<std::pair<size_t, size_t>>& taken,
             Scratch* scratch, std::vector<PiiFinding>* out) const;
+
+  // Whether Find may look at `text` under `key` at all: false exactly when Find would return false at
+  // once (no person-name key, ASCII without a capitalised word start).
+  static bool MayFind(const KeyContext& key, std::string_view text);
 
   const NamesDictionary& dictionary() const { return *dictionary_; }
 

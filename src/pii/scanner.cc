@@ -124,6 +124,15 @@ constexpr PatternDef kPatterns[] = {
      kCaseless},
 };
 static_assert(std::size(kPatterns) + std::size(kHandFound) == kPatternCount);
+// ScanText clears the Hyperscan lists by id range: the secrets kOpenAiKey..kBearer, the cues after them.
+constexpr bool PatternsAreSecretsThenCues() {
+  unsigned next = kOpenAiKey;
+  for (const PatternDef& p : kPatterns) {
+    if (p.id != next++) return false;
+  }
+  return next == kPatternCount && kBearer + 1 == kCuePhone && kCueVersion + 1 == kPatternCount;
+}
+static_assert(PatternsAreSecretsThenCues());
 
 // How every token pattern above (kOpenAiKey .. kOtherToken) begins, case as written: a match of one of
 // them starts with one of these literals. A value with none of them, no "bearer"/"basic" before a
@@ -363,25 +372,17 @@ std::atomic<uint64_t> g_next_scanner_id{1};
 constexpr size_t kKeyCacheSlots = 256;  // a power of two
 // A key path and what it says. The path is kept and compared (key paths are names of properties, not
 // values), so its hash needs no key and no second lane: a collision costs a compare, never a wrong answer.
-struct KeyCacheEntry {
-  static constexpr size_t kInline = 48;  // paths up to this long are kept in the entry itself
+// One cache line per entry: the look-up of a hot path touches one line.
+struct alignas(64) KeyCacheEntry {
+  static constexpr size_t kInline = 36;  // paths up to this long are kept in the entry itself
   uint64_t hash = 0;
-  size_t length = 0;
-  bool used = false;
+  uint32_t length = 0;  // a path longer than UINT32_MAX never matches (and is classified every time)
+  uint32_t packed_context = 0;  // PackKeyContext(context), the clean-value cache's key
   KeyContext context;
+  bool used = false;
   char inline_path[kInline];
-  std::string long_path;  // longer paths
-
-  const char* path() const { return length <= kInline ? inline_path : long_path.data(); }
-  void SetPath(std::string_view p) {
-    length = p.size();
-    if (p.size() <= kInline) {
-      if (!p.empty()) memcpy(inline_path, p.data(), p.size());
-    } else {
-      long_path.assign(p.data(), p.size());
-    }
-  }
 };
+static_assert(sizeof(KeyCacheEntry) == 64, "a key-context cache entry is one cache line");
 
 // Whether a[0, n) == b[0, n), inline: key paths are short, and a call to memcmp costs more than the
 // compare.
@@ -404,11 +405,25 @@ bool SameBytes(const char* a, const char* b, size_t n) {
   return diff == 0;
 }
 
+// The 128-bit product of a and b, folded to 64 bits (the hashes' mixing step).
+uint64_t Mum(uint64_t a, uint64_t b) {
+  __uint128_t r = static_cast<__uint128_t>(a) * b;
+  return static_cast<uint64_t>(r) ^ static_cast<uint64_t>(r >> 64);
+}
+
 // A cheap 64-bit hash of a key path, for the key-context cache's set index (see KeyCacheEntry).
 uint64_t PathHash(std::string_view v) {
   uint64_t h = 0x9E3779B97F4A7C15ull ^ v.size();
   const char* p = v.data();
   const size_t n = v.size();
+  if (n >= 8 && n <= 24) {
+    // Most paths ("properties.$device_id"): three 8-byte loads that cover every byte, two multiplies.
+    uint64_t a, b, c;
+    memcpy(&a, p, 8);
+    memcpy(&b, p + n / 2 - 4, 8);
+    memcpy(&c, p + n - 8, 8);
+    return Mum(Mum(a ^ h, c ^ 0xA0761D6478BD642Full) ^ n, b ^ 0xE7037ED1A0B428DBull);
+  }
   size_t i = 0;
   for (; i + 8 <= n; i += 8) {
     uint64_t w;
@@ -436,11 +451,6 @@ constexpr size_t kCleanCacheMaxValue = 256;
 struct CleanEntry {
   uint64_t h1 = 0, h2 = 0;  // 0/0: empty
 };
-
-uint64_t Mum(uint64_t a, uint64_t b) {
-  __uint128_t r = static_cast<__uint128_t>(a) * b;
-  return static_cast<uint64_t>(r) ^ static_cast<uint64_t>(r >> 64);
-}
 
 // A 128-bit keyed hash of (context, value) for the clean-value cache: two independent multiply-mix
 // lanes over 8-byte words. Not a MAC; the random per-thread seed only keeps collisions unpredictable.
@@ -498,9 +508,11 @@ struct PiiScanner::Scratch::State {
   std::vector<Region> groups;  // FindShapes' digit groups
   // Whether the secrets' and the cue words' lists in `matches` may hold regions of an earlier scan.
   bool secret_lists_used = true, cue_lists_used = true;
+  bool id_like_text = false;  // set by ScanText: an id without a secrets scan (see Scan's end)
   PersonNameFinder::Scratch names;
   // What each key path says (ClassifyKey), for the paths seen lately; two-way set associative.
   std::vector<KeyCacheEntry> key_contexts;
+  std::vector<std::string> key_long_paths;  // per slot of key_contexts: a path longer than kInline
   std::vector<uint8_t> key_victim;  // per set of key_contexts: the way to replace on a miss
   // Values seen lately in which nothing was found, by hash (never the values themselves): analytics
   // properties repeat ("Safari", "Page View", "https://app.example.com/pricing"), and a repeat costs
@@ -672,6 +684,47 @@ class ShapeBytes {
   size_t NextDigitColonOrAt(size_t i) { return Next(i, &ShapeBytes::interesting_); }
   // The next position at or after `i` holding a byte that is not [A-Za-z0-9_] (n when none).
   size_t NextNonWord(size_t i) { return Next(i, &ShapeBytes::non_word_); }
+  // The run of digit groups and separators that starts at the digit at `i` (a position of the block the
+  // last Next() answer came from), as FindShapes' byte loop counts it: the end of its last digit group,
+  // its digits and its groups. From the bitmaps, when the run ends inside that block and has no four
+  // separators in a row; false otherwise (the caller then counts it byte by byte).
+  bool CountRun(size_t i, size_t* run_end, size_t* digits, size_t* groups) const {
+    const size_t offset = i - base_;
+    const uint64_t d = digit_ >> offset, s = separator_ >> offset;
+    const uint64_t outside = ~(d | s);
+    if (outside == 0) return false;  // the whole block from i: the run may go on in the next one
+    const size_t len = static_cast<size_t>(__builtin_ctzll(outside));  // >= 1: bit 0 is the digit at i
+    if (offset + len >= 64) return false;  // the run may go on in the next block
+    const uint64_t span = (uint64_t{1} << len) - 1;
+    const uint64_t ds = d & span, ss = s & span;
+    if (ss & (ss >> 1) & (ss >> 2) & (ss >> 3)) return false;  // the loop stops at a fourth separator
+    *run_end = i + 64 - static_cast<size_t>(__builtin_clzll(ds));
+    *digits = static_cast<size_t>(__builtin_popcountll(ds));
+    *groups = static_cast<size_t>(__builtin_popcountll(ds & ~(ds << 1)));
+    return true;
+  }
+
+  // Whether the text is one block (at most 64 bytes) of the shape of ids and slugs, from which no digit
+  // shape can come ("1d7b83a9-0ebc-41b0-ad78-282192864bbb", "user-bEwsYrcd9u", "792fd89322cb8eb4"):
+  //   - only ASCII letters, digits and '-', and at least one letter;
+  //   - every '-' between two letters or digits (none first, none last, never two in a row);
+  //   - no two capitals right before two digits (where an IBAN would start: FindShapes' `iban`).
+  // Every digit-shape candidate (IPv4, card, SSN, phone) lies in a run of digits and " -.()/" with at
+  // most a '+', '(' or ')' added, and must pass StandsAlone: at its start the byte before is neither a
+  // letter or digit nor a '-' after one, and at its end the byte after is neither a letter or digit nor
+  // a '-' before one. In such a text that leaves only a candidate that is the whole text, which then
+  // holds no letter. An IPv4 region needs a '.', an email an '@', an IPv6 address a ':'. So FindShapes
+  // would fill its lists only with regions that ScanText rejects, and can leave them empty.
+  bool IdLikeBlock() {
+    if (n_ == 0 || n_ > 64) return false;
+    if (base_ != 0) Load(0);
+    const uint64_t in_text = n_ == 64 ? ~uint64_t{0} : (uint64_t{1} << n_) - 1;
+    const uint64_t last = uint64_t{1} << (n_ - 1);
+    return (digit_ | letter_ | hyphen_) == in_text && letter_ != 0 && !(hyphen_ & (1 | last | hyphen_ >> 1)) &&
+           !(upper_ & upper_ >> 1 & digit_ >> 2 & digit_ >> 3);
+  }
+  // Whether the block loaded last holds a digit.
+  bool HasDigit() const { return digit_ != 0; }
 
  private:
   size_t Next(size_t i, uint64_t ShapeBytes::*bits) {
@@ -698,6 +751,11 @@ class ShapeBytes {
       src = tail;
     }
     interesting_ = 0;
+    digit_ = 0;
+    separator_ = 0;
+    letter_ = 0;
+    upper_ = 0;
+    hyphen_ = 0;
     uint64_t word = 0;
 #ifdef __SSE2__
     const __m128i zero = _mm_set1_epi8('0');
@@ -708,6 +766,12 @@ class ShapeBytes {
     const __m128i z_span = _mm_set1_epi8('z' - 'a');
     const __m128i case_bit = _mm_set1_epi8(0x20);
     const __m128i underscore = _mm_set1_epi8('_');
+    const __m128i space = _mm_set1_epi8(' ');
+    const __m128i open_paren = _mm_set1_epi8('(');  // '(' and ')'
+    const __m128i one = _mm_set1_epi8(1);
+    const __m128i hyphen = _mm_set1_epi8('-');  // '-', '.' and '/'
+    const __m128i two = _mm_set1_epi8(2);
+    const __m128i upper_a = _mm_set1_epi8('A');
     for (int k = 0; k < 4; ++k) {
       const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + 16 * k));
       const __m128i d = _mm_sub_epi8(v, zero);                                 // '0'..':' -> 0..10
@@ -720,17 +784,40 @@ class ShapeBytes {
                           _mm_movemask_epi8(_mm_or_si128(digit_or_colon, _mm_cmpeq_epi8(v, at)))))
                       << (16 * k);
       word |= static_cast<uint64_t>(static_cast<uint16_t>(_mm_movemask_epi8(w))) << (16 * k);
+      digit_ |= static_cast<uint64_t>(static_cast<uint16_t>(_mm_movemask_epi8(digit))) << (16 * k);
+      const __m128i paren = _mm_sub_epi8(v, open_paren);
+      const __m128i dash = _mm_sub_epi8(v, hyphen);
+      const __m128i sep = _mm_or_si128(
+          _mm_or_si128(_mm_cmpeq_epi8(v, space), _mm_cmpeq_epi8(_mm_min_epu8(paren, one), paren)),
+          _mm_cmpeq_epi8(_mm_min_epu8(dash, two), dash));
+      separator_ |= static_cast<uint64_t>(static_cast<uint16_t>(_mm_movemask_epi8(sep))) << (16 * k);
+      const __m128i u = _mm_sub_epi8(v, upper_a);
+      letter_ |= static_cast<uint64_t>(static_cast<uint16_t>(_mm_movemask_epi8(letter))) << (16 * k);
+      const __m128i up = _mm_cmpeq_epi8(_mm_min_epu8(u, z_span), u);
+      upper_ |= static_cast<uint64_t>(static_cast<uint16_t>(_mm_movemask_epi8(up))) << (16 * k);
+      const __m128i dash_only = _mm_cmpeq_epi8(v, hyphen);
+      hyphen_ |= static_cast<uint64_t>(static_cast<uint16_t>(_mm_movemask_epi8(dash_only))) << (16 * k);
     }
 #else
     for (size_t k = 0; k < 64; ++k) {
       const char c = src[k];
       if ((c >= '0' && c <= ':') || c == '@') interesting_ |= uint64_t{1} << k;
       if ((c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'z') || c == '_') word |= uint64_t{1} << k;
+      if (c >= '0' && c <= '9') digit_ |= uint64_t{1} << k;
+      if (kClasses[static_cast<unsigned char>(c)] & kClsNumSep) separator_ |= uint64_t{1} << k;
+      if ((c | 0x20) >= 'a' && (c | 0x20) <= 'z') letter_ |= uint64_t{1} << k;
+      if (c >= 'A' && c <= 'Z') upper_ |= uint64_t{1} << k;
+      if (c == '-') hyphen_ |= uint64_t{1} << k;
     }
 #endif
-    if (valid < 64) {  // nothing past the end is interesting, and all of it is a non-word byte
+    if (valid < 64) {  // nothing past the end is interesting or a digit, and all of it is a non-word byte
       const uint64_t in_text = (uint64_t{1} << valid) - 1;
       interesting_ &= in_text;
+      digit_ &= in_text;
+      separator_ &= in_text;
+      letter_ &= in_text;
+      upper_ &= in_text;
+      hyphen_ &= in_text;
       word &= in_text;
     }
     non_word_ = ~word;  // past the end counts as a non-word byte, so Next stops at n
@@ -739,7 +826,7 @@ class ShapeBytes {
   const char* p_;
   size_t n_;
   size_t base_ = SIZE_MAX;
-  uint64_t interesting_ = 0, non_word_ = 0;
+  uint64_t interesting_ = 0, non_word_ = 0, digit_ = 0, separator_ = 0, letter_ = 0, upper_ = 0, hyphen_ = 0;
 };
 
 // Whether `text` has an ASCII letter other than a-f/A-F.
@@ -775,12 +862,14 @@ bool HasNonHexLetter(std::string_view text) {
 //   kSsn      AAA-GG-SSSS, AAA GG SSSS, or 9 digits
 //   kIban     [A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30}
 // Each byte is looked at a bounded number of times, so this is linear in the text.
-void FindShapes(std::string_view text, std::array<std::vector<Region>, kPatternCount>& m,
+// Returns whether the text was an id (ShapeBytes::IdLikeBlock, with a digit), with nothing to look at.
+bool FindShapes(std::string_view text, std::array<std::vector<Region>, kPatternCount>& m,
                 std::vector<Region>& groups) {
   const size_t n = text.size();
   const char* p = text.data();
   size_t i = 0;
   ShapeBytes bytes(p, n);
+  if (bytes.IdLikeBlock()) return bytes.HasDigit();
   while ((i = bytes.NextDigitColonOrAt(i)) < n) {
     const char c = p[i];
     if (c == '@') {
@@ -800,6 +889,17 @@ void FindShapes(std::string_view text, std::array<std::vector<Region>, kPatternC
 
     // A digit: the run of digit groups and separators it starts. Most runs in analytics data are short
     // pieces of hex ids and versions, which no digit shape can come from: count before collecting.
+    const bool iban = i >= 2 && IsUpperAscii(p[i - 1]) && IsUpperAscii(p[i - 2]) && i + 1 < n && IsDigit(p[i + 1]);
+    {
+      // The common case, counted from the block's bitmaps instead of by the byte loop below: a run that
+      // no digit shape comes from (the same test and skip as after the loop).
+      size_t run_end = 0, digits = 0, ngroups = 0;
+      if (!iban && bytes.CountRun(i, &run_end, &digits, &ngroups) && digits < 7 && ngroups < 4) {
+        i = run_end;
+        if (ngroups == 1 && i < n && (ClassOf(p[i]) & kClsWord)) i = bytes.NextNonWord(i);
+        continue;
+      }
+    }
     size_t j = i, seps = 0, digits = 0, ngroups = 0, run_end = i;
     while (j < n) {
       if (IsDigit(p[j])) {
@@ -815,7 +915,6 @@ void FindShapes(std::string_view text, std::array<std::vector<Region>, kPatternC
         break;
       }
     }
-    const bool iban = i >= 2 && IsUpperAscii(p[i - 1]) && IsUpperAscii(p[i - 2]) && i + 1 < n && IsDigit(p[i + 1]);
     if (digits < 7 && ngroups < 4 && !iban) {
       // A digit group glued to a letter on its right is part of a word ("fd89322cb8", "v2beta"): no
       // digit shape starts or ends inside a word, so the rest of it can be skipped too.
@@ -900,6 +999,14 @@ void FindShapes(std::string_view text, std::array<std::vector<Region>, kPatternC
     }
     i = run_end;
   }
+  return false;
+}
+
+// Whether `text` is an id: ShapeBytes::IdLikeBlock with a digit (FindShapes then fills no list).
+constexpr size_t kIdMinSize = 16;  // Scan asks only about values this long: shorter ones are words
+bool IsIdText(std::string_view text) {
+  ShapeBytes bytes(text.data(), text.size());
+  return bytes.IdLikeBlock() && bytes.HasDigit();
 }
 
 // Everything of a KeyContext that the scan depends on, as bits (the clean-value cache's key).
@@ -1026,16 +1133,21 @@ void PiiScanner::Impl::ScanText(const KeyContext& key, std::string_view text, Sc
   auto& m = st->matches;
   // Only the lists a scan filled: FindShapes' always, Hyperscan's when it ran last time.
   for (Pattern p : kHandFound) m[p].clear();
-  for (const PatternDef& def : kPatterns) {
-    if (IsCue(def.id) ? st->cue_lists_used : st->secret_lists_used) m[def.id].clear();
+  if (st->secret_lists_used) {
+    for (unsigned id = kOpenAiKey; id <= kBearer; ++id) m[id].clear();
+  }
+  if (st->cue_lists_used) {
+    for (unsigned id = kCuePhone; id <= kCueVersion; ++id) m[id].clear();
   }
   st->secret_lists_used = st->cue_lists_used = false;
   std::vector<PiiFinding>& found = st->found;
   found.clear();
+  st->id_like_text = false;
   if (text.empty()) return;
   if (text.size() > UINT_MAX) text = text.substr(0, UINT_MAX);
-  FindShapes(text, m, st->groups);
+  const bool id_like = FindShapes(text, m, st->groups);
   const bool secrets_scanned = MaySecretsMatch(text);
+  st->id_like_text = id_like && !secrets_scanned;
   if (secrets_scanned) {
     st->secret_lists_used = true;
     hs_scan(db, text.data(), static_cast<unsigned>(text.size()), 0, st->hs, OnMatch, &m);
@@ -1457,6 +1569,7 @@ void PiiScanner::Scan(std::string_view key_path, std::string_view value, Scratch
     if (hs_alloc_scratch(impl.db, &st->hs) != HS_SUCCESS || hs_alloc_scratch(impl.cue_db, &st->hs) != HS_SUCCESS) return;
     st->clean.assign(kCleanCacheSlots, CleanEntry{});
     st->key_contexts.assign(kKeyCacheSlots, KeyCacheEntry{});
+    st->key_long_paths.assign(kKeyCacheSlots, std::string());
     st->key_victim.assign(kKeyCacheSlots / 2, 0);
     if (st->seed == 0) st->seed = std::random_device()() | (static_cast<uint64_t>(std::random_device()()) << 32) | 1;
     st->fitted_for = impl.id;
@@ -1466,29 +1579,47 @@ void PiiScanner::Scan(std::string_view key_path, std::string_view value, Scratch
   const uint64_t path_hash = PathHash(key_path);
   const size_t key_set_index = (path_hash >> 40) & (kKeyCacheSlots / 2 - 1);
   KeyCacheEntry* key_set = &st->key_contexts[key_set_index * 2];
-  auto same_path = [&](const KeyCacheEntry& e) {
-    return e.used && e.hash == path_hash && e.length == key_path.size() &&
-           SameBytes(e.path(), key_path.data(), key_path.size());
+  auto same_path = [&](size_t w) {
+    const KeyCacheEntry& e = key_set[w];
+    if (!e.used || e.hash != path_hash || e.length != key_path.size()) return false;
+    const char* kept =
+        e.length <= KeyCacheEntry::kInline ? e.inline_path : st->key_long_paths[key_set_index * 2 + w].data();
+    return SameBytes(kept, key_path.data(), key_path.size());
   };
   size_t way;
-  if (same_path(key_set[0])) {
+  if (same_path(0)) {
     way = 0;
-  } else if (same_path(key_set[1])) {
+  } else if (same_path(1)) {
     way = 1;
   } else {
     way = st->key_victim[key_set_index];
     KeyCacheEntry& e = key_set[way];
     e.hash = path_hash;
-    e.SetPath(key_path);
+    e.length = static_cast<uint32_t>(key_path.size());
+    if (key_path.size() <= KeyCacheEntry::kInline) {
+      if (!key_path.empty()) memcpy(e.inline_path, key_path.data(), key_path.size());
+    } else {
+      st->key_long_paths[key_set_index * 2 + way].assign(key_path.data(), key_path.size());
+    }
     e.context = ClassifyKey(key_path);
+    e.packed_context = PackKeyContext(e.context);
     e.used = true;
   }
   st->key_victim[key_set_index] = static_cast<uint8_t>(way ^ 1);
   const KeyContext key = key_set[way].context;
+  // Ids ("1d7b83a9-0ebc-41b0-ad78-282192864bbb", "user-bEwsYrcdNlKYihpFnLhanr9u"; most analytics events
+  // carry a few, and they never repeat) in which nothing can be found, answered before the clean-value
+  // hash and look-up: the full scan below would find no digit shape (IsIdText), email or IPv6 address
+  // in them, no secret (MaySecretsMatch: no Hyperscan call; not a credential key), no name
+  // (PersonNameFinder::MayFind), and would not remember them either (see the end).
+  if (value.size() >= kIdMinSize && !key.secret && IsIdText(value) && !MaySecretsMatch(value) &&
+      !PersonNameFinder::MayFind(key, value)) {
+    return;
+  }
   uint64_t h1 = 0, h2 = 0;
   CleanEntry* clean_set = nullptr;
   if (impl.cache_clean_values && value.size() <= kCleanCacheMaxValue) {
-    CacheHash(st->seed, PackKeyContext(key), value, &h1, &h2);
+    CacheHash(st->seed, key_set[way].packed_context, value, &h1, &h2);
     clean_set = &st->clean[(h2 & (kCleanCacheSlots / 2 - 1)) * 2];
     if ((clean_set[0].h1 == h1 && clean_set[0].h2 == h2) || (clean_set[1].h1 == h1 && clean_set[1].h2 == h2)) return;
   }
@@ -1528,7 +1659,7 @@ void PiiScanner::Scan(std::string_view key_path, std::string_view value, Scratch
   st->taken.clear();
   for (const PiiFinding& f : kept) st->taken.emplace_back(f.start, f.end);
   size_t before_names = kept.size();
-  impl.names->Find(key, text, st->taken, &st->names, &kept);
+  const bool names_tokenized = impl.names->Find(key, text, st->taken, &st->names, &kept);
   kept.erase(std::remove_if(kept.begin() + static_cast<ptrdiff_t>(before_names), kept.end(),
                             [&](const PiiFinding& f) { return f.confidence < impl.min_confidence; }),
              kept.end());
@@ -1543,7 +1674,10 @@ void PiiScanner::Scan(std::string_view key_path, std::string_view value, Scratch
     }
     out->push_back(f);
   }
-  if (clean_set != nullptr && out->size() == out_before) {
+  // An id (letters and digits, maybe joined by '-') that neither the secrets database nor the names
+  // tokenizer had to look at was cheap to scan, and ids do not repeat: not worth a clean-value cache
+  // slot (it would evict values that do). Words without digits ("web") are still remembered.
+  if (clean_set != nullptr && out->size() == out_before && !(st->id_like_text && !names_tokenized)) {
     clean_set[1] = clean_set[0];
     clean_set[0] = {h1, h2};
   }

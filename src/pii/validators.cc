@@ -615,7 +615,26 @@ TopLevelDomains TopLevelDomains::Load(const char* path) {
   if (!t.from_public_suffix_list_) t.sorted_.assign(std::begin(kBuiltInTlds), std::end(kBuiltInTlds));
   std::sort(t.sorted_.begin(), t.sorted_.end());
   t.sorted_.erase(std::unique(t.sorted_.begin(), t.sorted_.end()), t.sorted_.end());
+  t.BuildIndex();
   return t;
+}
+
+uint64_t TopLevelDomains::HashOf(std::string_view lower) {
+  uint64_t h = 0xcbf29ce484222325ull;  // FNV-1a, then a final mix
+  for (char c : lower) h = (h ^ static_cast<unsigned char>(c)) * 0x100000001b3ull;
+  h ^= h >> 31;
+  return h * 0x94d049bb133111ebull;
+}
+
+void TopLevelDomains::BuildIndex() {
+  size_t cap = 16;
+  while (cap < sorted_.size() * 2) cap *= 2;
+  index_.assign(cap, 0);
+  for (size_t k = 0; k < sorted_.size(); ++k) {
+    size_t i = HashOf(sorted_[k]) & (cap - 1);
+    while (index_[i] != 0) i = (i + 1) & (cap - 1);
+    index_[i] = static_cast<uint32_t>(k + 1);
+  }
 }
 
 const TopLevelDomains& TopLevelDomains::Default() {
@@ -639,8 +658,16 @@ bool TopLevelDomains::Contains(std::string_view tld) const {
   char lower[kMaxTldBytes];
   for (size_t i = 0; i < tld.size(); ++i) lower[i] = ToLower(tld[i]);
   std::string_view key(lower, tld.size());
-  return std::binary_search(sorted_.begin(), sorted_.end(), key,
-                            [](std::string_view a, std::string_view b) { return a < b; });
+  if (index_.empty()) return false;
+  const size_t mask = index_.size() - 1;
+  for (size_t i = HashOf(key) & mask; index_[i] != 0; i = (i + 1) & mask) {
+    const std::string& entry = sorted_[index_[i] - 1];
+    if (entry.size() != key.size()) continue;
+    bool same = true;  // short: inline, not a call to memcmp
+    for (size_t k = 0; k < key.size(); ++k) same &= entry[k] == key[k];
+    if (same) return true;
+  }
+  return false;
 }
 
 }  // namespace vg

@@ -89,8 +89,13 @@ class TopLevelDomains {
 
  private:
   TopLevelDomains() = default;
+  static uint64_t HashOf(std::string_view lower);
+  void BuildIndex();
 
   std::vector<std::string> sorted_;  // lower-case, sorted, unique
+  // Contains' index: open addressing over sorted_ (a position + 1 per slot, 0 empty; a power of two, at
+  // most half full), so that a look-up is a hash and a compare or two instead of a binary search.
+  std::vector<uint32_t> index_;
   bool from_public_suffix_list_ = false;
 };
 

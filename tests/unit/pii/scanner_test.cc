@@ -352,6 +352,164 @@ TEST(PiiScanner, IgnoresUuidsAndHexIds) {
   ExpectNothing("properties.$insert_id", "792fd89322cb8eb493fd1a8e4dd3c9a2");
 }
 
+// The short cuts for ids and slugs (ShapeBytes::IdLikeBlock; Scan answering an id before the
+// clean-value cache), for runs of digits counted from bitmaps (ShapeBytes::CountRun) and for words
+// split 16 letters at a time (Tokenize), each at the edge of its conditions: a hyphen first, last or
+// doubled, two capitals before two digits (an IBAN), a token prefix, credential and person-name keys,
+// runs that reach a block's end, four separators in a row. The expected findings are those of the scan
+// before the short cuts ("type@start-end", in order).
+TEST(PiiScanner, ShortCutsKeepTheFindingsAtTheirEdges) {
+  struct Case {
+    std::string_view key, value, expected;
+  };
+  const Case kCases[] = {
+      {"properties.note", "1d7b83a9-0ebc-41b0-ad78-282192864bbb", ""},
+      {"properties.note", "user-bEwsYrcdNlKYihpFnLhanr9u", ""},
+      {"properties.note", "4111-1111-1111-1111", "credit_card@0-19"},
+      {"properties.note", "a-4111-1111-1111-1111", ""},
+      {"properties.note", "4111-1111-1111-1111-a", ""},
+      {"properties.note", "-4111-1111-1111-1111x", ""},
+      {"properties.note", "x4111-1111-1111-1111-", ""},
+      {"properties.note", "ab--123-45-6789", ""},
+      {"properties.note", "123-45-6789--ab", ""},
+      {"properties.note", "-123-45-6789", ""},
+      {"properties.note", "123-45-6789-", ""},
+      {"properties.note", "ref-123-45-6789", ""},
+      {"properties.note", "405-31-5751", "us_ssn@0-11"},
+      {"properties.note", "a-405-31-5751", ""},
+      {"properties.note", "-405-31-5751", "us_ssn@1-12"},
+      {"properties.note", "405-31-5751-", "us_ssn@0-11"},
+      {"properties.note", "ab--405-31-5751", "us_ssn@4-15"},
+      {"properties.note", "405-31-5751--ab", "us_ssn@0-11"},
+      {"properties.note", "405-31-5751-ab", ""},
+      {"properties.ssn", "x-405315751", ""},
+      {"properties.ssn", "405315751", "us_ssn@0-9"},
+      {"properties.note", "GB82WEST12345698765432", "iban@0-22"},
+      {"properties.note", "x-GB82WEST12345698765432", "iban@2-24"},
+      {"properties.note", "GB82WEST12345698765432-x", "iban@0-22"},
+      {"properties.note", "iban-DE89370400440532013000-ok", "iban@5-27"},
+      {"properties.note", "sk-proj-abcdefghij1234567890ABCDEFGH", "secret@0-36"},
+      {"properties.note", "key-0123456789abcdefABCDEF0123456789", "secret@0-36"},
+      {"properties.note", "xoxb-1234567890-abcdefghijKLMN", "secret@0-30"},
+      {"properties.note", "dapi0123456789abcdef0123456789abcdef", "secret@0-36"},
+      {"properties.api_key", "1d7b83a9-0ebc-41b0-ad78-282192864bbb", "secret@0-36"},
+      {"properties.password", "user-12345678abcdef", "secret@0-19"},
+      {"properties.full_name", "Jean-Luc", "person_name@0-8"},
+      {"properties.full_name", "Mary-Jane1234567890abcdef", ""},
+      {"properties.$name", "Bryan-Oliveira", "person_name@0-14"},
+      {"properties.account_name", "Oliveira-Bryan-2024-account", ""},
+      {"properties.note", "Bryan-Oliveira-2024-account", ""},
+      {"properties.phone", "tel-14155552671-home", ""},
+      {"properties.phone", "14155552671", "phone@0-11"},
+      {"properties.note", "0123456789012345678901234567890123456789012345678901234567890123456789", ""},
+      {"properties.note", "0123456789012345678901234567890123456789012345678901234567890123", ""},
+      {"properties.note", "ab01234567890123456789012345678901234567890123456789012345678901", ""},
+      {"properties.note", "111111111111111111111111111111111111111111111111111111111111111-", ""},
+      {"properties.note", "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx +1 415 555 2671", "phone@41-56"},
+      {"properties.note", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa-4111-1111-1111-1111", ""},
+      {"properties.note",
+       "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+       "aaaaaaaaaaaaaaaaaaaa 4111-1111-1111-1111",
+       "credit_card@61-80"},
+      {"properties.note", "ab 12-34 cd", ""},
+      {"properties.note", "call 415 555 2671 now", "phone@5-17"},
+      {"properties.note", "call 415-555-2671", "phone@5-17"},
+      {"properties.note", "call (415) 555-2671", "phone@5-19"},
+      {"properties.note", "ssn 078 05 1120", ""},
+      {"properties.note", "ssn 078-05-1120.", ""},
+      {"properties.note", "a 1 2 3 4 b", ""},
+      {"properties.note", "1.2.3.4", "ip_address@0-7"},
+      {"properties.note", "from 10.0.0.1/24 ok", "ip_address@5-13"},
+      {"properties.note", "v1.2.3.4", ""},
+      {"properties.note", "4111    1111 1111 1111", ""},
+      {"properties.note", "4111   1111 1111 1111", ""},
+      {"properties.note",
+       "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+       "xxxxxxxxxxxxxxxxxx 415 555 2671 and more",
+       "phone@59-71"},
+      {"properties.note",
+       "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+       "xxxxxxxxxxxxx 4111 1111 1111 1111 and more",
+       "credit_card@56-75"},
+      {"properties.note", "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx 078-05-1120", ""},
+      {"properties.note", "DE89 3704 0044 0532 0130 00", "iban@0-27"},
+      {"properties.note",
+       "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+       "xxxxxxxxxxxxxxxxxxDE89 3704 0044 0532 0130 00",
+       ""},
+      {"properties.note",
+       "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+       "xxxxxxxxxxxxxxxxx DE89 3704 0044 0532 0130 00",
+       "iban@62-89"},
+      {"properties.note", "Regards,\nBryan Oliveira", "person_name@9-23"},
+      {"properties.note", "Thanks, Abcdefghijklmnopqrstuvwxyz Oliveira", "person_name@8-43"},
+      {"properties.note", "Hi, I am Bryan Oliveira", "person_name@9-23"},
+      {"properties.note", "Hi, I'm Bryanbryanbryanbr Oliveira", "person_name@8-34"},
+      {"properties.note", "Hi, I'm Bryan O'Connell", "person_name@8-23"},
+      {"properties.note", "Hi, I'm Bryan Considine-Crooks", "person_name@8-30"},
+      {"properties.note", "Hi, I'm Bryan Considine-Crooksxxxxxxxxxxxxxxxxx", "person_name@8-47"},
+      {"properties.note", "Hi, I'm BRYAN OLIVEIRA", "person_name@8-22"},
+      {"properties.note", "Hi, I'm José Müller", "person_name@8-21"},
+      {"properties.note", "Hi, I'm Zoë Éloïse Saint-Exupéry", "person_name@8-36"},
+      {"properties.note", "Hi, I'm 卢晓博", "person_name@8-17"},
+      {"properties.note", "Hello Maria da Silva here", "person_name@6-20"},
+      {"properties.note", "Thursday Bryan Oliveira wrote", "person_name@9-23"},
+      {"properties.note", "Wednesday customer Bryan Oliveira", "person_name@19-33"},
+      {"properties.note", "dear Customer Bryan Oliveira", "person_name@14-28"},
+      {"properties.note", "Contact person: Dr. Faith Grady (+55 21 91392-3310)", "person_name@16-31 phone@33-50"},
+      {"properties.full_name", "bryan oliveira", "person_name@0-14"},
+      {"properties.full_name", "abcdefghijklmnopqrstuvwxyz oliveira", "person_name@0-35"},
+      {"properties.note", "ABCDEFGHIJKLMNOPQRSTUV Bryan Oliveira", "person_name@23-37"},
+      {"properties.note", "Sent from Bryanxyzabcdefghijkl", ""},
+      {"properties.note", "Signed by AbAbAbAbAbAbAbAbc", ""},
+      {"properties.note", "Thanks,\nBryan Oliveiraxxxxxxxxxxx", "person_name@8-33"},
+  };
+  for (const Case& c : kCases) {
+    SCOPED_TRACE(std::string(c.key) + ": " + std::string(c.value));
+    // Twice: the second scan may be answered by the clean-value cache.
+    for (int round = 0; round < 2; ++round) {
+      std::string got;
+      for (const Found& f : Scan(c.key, c.value)) {
+        if (!got.empty()) got += ' ';
+        got += f.type + "@" + std::to_string(f.start) + "-" + std::to_string(f.end);
+      }
+      EXPECT_EQ(got, c.expected);
+    }
+  }
+}
+
+// Ids read in one 64-byte block past their end: what lies beyond (a hyphen, digits, capitals) must
+// neither spoil the id test nor count, just before, at and across a page boundary.
+TEST(PiiScanner, IdsEndingAtEveryLengthAndAlignment) {
+  const std::string filler = "-4111-1111-1111-1111 GB82WEST12345698765432 Ana Oliveira -";
+  std::string buffer;
+  while (buffer.size() < 3 * 4096) buffer += filler;
+  const std::string clean_buffer = buffer;
+  const size_t page = 4096 - (reinterpret_cast<uintptr_t>(buffer.data()) & 4095) + 4096;  // the second one
+  for (size_t pad = 0; pad < 66; ++pad) {
+    for (size_t shift : {size_t{0}, size_t{3}, page - 80, page - 16 - pad, page - 12 - pad, page - 1 - pad}) {
+      SCOPED_TRACE(std::to_string(pad) + "/" + std::to_string(shift));
+      auto scan_at = [&](const std::string& value) {
+        std::copy(value.begin(), value.end(), buffer.begin() + static_cast<ptrdiff_t>(shift));
+        std::vector<PiiFinding> out;
+        Scanner().Scan("properties.note", std::string_view(buffer.data() + shift, value.size()), &out);
+        buffer = clean_buffer;
+        return out;
+      };
+      // An id: nothing, whatever follows it.
+      EXPECT_TRUE(scan_at(std::string(pad, 'a') + "9f-078").empty());
+      // Digits and hyphens only (no letter): the SSN is found.
+      std::vector<PiiFinding> ssn = scan_at(std::string(pad / 8, '-') + "405-31-5751");
+      ASSERT_EQ(ssn.size(), 1u);
+      EXPECT_EQ(ssn[0].type, PiiType::kUsSsn);
+      // An IBAN in letters and digits: found.
+      std::vector<PiiFinding> iban = scan_at(std::string(pad % 40, 'x') + "-GB82WEST12345698765432");
+      ASSERT_EQ(iban.size(), 1u);
+      EXPECT_EQ(iban[0].type, PiiType::kIban);
+    }
+  }
+}
+
 TEST(PiiScanner, IgnoresPlacesAndProducts) {
   ExpectNothing("properties.region", "San Francisco");
   ExpectNothing("properties.note", "Shipped from our New York warehouse");
@@ -456,6 +614,19 @@ TEST(NamesDictionary, FindsEveryEntryThroughItsFrontFilter) {
   EXPECT_EQ(unknown_found, 0u);
   auto embedded = NamesDictionary::Embedded();
   EXPECT_EQ(embedded->Lookup("zzqxjv"), 0);
+}
+
+// Prefetch is a hint: look-ups give the same answers with or without it, and it accepts any word.
+TEST(NamesDictionary, PrefetchChangesNoAnswer) {
+  auto dict = NamesDictionary::Parse("F\tAna\nL\tSilva\n");
+  ASSERT_TRUE(dict.ok());
+  for (std::string_view w : {"ana", "silva", "", "zzqxjv", "an"}) (*dict)->Prefetch(w);
+  EXPECT_EQ((*dict)->Lookup("ana"), NamesDictionary::kFirst);
+  EXPECT_EQ((*dict)->Lookup("silva"), NamesDictionary::kLast);
+  EXPECT_EQ((*dict)->Lookup("zzqxjv"), 0);
+  NamesDictionary empty;
+  empty.Prefetch("ana");
+  EXPECT_EQ(empty.Lookup("ana"), 0);
 }
 
 TEST(NamesDictionary, ParseRejectsMalformedLines) {

@@ -6,6 +6,7 @@
 #include <fstream>
 #include <random>
 #include <string>
+#include <vector>
 
 #include "pii/pii_types.h"
 
@@ -643,6 +644,31 @@ TEST_F(TldFileTest, TakesTheRightmostLabelOfEveryRule) {
   }
   // com, uk, ck, jp, museum, org, net, and three unicode TLDs in both forms.
   EXPECT_EQ(tlds.size(), 13u);
+}
+
+// Contains looks TLDs up in a hash index: every one of many rules is found in any case, and nothing
+// that differs from one by a byte, a missing last byte or an extra one is.
+TEST_F(TldFileTest, FindsEveryRuleOfALongListAndNothingNearIt) {
+  std::string rules;
+  std::vector<std::string> tlds_in;
+  for (int i = 0; i < 3000; ++i) {
+    std::string tld = "t" + std::to_string(i * 7919 % 100003) + "x";
+    tlds_in.push_back(tld);
+    rules += tld + "\n";
+  }
+  TopLevelDomains tlds = TopLevelDomains::Load(Write("vg_psl_many.dat", rules).c_str());
+  EXPECT_EQ(tlds.size(), tlds_in.size());
+  for (const std::string& tld : tlds_in) {
+    EXPECT_TRUE(tlds.Contains(tld)) << tld;
+    std::string upper = tld;
+    for (char& c : upper) c = static_cast<char>(c >= 'a' && c <= 'z' ? c - 32 : c);
+    EXPECT_TRUE(tlds.Contains(upper)) << upper;
+    EXPECT_FALSE(tlds.Contains(tld.substr(0, tld.size() - 1))) << tld;
+    EXPECT_FALSE(tlds.Contains(tld + "x")) << tld;
+    std::string other = tld;
+    other[0] = 'u';
+    EXPECT_FALSE(tlds.Contains(other)) << other;
+  }
 }
 
 TEST_F(TldFileTest, FallsBackToBuiltInTldsWhenTheFileIsMissing) {
