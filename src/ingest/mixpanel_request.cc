@@ -391,6 +391,27 @@ Status ScanFields(std::string_view in, std::string_view where, RequestFields* fi
 // checked the value's escapes.
 Status DecodeDataValue(std::string_view raw, std::string* out) {
   out->clear();
+  if (raw.find('%') == kNone) {
+    // No escapes (the Node SDK's raw base64): decoding with '+' kept is the identity, so the base64 is
+    // decoded straight from `raw` — the same bytes and offsets as the general path below, one copy fewer.
+    bool json = false;
+    for (char c : raw) {
+      if (IsJsonSpace(c) || c == '+') continue;  // '+' would be a space in step 1
+      json = c == '{' || c == '[';
+      break;
+    }
+    if (!json) {
+      out->resize(raw.size() / 4 * 3 + 2);
+      size_t n = 0;
+      if (Status s = Base64DecodeRaw(raw.data(), raw.size(), out->data(), &n); !s.ok()) {
+        out->clear();
+        return Status::InvalidArgument("data is neither JSON nor valid base64 (" + s.message() +
+                                       " of the decoded value)");
+      }
+      out->resize(n);
+      return Status::Ok();
+    }
+  }
   [[maybe_unused]] size_t bad = AppendPercentDecoded(raw, true, out);
   assert(bad == kNone);
   if (LooksLikeJson(*out)) return Status::Ok();

@@ -97,6 +97,35 @@ TEST_F(PolicyTest, AllowListWithGlobsAndUrlOrigins) {
   EXPECT_EQ(result_.categories, kCatIdentifier | kCatReferrer | kCatOther | kCatActivity);
 }
 
+// Decisions are cached per thread by name (a bounded table): names that differ only in their last byte,
+// or only in length, and two policies that disagree, each keep their own answer, also after thousands
+// of other names have gone through the cache.
+TEST_F(PolicyTest, DecisionsStayRightThroughTheCache) {
+  PolicyConfig keep = StrictDefault();
+  keep.is_default = false;
+  keep.allow = {"plan_a", "long_property_name_number_1", "x"};
+  PolicyConfig other = keep;
+  other.allow = {"plan_b", "long_property_name_number_2", "xx"};
+  auto event = [](std::string_view a, std::string_view b) {
+    return "{\"event\":\"e\",\"properties\":{\"" + std::string(a) + "\":1,\"" + std::string(b) + "\":2}}";
+  };
+  for (int round = 0; round < 3; ++round) {
+    EXPECT_EQ(Apply(keep, event("plan_a", "plan_b")), R"({"event":"e","properties":{"plan_a":1}})");
+    EXPECT_EQ(Apply(other, event("plan_a", "plan_b")), R"({"event":"e","properties":{"plan_b":2}})");
+    EXPECT_EQ(Apply(keep, event("long_property_name_number_1", "long_property_name_number_2")),
+              R"({"event":"e","properties":{"long_property_name_number_1":1}})");
+    EXPECT_EQ(Apply(other, event("long_property_name_number_1", "long_property_name_number_2")),
+              R"({"event":"e","properties":{"long_property_name_number_2":2}})");
+    EXPECT_EQ(Apply(keep, event("x", "xx")), R"({"event":"e","properties":{"x":1}})");
+    EXPECT_EQ(Apply(other, event("x", "xx")), R"({"event":"e","properties":{"xx":2}})");
+    // Thousands of other names through the same cache.
+    std::string many = "{\"event\":\"e\",\"properties\":{";
+    for (int i = 0; i < 3000; ++i) many += (i ? ",\"" : "\"") + std::string("name_") + std::to_string(round * 3000 + i) + "\":0";
+    many += ",\"plan_a\":1}}";
+    EXPECT_EQ(Apply(keep, many), R"({"event":"e","properties":{"plan_a":1}})");
+  }
+}
+
 TEST_F(PolicyTest, ContactFieldsNeedTheirExactName) {
   PolicyConfig p = StrictDefault();
   p.allow = {"*"};
