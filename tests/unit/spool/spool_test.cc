@@ -59,6 +59,13 @@ class SpoolTest : public ::testing::Test {
     opt.vendors = std::move(vendors);
     return opt;
   }
+  // 4 KiB segments (a few records each, so tests roll over often) and no quota.
+  SpoolOptions SmallSegments(std::vector<std::string> vendors = {"a", "b"}) {
+    SpoolOptions opt = Options(std::move(vendors));
+    opt.segment_bytes = 4096;
+    opt.quota_bytes = 0;
+    return opt;
+  }
 
   std::unique_ptr<Spool> MustOpen(SpoolOptions opt) {
     auto s = Spool::Open(std::move(opt));
@@ -175,9 +182,7 @@ TEST_F(SpoolTest, RoundTripKeepsPayloadKindMetaAndAcceptTime) {
 }
 
 TEST_F(SpoolTest, RejectsBadUnitsWithoutWriting) {
-  auto opt = Options();
-  opt.segment_bytes = 4096;
-  opt.quota_bytes = 0;
+  auto opt = SmallSegments();
   auto spool = MustOpen(opt);
   ASSERT_TRUE(spool);
   EXPECT_EQ(spool->AppendSync({}, kAccept).status().code(), Status::Code::kInvalidArgument);
@@ -301,9 +306,7 @@ TEST_F(SpoolTest, CursorsPersistAcrossReopen) {
 }
 
 TEST_F(SpoolTest, SegmentsRollOverAndAreDeletedOnceEveryVendorAcked) {
-  auto opt = Options();
-  opt.segment_bytes = 4096;
-  opt.quota_bytes = 0;
+  auto opt = SmallSegments();
   auto spool = MustOpen(opt);
   ASSERT_TRUE(spool);
   std::string payload(200, 'p');
@@ -345,9 +348,7 @@ TEST_F(SpoolTest, SegmentsRollOverAndAreDeletedOnceEveryVendorAcked) {
 // A segment that every vendor was already past when the writer rolled over is deleted without waiting for
 // another acknowledgement (off the writer's thread), and its bytes leave the quota's count.
 TEST_F(SpoolTest, SegmentLeftFullyAcknowledgedByARollIsDeletedWithoutAnotherAck) {
-  auto opt = Options();
-  opt.segment_bytes = 4096;
-  opt.quota_bytes = 0;
+  auto opt = SmallSegments();
   auto spool = MustOpen(opt);
   ASSERT_TRUE(spool);
   std::string payload(200, 'p');
@@ -765,9 +766,7 @@ TEST_F(SpoolTest, CorruptTailOfTheLastSegmentIsCutAtTheDamagedUnit) {
 }
 
 TEST_F(SpoolTest, CorruptionInTheMiddleFailsOpenNamingSegmentAndOffset) {
-  auto opt = Options({"a"});
-  opt.segment_bytes = 4096;
-  opt.quota_bytes = 0;
+  auto opt = SmallSegments({"a"});
   const std::string payload(100, 'm');  // records of 32 + 100 bytes
   {
     auto spool = MustOpen(opt);
@@ -873,9 +872,7 @@ TEST_F(SpoolTest, DiscardReportsEveryPendingRecordAndIsDurable) {
 }
 
 TEST_F(SpoolTest, VendorNoLongerConfiguredIsDiscardedAtOpenOnce) {
-  auto opt = Options();
-  opt.segment_bytes = 4096;
-  opt.quota_bytes = 0;
+  auto opt = SmallSegments();
   {
     auto spool = MustOpen(opt);
     ASSERT_TRUE(spool);
