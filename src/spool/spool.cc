@@ -680,6 +680,14 @@ void Spool::Impl::WriterLoop() {
       }
       continue;
     }
+    if (pending_.size() == 1 && !closing_ && opt_.fsync == FsyncPolicy::kAlways) {
+      // One unit is one request: step aside once so that a busy ingestion thread sharing this core can
+      // add the requests it already has in hand to the same write and sync (an idle one blocks at once,
+      // and the write starts).
+      lock.unlock();
+      std::this_thread::yield();
+      lock.lock();
+    }
     batch.swap(pending_);
     inflight_bytes_ = pending_bytes_;
     pending_bytes_ = 0;
