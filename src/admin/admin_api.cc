@@ -16,6 +16,7 @@
 
 #include "admin/console_assets.h"
 #include "auth/account_store.h"
+#include "common/ascii.h"
 #include "common/files.h"
 #include "common/http_status.h"
 #include "common/json_object.h"
@@ -51,6 +52,13 @@ std::string CategoriesJson(uint32_t set) {
     if (set & (1u << i)) names.push_back("\"" + std::string(kCategoryNames[i]) + "\"");
   }
   return JsonArray(names);
+}
+
+// A field of a report the gateway wrote itself, or `fallback` when it is missing or of another type.
+template <typename T>
+T FieldOr(simdjson::simdjson_result<simdjson::dom::element> field, T fallback) {
+  T value;
+  return field.get(value) == simdjson::SUCCESS ? value : fallback;
 }
 
 ApiResponse Json(unsigned status, std::string body) {
@@ -599,9 +607,9 @@ struct AdminApi::Impl {
       simdjson::padded_string body(*saved);
       simdjson::dom::element doc;
       if (parser.parse(body).get(doc) == simdjson::SUCCESS) {
-        uint64_t n = 0, records = 0;
+        uint64_t n = 0;
         if (doc["totals"]["subjects"].get(n) == simdjson::SUCCESS) subjects = static_cast<int64_t>(n);
-        (void)doc["totals"]["records_in_window"].get(records);
+        const uint64_t records = FieldOr<uint64_t>(doc["totals"]["records_in_window"], 0);
         std::vector<std::string> cats;
         simdjson::dom::array arr;
         if (doc["categories"].get(arr) == simdjson::SUCCESS) {
@@ -612,8 +620,7 @@ struct AdminApi::Impl {
             cats.push_back(Obj().Str("category", name).Int("subjects", static_cast<int64_t>(people)).Finish());
           }
         }
-        std::string_view generated;
-        (void)doc["generated_at"].get(generated);
+        const std::string_view generated = FieldOr<std::string_view>(doc["generated_at"], "");
         assessment = Obj()
                          .Int("subjects", subjects)
                          .Int("records", static_cast<int64_t>(records))
@@ -629,10 +636,9 @@ struct AdminApi::Impl {
       simdjson::dom::element doc;
       if (parser.parse(body).get(doc) == simdjson::SUCCESS) {
         // incident::MatchReportJson's totals, and how many people the leaked rows confirm or put at risk.
-        uint64_t rows = 0, matched = 0, unmatched = 0;
-        (void)doc["rows"].get(rows);
-        (void)doc["rows_matched"].get(matched);
-        (void)doc["unmatched_rows"].get(unmatched);
+        const uint64_t rows = FieldOr<uint64_t>(doc["rows"], 0);
+        const uint64_t matched = FieldOr<uint64_t>(doc["rows_matched"], 0);
+        const uint64_t unmatched = FieldOr<uint64_t>(doc["unmatched_rows"], 0);
         simdjson::dom::array confirmed, at_risk;
         const size_t n_confirmed = doc["confirmed"].get(confirmed) == simdjson::SUCCESS ? confirmed.size() : 0;
         const size_t n_at_risk = doc["at_risk"].get(at_risk) == simdjson::SUCCESS ? at_risk.size() : 0;
@@ -902,8 +908,7 @@ ApiResponse AdminApi::Impl::OpenApi(Ctx&) {
     for (size_t i = 0; i < rs.size(); ++i) {
       const Route& r = *rs[i];
       if (i) out += ",";
-      std::string method(r.method);
-      std::transform(method.begin(), method.end(), method.begin(), ::tolower);
+      const std::string method = AsciiLowered(r.method);
       out += "\"" + method + "\":{\"summary\":";
       AppendJsonStringLossy(&out, r.summary);
       out += ",\"x-role\":" + (r.role ? "\"" + std::string(auth::RoleName(*r.role)) + "\"" : std::string("null"));

@@ -241,10 +241,8 @@ class Delivery::Impl {
     }
     for (auto& v : vendors_) {
       VendorRuntimeState* vp = v.get();
-      vp->thread = std::thread([this, vp] {
-        SetCurrentThreadName("vg-send:" + vp->name);
-        RunSender(*vp);
-      });
+      vp->thread = std::thread([this, vp] { RunSender(*vp); });
+      SetThreadName(vp->thread, "vg-send:" + vp->name);
     }
     return Status::Ok();
   }

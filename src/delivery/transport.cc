@@ -5,11 +5,11 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cctype>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
 
+#include "common/ascii.h"
 #include "ingest/mixpanel_request.h"
 
 namespace vg {
@@ -74,9 +74,7 @@ size_t CollectHeader(char* data, size_t size, size_t n, void* user) {
   std::string_view line(data, size * n);
   constexpr std::string_view kRetryAfter = "retry-after:";
   if (line.size() > kRetryAfter.size()) {
-    std::string lower(line.substr(0, kRetryAfter.size()));
-    for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    if (lower == kRetryAfter) *static_cast<long*>(user) = std::atol(std::string(line.substr(kRetryAfter.size())).c_str());
+    if (AsciiIEquals(line.substr(0, kRetryAfter.size()), kRetryAfter)) *static_cast<long*>(user) = std::atol(std::string(line.substr(kRetryAfter.size())).c_str());
   }
   return size * n;
 }

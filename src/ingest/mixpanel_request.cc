@@ -185,7 +185,8 @@ Status BadPercentEncoding(std::string_view in, size_t at, std::string_view where
 }
 
 #ifdef VG_BASE64_SSSE3
-const bool kHaveSsse3 = __builtin_cpu_supports("ssse3");
+// __builtin_cpu_init first: this initializer may run before the compiler runtime's own constructor.
+const bool kHaveSsse3 = (__builtin_cpu_init(), __builtin_cpu_supports("ssse3"));
 
 // Decodes the 16 base64 characters at `in` (either alphabet) into 12 bytes at `out`, writing 16 bytes there
 // (the last 4 zero); returns false, writing nothing, when one of them is not a base64 character. The

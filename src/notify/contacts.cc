@@ -4,17 +4,12 @@
 
 #include <algorithm>
 
+#include "common/ascii.h"
 #include "common/files.h"
 #include "notify/notice.h"
 
 namespace vg::notify {
 namespace {
-
-std::string Lowered(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c;
-  return out;
-}
 
 std::string Trimmed(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
@@ -150,7 +145,7 @@ StatusOr<ContactDirectory> ParseContactsCsv(std::string_view text, std::string s
     if (fields.size() == 1 && fields[0].empty()) continue;  // blank line
     int subject = -1, email = -1, name = -1, locale = -1;
     for (size_t i = 0; i < fields.size(); ++i) {
-      const std::string f = Lowered(fields[i]);
+      const std::string f = AsciiLowered(fields[i]);
       int* slot = f == "subject" ? &subject : f == "email" ? &email : f == "name" ? &name : f == "locale" ? &locale : nullptr;
       if (slot) *slot = static_cast<int>(i);
     }

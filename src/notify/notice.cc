@@ -18,6 +18,7 @@
 #include <cstring>
 #include <filesystem>
 
+#include "common/ascii.h"
 #include "common/files.h"
 
 namespace vg::notify {
@@ -27,22 +28,6 @@ constexpr std::string_view kBegin = "-----BEGIN VENDORGUARD NOTICE SIGNATURE----
 constexpr std::string_view kEnd = "-----END VENDORGUARD NOTICE SIGNATURE-----";
 constexpr std::string_view kCanonicalMagic = "vendorguard-notice-v1\n";
 constexpr char kCrockford[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
-
-char Lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c; }
-
-std::string LowerCopy(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = Lower(c);
-  return out;
-}
-
-bool IEquals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (Lower(a[i]) != Lower(b[i])) return false;
-  }
-  return true;
-}
 
 std::string_view Trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r' || s.front() == '\n')) {
@@ -99,9 +84,9 @@ constexpr const char* kMonths[] = {"January", "February", "March",     "April", 
 bool HostOnDomain(std::string_view host, std::string_view domain) {
   while (!host.empty() && host.back() == '.') host.remove_suffix(1);
   if (host.empty() || domain.empty()) return false;
-  if (IEquals(host, domain)) return true;
+  if (AsciiIEquals(host, domain)) return true;
   return host.size() > domain.size() + 1 && host[host.size() - domain.size() - 1] == '.' &&
-         IEquals(host.substr(host.size() - domain.size()), domain);
+         AsciiIEquals(host.substr(host.size() - domain.size()), domain);
 }
 
 bool EndsAuthority(char c) {
@@ -122,7 +107,7 @@ std::string HostAt(std::string_view lower, size_t at) {
   }
   if (const size_t colon = authority.find(':'); colon != std::string_view::npos) authority = authority.substr(0, colon);
   while (!authority.empty() && (authority.back() == '.' || authority.back() == ':')) authority.remove_suffix(1);
-  return LowerCopy(authority);
+  return AsciiLowered(authority);
 }
 
 std::string Excerpt(std::string_view s, size_t at) {
@@ -235,7 +220,7 @@ std::string NormalizeLocale(std::string_view locale) {
   for (char c : locale) {
     if (c == '_') c = '-';
     if (!IsAlnum(c) && c != '-') return "";
-    out.push_back(Lower(c));
+    out.push_back(AsciiLower(c));
   }
   // A language subtag of two or three letters, then subtags of 1-8 letters or digits.
   size_t lang = 0;
@@ -579,11 +564,11 @@ Status CheckLinksAndMarkup(std::string_view rendered, std::string_view domain, b
   // `word` (lower case) ends right before `end`.
   auto before = [&](size_t end, std::string_view word) {
     // The last letter first: most anchors have none of the words before them.
-    return end >= word.size() && Lower(l[end - 1]) == word.back() &&
-           IEquals(l.substr(end - word.size(), word.size()), word);
+    return end >= word.size() && AsciiLower(l[end - 1]) == word.back() &&
+           AsciiIEquals(l.substr(end - word.size(), word.size()), word);
   };
   auto starts = [](std::string_view r, std::string_view prefix) {
-    return r.size() >= prefix.size() && IEquals(r.substr(0, prefix.size()), prefix);
+    return r.size() >= prefix.size() && AsciiIEquals(r.substr(0, prefix.size()), prefix);
   };
   auto at_word_start = [&](size_t i) { return i == 0 || !IsAlnum(l[i - 1]); };
   auto foreign = [&](size_t at, std::string_view host) {
@@ -655,7 +640,7 @@ Status CheckLinksAndMarkup(std::string_view rendered, std::string_view domain, b
         return Status::Ok();
       }
       case '<': {
-        if (a + 1 == l.size() || !std::strchr("fibtsoe", Lower(l[a + 1]))) return Status::Ok();
+        if (a + 1 == l.size() || !std::strchr("fibtsoe", AsciiLower(l[a + 1]))) return Status::Ok();
         const std::string_view rest = l.substr(a);
         for (std::string_view tag : kForbiddenTags) {
           if (starts(rest, tag) && (rest.size() == tag.size() || !IsAlnum(rest[tag.size()]))) {
@@ -913,7 +898,7 @@ StatusOr<Notice> NoticeTemplate::RenderThis(const NoticeInput& in, const NoticeK
   }
 
   // Sign the canonical form; the block then closes the text part.
-  const std::string issuer = LowerCopy(org.domain);
+  const std::string issuer = AsciiLowered(org.domain);
   std::string signed_text = CanonicalBody(text);
   const std::string canonical = Canonical(in.notice_id, issuer, key.key_id(), in.email, subject, signed_text);
   const NoticeSignature sig = key.Sign(canonical);
@@ -966,7 +951,7 @@ struct Part {
 
 const Header* Find(const std::vector<Header>& hs, std::string_view name) {
   for (const Header& h : hs) {
-    if (IEquals(h.name, name)) return &h;
+    if (AsciiIEquals(h.name, name)) return &h;
   }
   return nullptr;
 }
@@ -1012,8 +997,8 @@ bool ParseHeaders(std::string_view bytes, Part* part) {
 
 // The value of parameter `name` in a Content-Type value.
 std::string Param(std::string_view value, std::string_view name) {
-  const std::string lower = LowerCopy(value);
-  const std::string key = LowerCopy(name) + "=";
+  const std::string lower = AsciiLowered(value);
+  const std::string key = AsciiLowered(name) + "=";
   for (size_t at = lower.find(key); at != std::string::npos; at = lower.find(key, at + 1)) {
     if (at > 0 && lower[at - 1] != ';' && lower[at - 1] != ' ' && lower[at - 1] != '\t') continue;
     std::string_view v = value.substr(at + key.size());
@@ -1029,7 +1014,7 @@ std::string Param(std::string_view value, std::string_view name) {
 
 std::string DecodeBody(const Part& p) {
   const Header* cte = Find(p.headers, "Content-Transfer-Encoding");
-  const std::string enc = cte ? LowerCopy(Trim(cte->value)) : "";
+  const std::string enc = cte ? AsciiLowered(Trim(cte->value)) : "";
   if (enc == "quoted-printable") return QuotedPrintableDecode(p.body);
   if (enc == "base64") {
     std::string out;
@@ -1041,7 +1026,7 @@ std::string DecodeBody(const Part& p) {
 // Finds the first text/plain part and every text/html part (recursing into multiparts).
 void FindParts(const Part& p, const Part** text, std::vector<const Part*>* htmls, std::vector<Part>* storage, int depth) {
   const Header* ct = Find(p.headers, "Content-Type");
-  const std::string type = ct ? LowerCopy(Trim(ct->value.substr(0, ct->value.find(';')))) : "text/plain";
+  const std::string type = ct ? AsciiLowered(Trim(ct->value.substr(0, ct->value.find(';')))) : "text/plain";
   if (type.starts_with("multipart/") && depth < 8) {
     const std::string boundary = Param(ct->value, "boundary");
     if (boundary.empty()) return;
@@ -1102,7 +1087,7 @@ std::string DecodeHeaderText(std::string_view v) {
       break;
     }
     if (!(last_was_word && Trim(plain).empty())) out.append(plain);
-    const char enc = Lower(v[q1 + 1]);
+    const char enc = AsciiLower(v[q1 + 1]);
     std::string_view payload = v.substr(q2 + 1, end - q2 - 1);
     std::string decoded;
     if (enc == 'b') {
@@ -1237,7 +1222,7 @@ StatusOr<SignedContent> ExtractSignedContent(std::string_view bytes, NoticeVerdi
   // In a whole message, the headers must say what was signed.
   if (is_message) {
     const Header* to = Find(message.headers, "To");
-    if (to == nullptr || !IEquals(AddrSpec(to->value), sc.recipient)) {
+    if (to == nullptr || !AsciiIEquals(AddrSpec(to->value), sc.recipient)) {
       return Fail(verdict, NoticeVerdict::kHeaderMismatch,
                   "the message is addressed to " + (to ? AddrSpec(to->value) : std::string("nobody")) +
                       " but the notice was signed for " + sc.recipient);
@@ -1274,7 +1259,7 @@ NoticeVerification VerifyNotice(std::string_view bytes, const NoticePublicKey& k
   v.recipient = sc->recipient;
   v.subject = sc->subject;
   v.key_id = sc->key_id;
-  if (!expected_issuer.empty() && !IEquals(sc->issuer, expected_issuer)) {
+  if (!expected_issuer.empty() && !AsciiIEquals(sc->issuer, expected_issuer)) {
     v.verdict = NoticeVerdict::kWrongIssuer;
     v.reason = "the notice claims to come from " + sc->issuer + ", not " + std::string(expected_issuer) +
                ": it was not issued by us";

@@ -21,6 +21,7 @@
 #include <string>
 #include <unordered_map>
 
+#include "common/short_hash.h"
 #include "pii/key_context.h"
 #include "pii/person_names.h"
 #include "pii/phone_numbers.h"
@@ -384,67 +385,6 @@ struct alignas(64) KeyCacheEntry {
 };
 static_assert(sizeof(KeyCacheEntry) == 64, "a key-context cache entry is one cache line");
 
-// Whether a[0, n) == b[0, n), inline: key paths are short, and a call to memcmp costs more than the
-// compare.
-bool SameBytes(const char* a, const char* b, size_t n) {
-  uint64_t diff = 0;
-  if (n >= 8) {
-    size_t i = 0;
-    for (; i + 8 <= n; i += 8) {
-      uint64_t x, y;
-      memcpy(&x, a + i, 8);
-      memcpy(&y, b + i, 8);
-      diff |= x ^ y;
-    }
-    uint64_t x, y;  // the last 8 bytes, overlapping
-    memcpy(&x, a + n - 8, 8);
-    memcpy(&y, b + n - 8, 8);
-    return (diff | (x ^ y)) == 0;
-  }
-  for (size_t i = 0; i < n; ++i) diff |= static_cast<uint64_t>(static_cast<unsigned char>(a[i] ^ b[i]));
-  return diff == 0;
-}
-
-// The 128-bit product of a and b, folded to 64 bits (the hashes' mixing step).
-uint64_t Mum(uint64_t a, uint64_t b) {
-  __uint128_t r = static_cast<__uint128_t>(a) * b;
-  return static_cast<uint64_t>(r) ^ static_cast<uint64_t>(r >> 64);
-}
-
-// A cheap 64-bit hash of a key path, for the key-context cache's set index (see KeyCacheEntry).
-uint64_t PathHash(std::string_view v) {
-  uint64_t h = 0x9E3779B97F4A7C15ull ^ v.size();
-  const char* p = v.data();
-  const size_t n = v.size();
-  if (n >= 8 && n <= 24) {
-    // Most paths ("properties.$device_id"): three 8-byte loads that cover every byte, two multiplies.
-    uint64_t a, b, c;
-    memcpy(&a, p, 8);
-    memcpy(&b, p + n / 2 - 4, 8);
-    memcpy(&c, p + n - 8, 8);
-    return Mum(Mum(a ^ h, c ^ 0xA0761D6478BD642Full) ^ n, b ^ 0xE7037ED1A0B428DBull);
-  }
-  size_t i = 0;
-  for (; i + 8 <= n; i += 8) {
-    uint64_t w;
-    memcpy(&w, p + i, 8);
-    h = (h ^ w) * 0xA0761D6478BD642Full;
-    h ^= h >> 29;
-  }
-  if (i < n) {
-    // The last 1-7 bytes: the 8 bytes ending at n when the path has them, else byte by byte.
-    uint64_t w = 0;
-    if (n >= 8) {
-      memcpy(&w, p + n - 8, 8);
-    } else {
-      for (size_t k = i; k < n; ++k) w = w << 8 | static_cast<unsigned char>(p[k]);
-    }
-    h = (h ^ w) * 0xE7037ED1A0B428DBull;
-    h ^= h >> 29;
-  }
-  return h * 0x589965CC75374CC3ull;
-}
-
 // The clean-value cache (Scratch::State::clean).
 constexpr size_t kCleanCacheSlots = 2048;  // a power of two
 constexpr size_t kCleanCacheMaxValue = 256;
@@ -462,8 +402,8 @@ void CacheHash(uint64_t seed, uint32_t context, std::string_view v, uint64_t* h1
     uint64_t w0, w1;
     memcpy(&w0, v.data() + i, 8);
     memcpy(&w1, v.data() + i + 8, 8);
-    a = Mum(a ^ w0, 0xA0761D6478BD642Full ^ w1);
-    b = Mum(b ^ w1, 0xE7037ED1A0B428DBull ^ w0);
+    a = MulFold(a ^ w0, 0xA0761D6478BD642Full ^ w1);
+    b = MulFold(b ^ w1, 0xE7037ED1A0B428DBull ^ w0);
   }
   // The last 0-15 bytes, by fixed-size loads that may overlap (the length is already mixed in, so the
   // words still determine the bytes): no call to memcpy with a variable size.
@@ -483,10 +423,10 @@ void CacheHash(uint64_t seed, uint32_t context, std::string_view v, uint64_t* h1
          static_cast<uint64_t>(static_cast<unsigned char>(tail[rest / 2])) << 8 |
          static_cast<unsigned char>(tail[rest - 1]);
   }
-  a = Mum(a ^ w0 ^ 0x8EBC6AF09C88C6E3ull, 0x589965CC75374CC3ull ^ w1);
-  b = Mum(b ^ w1 ^ 0x1D8E4E27C47D124Full, 0xA0761D6478BD642Full ^ w0);
-  *h1 = Mum(a, b ^ 0xE7037ED1A0B428DBull) | 1;  // never 0, so 0/0 marks an empty slot
-  *h2 = Mum(b, a ^ 0x589965CC75374CC3ull);
+  a = MulFold(a ^ w0 ^ 0x8EBC6AF09C88C6E3ull, 0x589965CC75374CC3ull ^ w1);
+  b = MulFold(b ^ w1 ^ 0x1D8E4E27C47D124Full, 0xA0761D6478BD642Full ^ w0);
+  *h1 = MulFold(a, b ^ 0xE7037ED1A0B428DBull) | 1;  // never 0, so 0/0 marks an empty slot
+  *h2 = MulFold(b, a ^ 0x589965CC75374CC3ull);
 }
 
 }  // namespace
@@ -1576,7 +1516,7 @@ void PiiScanner::Scan(std::string_view key_path, std::string_view value, Scratch
   }
   // Both caches are two-way set associative: a set is two adjacent slots. The key-context cache
   // replaces the slot that was not hit last; the clean-value cache keeps the newer entry first.
-  const uint64_t path_hash = PathHash(key_path);
+  const uint64_t path_hash = ShortKeyHash(key_path);
   const size_t key_set_index = (path_hash >> 40) & (kKeyCacheSlots / 2 - 1);
   KeyCacheEntry* key_set = &st->key_contexts[key_set_index * 2];
   auto same_path = [&](size_t w) {
@@ -1584,7 +1524,7 @@ void PiiScanner::Scan(std::string_view key_path, std::string_view value, Scratch
     if (!e.used || e.hash != path_hash || e.length != key_path.size()) return false;
     const char* kept =
         e.length <= KeyCacheEntry::kInline ? e.inline_path : st->key_long_paths[key_set_index * 2 + w].data();
-    return SameBytes(kept, key_path.data(), key_path.size());
+    return SameShortBytes(kept, key_path.data(), key_path.size());
   };
   size_t way;
   if (same_path(0)) {

@@ -1,26 +1,14 @@
 #include "policy/user_agent.h"
 
-#include <algorithm>
 #include <array>
 #include <utility>
+
+#include "common/ascii.h"
 
 namespace vg {
 namespace {
 
 bool Contains(std::string_view hay, std::string_view needle) { return hay.find(needle) != std::string_view::npos; }
-
-// ASCII only, on purpose: the names and schemes compared here are ASCII, and std::tolower is a call into
-// the C locale per byte.
-constexpr char AsciiLower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + ('a' - 'A')) : c; }
-
-bool IEquals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() &&
-         std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) { return AsciiLower(x) == AsciiLower(y); });
-}
-
-bool IStartsWith(std::string_view s, std::string_view prefix) {
-  return s.size() >= prefix.size() && IEquals(s.substr(0, prefix.size()), prefix);
-}
 
 }  // namespace
 
@@ -76,7 +64,7 @@ std::string_view BrowserFamily(std::string_view name) {
       {"Konqueror", "Konqueror"},
   }};
   for (const auto& [prefix, family] : kPrefixes) {
-    if (IStartsWith(name, prefix)) return family;
+    if (AsciiIStartsWith(name, prefix)) return family;
   }
   return "Other";
 }
@@ -94,7 +82,7 @@ std::string_view OsFamily(std::string_view name) {
       {"BlackBerry", "BlackBerry"},
   }};
   for (const auto& [prefix, family] : kPrefixes) {
-    if (IStartsWith(name, prefix)) return family;
+    if (AsciiIStartsWith(name, prefix)) return family;
   }
   return "Other";
 }
@@ -103,7 +91,7 @@ bool UrlOrigin(std::string_view url, std::string* origin) {
   size_t scheme_end = url.find("://");
   if (scheme_end == std::string_view::npos) return false;
   std::string_view scheme = url.substr(0, scheme_end);
-  if (!IEquals(scheme, "http") && !IEquals(scheme, "https")) return false;
+  if (!AsciiIEquals(scheme, "http") && !AsciiIEquals(scheme, "https")) return false;
   std::string_view rest = url.substr(scheme_end + 3);
   size_t end = rest.find_first_of("/?#");
   std::string_view authority = rest.substr(0, end);
@@ -114,7 +102,7 @@ bool UrlOrigin(std::string_view url, std::string* origin) {
     auto u = static_cast<unsigned char>(c);
     if (u <= 0x20 || c == '\\' || c == '"' || c == '<' || c == '>') return false;
   }
-  origin->clear();
+  origin->clear();  // lowered in place: this runs for every URL property of every event
   for (char c : scheme) origin->push_back(AsciiLower(c));
   origin->append("://");
   for (char c : authority) origin->push_back(AsciiLower(c));

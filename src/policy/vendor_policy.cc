@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <atomic>
 #include <charconv>
-#include <cstring>
 
+#include "common/short_hash.h"
 #include "geo/geo_locator.h"
 #include "pii/scanner.h"
 #include "policy/user_agent.h"
@@ -367,48 +367,6 @@ CompiledPolicy::KeyDecision CompiledPolicy::DecideUncached(std::string_view k) c
   return {KeyAction::kKeep, "", CategoryOfKey(k)};
 }
 
-namespace {
-
-uint64_t Load64(const char* p) {
-  uint64_t v;
-  std::memcpy(&v, p, 8);
-  return v;
-}
-
-uint64_t Mix(uint64_t a, uint64_t b) {
-  const __uint128_t r = static_cast<__uint128_t>(a) * b;
-  return static_cast<uint64_t>(r) ^ static_cast<uint64_t>(r >> 64);
-}
-
-// A property name's hash for the decision cache: 8-byte words, inline (names are short, and a call to
-// std::hash's out-of-line murmur cost more than the look-up). Not keyed: a collision costs a compare.
-uint64_t KeyHash(std::string_view k) {
-  const char* p = k.data();
-  const size_t n = k.size();
-  uint64_t h = 0x9E3779B97F4A7C15ull ^ n;
-  size_t i = 0;
-  for (; i + 8 <= n; i += 8) h = Mix(h ^ Load64(p + i), 0xA0761D6478BD642Full);
-  uint64_t tail = 0;
-  for (size_t j = 0; i + j < n; ++j) tail |= static_cast<uint64_t>(static_cast<unsigned char>(p[i + j])) << (8 * j);
-  return Mix(h ^ tail, 0xE7037ED1A0B428DBull);
-}
-
-// a == b for a name and a cached name of the same length, by 8-byte words.
-bool SameName(const char* a, const char* b, size_t n) {
-  if (n >= 8) {
-    for (size_t i = 0; i + 8 <= n; i += 8) {
-      if (Load64(a + i) != Load64(b + i)) return false;
-    }
-    return Load64(a + n - 8) == Load64(b + n - 8);
-  }
-  for (size_t i = 0; i < n; ++i) {
-    if (a[i] != b[i]) return false;
-  }
-  return true;
-}
-
-}  // namespace
-
 CompiledPolicy::KeyDecision CompiledPolicy::Decide(std::string_view key) const {
   // Property names repeat across events, so each thread remembers recent decisions in a direct-mapped
   // table shared by all policies (the policy's id is part of the slot's tag). Memory stays bounded
@@ -421,10 +379,10 @@ CompiledPolicy::KeyDecision CompiledPolicy::Decide(std::string_view key) const {
   };
   constexpr size_t kSlots = 1024;
   thread_local std::vector<Slot> slots(kSlots);
-  const uint64_t hash = KeyHash(key) ^ (id_ * 0x9E3779B97F4A7C15ull);
+  const uint64_t hash = ShortKeyHash(key) ^ (id_ * 0x9E3779B97F4A7C15ull);
   Slot& slot = slots[(hash ^ (hash >> 29)) & (kSlots - 1)];
   if (slot.policy == id_ && slot.hash == hash && slot.key.size() == key.size() &&
-      SameName(slot.key.data(), key.data(), key.size())) {
+      SameShortBytes(slot.key.data(), key.data(), key.size())) {
     return slot.decision;
   }
   KeyDecision d = DecideUncached(key);

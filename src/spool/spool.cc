@@ -206,14 +206,10 @@ class Spool::Impl {
 
   Status Recover();
   void StartWriter() {
-    writer_ = std::thread([this] {
-      SetCurrentThreadName("vg-spool-write");
-      WriterLoop();
-    });
-    reaper_ = std::thread([this] {
-      SetCurrentThreadName("vg-spool-reap");
-      ReaperLoop();
-    });
+    writer_ = std::thread([this] { WriterLoop(); });
+    SetThreadName(writer_, "vg-spool-write");
+    reaper_ = std::thread([this] { ReaperLoop(); });
+    SetThreadName(reaper_, "vg-spool-reap");
   }
   void Close();
 

@@ -345,6 +345,28 @@ TEST_F(SpoolTest, SegmentsRollOverAndAreDeletedOnceEveryVendorAcked) {
   EXPECT_EQ(spool->open_report().segments_deleted, 1u);
 }
 
+// The spool's threads carry names (top -H, perf and gdb show them) while it is open, and are gone after.
+TEST_F(SpoolTest, ItsThreadsAreNamed) {
+  auto thread_names = [] {
+    std::multiset<std::string> names;
+    for (const auto& t : fs::directory_iterator("/proc/self/task")) {
+      std::ifstream in(t.path() / "comm");
+      std::string name;
+      if (std::getline(in, name)) names.insert(name);
+    }
+    return names;
+  };
+  auto spool = MustOpen(Options());
+  ASSERT_TRUE(spool);
+  auto names = thread_names();
+  EXPECT_EQ(names.count("vg-spool-write"), 1u);
+  EXPECT_EQ(names.count("vg-spool-reap"), 1u);
+  spool.reset();
+  names = thread_names();
+  EXPECT_EQ(names.count("vg-spool-write"), 0u);
+  EXPECT_EQ(names.count("vg-spool-reap"), 0u);
+}
+
 // A segment that every vendor was already past when the writer rolled over is deleted without waiting for
 // another acknowledgement (off the writer's thread), and its bytes leave the quota's count.
 TEST_F(SpoolTest, SegmentLeftFullyAcknowledgedByARollIsDeletedWithoutAnotherAck) {
