@@ -169,7 +169,7 @@ PhoneNumberConfirmer::PhoneNumberConfirmer(std::vector<std::string> regions) {
   }
 }
 
-float PhoneNumberConfirmer::Confirm(std::string_view candidate, bool context) const {
+float PhoneNumberConfirmer::Confirm(std::string_view candidate, FunctionRef<bool()> ask_context) const {
   if (candidate.size() > kMaxCandidate) return 0;
   Shape shape;
   if (!Describe(candidate, &shape)) return 0;
@@ -182,8 +182,10 @@ float PhoneNumberConfirmer::Confirm(std::string_view candidate, bool context) co
   if (shape.plus) {
     if (!index.ValidateAndFormat(candidate, "ZZ", &formatted)) return 0;
     if (shape.n_groups == 1 || GroupingMatches(shape, formatted, {}, /*exact=*/false)) return 0.95f;
-    return context ? 0.9f : 0.75f;
+    return ask_context() ? 0.9f : 0.75f;
   }
+
+  const bool context = ask_context();
 
   // Unformatted digit runs are order numbers, timestamps and amounts far more often than phone numbers.
   if (shape.n_groups == 1 && !context) return 0;

@@ -10,6 +10,8 @@
 #include <string_view>
 #include <vector>
 
+#include "common/function_ref.h"
+
 namespace vg {
 
 class PhoneNumberConfirmer {
@@ -21,7 +23,12 @@ class PhoneNumberConfirmer {
   // The confidence (0 = not a phone number) that `candidate` is a phone number. `candidate` holds
   // digits and the separators " -./()", optionally a leading '+'; at most 32 bytes are considered.
   // `context`: the key or nearby words say a phone number is expected here.
-  float Confirm(std::string_view candidate, bool context) const;
+  float Confirm(std::string_view candidate, bool context) const {
+    return Confirm(candidate, [context] { return context; });
+  }
+  // The same, with `context` asked (at most once) only when the answer depends on it: finding out costs
+  // the scanner a search for cue words, and most numbers in international form are answered without it.
+  float Confirm(std::string_view candidate, FunctionRef<bool()> context) const;
 
   struct Region {
     std::string code;  // ISO 3166

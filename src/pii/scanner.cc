@@ -1466,8 +1466,8 @@ void PiiScanner::Impl::ScanText(const KeyContext& key, std::string_view text, Sc
               bool plus = cand.front() == '+';
               if (FragmentOfLongerNumber(text, cs, ce, !plus && cand.front() != '(')) continue;
               if (key.identifier && !phone_context_key && !plus) continue;
-              bool context = phone_context_key || CueNear(cue_lists(kCuePhone, cs, ce), cs, ce);
-              float conf = phones.Confirm(cand, context);
+              float conf = phones.Confirm(
+                  cand, [&] { return phone_context_key || CueNear(cue_lists(kCuePhone, cs, ce), cs, ce); });
               if (conf > 0) {
                 add(PiiType::kPhone, cs, ce, conf);
                 emitted = true;

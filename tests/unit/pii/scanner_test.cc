@@ -648,6 +648,39 @@ TEST(PhoneNumberConfirmer, RequiresTheWayPhonesAreWritten) {
   EXPECT_EQ(phones.Confirm("997-95-0124", false), 0.0f);
 }
 
+// Context asked lazily: the same answers as with it given, and not asked where it cannot matter (the
+// scanner then saves a search for cue words).
+TEST(PhoneNumberConfirmer, AsksForContextOnlyWhenTheAnswerDependsOnIt) {
+  PhoneNumberConfirmer phones;
+  struct Case {
+    const char* candidate;
+    bool asked;  // whether the answer depends on context
+  };
+  const Case cases[] = {
+      {"+49 171 2242258", false},  // international, grouped as its country groups it
+      {"+491712242258", false},    // international, one group
+      {"+1 234", false},           // too short to be anything
+      {"+999 12345678", false},    // no such calling code
+      {"+49 17 12 24 22 58", true},  // international, grouped otherwise: context decides how sure
+      {"(201) 555-0123", true},    // national forms always need it
+      {"2015550123", true},
+      {"997-95-0124", true},
+  };
+  for (const Case& c : cases) {
+    for (bool context : {false, true}) {
+      int asked = 0;
+      const float lazy = phones.Confirm(c.candidate, [&] {
+        ++asked;
+        return context;
+      });
+      EXPECT_EQ(lazy, phones.Confirm(c.candidate, context)) << c.candidate << " context " << context;
+      EXPECT_EQ(asked, c.asked ? 1 : 0) << c.candidate;
+    }
+  }
+  // Where it matters, it changes the answer.
+  EXPECT_LT(phones.Confirm("+49 17 12 24 22 58", false), phones.Confirm("+49 17 12 24 22 58", true));
+}
+
 // ---------------------------------------------------------------------------------------------------
 // Cost grows linearly
 
