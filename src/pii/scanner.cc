@@ -271,7 +271,8 @@ VG_NO_SANITIZE_ADDRESS bool MayHoldSecret(std::string_view text) {
       src = tail;
     }
     uint64_t m0 = 0, m1 = 0, m2 = 0, sign = 0, space_bits = 0, c_or_r = 0;
-    for (int k = 0; k < 4; ++k) {
+    const int chunks = valid >= 64 ? 4 : static_cast<int>((valid + 15) / 16);  // those holding text
+    for (int k = 0; k < chunks; ++k) {
       const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + 16 * k));
       const __m128i lo = _mm_and_si128(v, nibble);
       const __m128i hi = _mm_shuffle_epi8(hi_bits, _mm_and_si128(_mm_srli_epi16(v, 4), nibble));
@@ -712,7 +713,10 @@ class ShapeBytes {
     const __m128i hyphen = _mm_set1_epi8('-');  // '-', '.' and '/'
     const __m128i two = _mm_set1_epi8(2);
     const __m128i upper_a = _mm_set1_epi8('A');
-    for (int k = 0; k < 4; ++k) {
+    // Only the 16-byte chunks that hold text: most values are short, and the bits past the end are
+    // masked off below anyway.
+    const int chunks = valid >= 64 ? 4 : static_cast<int>((valid + 15) / 16);
+    for (int k = 0; k < chunks; ++k) {
       const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + 16 * k));
       const __m128i d = _mm_sub_epi8(v, zero);                                 // '0'..':' -> 0..10
       const __m128i digit_or_colon = _mm_cmpeq_epi8(_mm_min_epu8(d, ten), d);  // unsigned d <= 10
