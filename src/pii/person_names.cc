@@ -5,7 +5,10 @@
 #include <cstdint>
 #include <cstring>
 #include <fstream>
+#include <new>
 #include <sstream>
+
+#include <sys/mman.h>
 
 #ifdef __SSE2__
 #include <emmintrin.h>
@@ -211,16 +214,39 @@ StatusOr<std::shared_ptr<const NamesDictionary>> NamesDictionary::Parse(std::str
   return std::shared_ptr<const NamesDictionary>(std::move(dict));
 }
 
-uint64_t NamesDictionary::HashOf(std::string_view s) {
-  // FNV-1a over the bytes, then a final mix: words are short, so this beats a block hash here. The low
-  // 32 bits pick and tag the slot; the high bits index the front filter.
-  uint64_t h = 0xcbf29ce484222325ull;
-  for (char c : s) h = (h ^ static_cast<unsigned char>(c)) * 0x100000001b3ull;
+namespace {
+
+// The hash of folded words, eight bytes at a time (the last eight zero-padded), then a final mix: the
+// words are short, and a byte-at-a-time hash (FNV-1a) spent a multiply's latency per byte. The low 32
+// bits pick and tag the slot; the high bits index the front filter. `kPadded`: the eight bytes after
+// p[n - 1] may be read (the tokenizer's folded copy has room), so the last eight load in one go.
+template <bool kPadded>
+inline uint64_t HashFolded(const char* p, size_t n) {
+  uint64_t h = (n + 1) * 0x9E3779B97F4A7C15ull;
+  size_t i = 0;
+  for (; i + 8 < n; i += 8) {
+    uint64_t x;
+    memcpy(&x, p + i, 8);
+    h = (h ^ x) * 0xff51afd7ed558ccdull;
+    h ^= h >> 32;
+  }
+  uint64_t x = 0;
+  if constexpr (kPadded) {
+    memcpy(&x, p + i, 8);
+    x &= ~uint64_t{0} >> (8 * (8 - (n - i)));  // n - i is 1..8 (n >= 1)
+  } else if (n > i) {
+    memcpy(&x, p + i, n - i);
+  }
+  h = (h ^ x) * 0xff51afd7ed558ccdull;
   h ^= h >> 29;
   h *= 0xbf58476d1ce4e5b9ull;
   h ^= h >> 32;
   return h * 0x94d049bb133111ebull >> 32 << 32 | static_cast<uint32_t>(h);
 }
+
+}  // namespace
+
+uint64_t NamesDictionary::Hash(std::string_view folded) { return HashFolded<false>(folded.data(), folded.size()); }
 
 namespace {
 // The two front-filter bits of a hash, for a filter of `words` 64-bit words (a power of two).
@@ -235,6 +261,24 @@ inline void FilterBits(uint64_t h, size_t words, size_t* w1, uint64_t* b1, size_
 }
 }  // namespace
 
+template <typename T>
+T* NamesDictionary::HugePageAllocator<T>::allocate(size_t n) {
+  constexpr size_t kHugePage = 2 << 20;
+  const size_t bytes = n * sizeof(T);
+  // A small array (a test's dictionary) would waste most of a huge page.
+  const bool huge = bytes >= kHugePage;
+  const size_t rounded = (bytes + kHugePage - 1) / kHugePage * kHugePage;
+  void* p = huge ? std::aligned_alloc(kHugePage, rounded) : std::malloc(bytes);
+  if (p == nullptr) throw std::bad_alloc();
+#ifdef MADV_HUGEPAGE
+  // A hint: where the system declines, the pages stay small and nothing else changes.
+  if (huge) madvise(p, rounded, MADV_HUGEPAGE);
+#endif
+  return static_cast<T*>(p);
+}
+// Defined here, away from the header's users, for the one type it serves.
+template struct NamesDictionary::HugePageAllocator<NamesDictionary::Slot>;
+
 void NamesDictionary::Build(const std::unordered_map<std::string, uint8_t>& entries) {
   size_t cap = 16;
   while (cap < entries.size() * 2) cap *= 2;
@@ -244,12 +288,20 @@ void NamesDictionary::Build(const std::unordered_map<std::string, uint8_t>& entr
   filter_.assign(filter_words, 0);
   pool_.clear();
   for (const auto& [word, flags] : entries) {
-    const uint64_t h64 = HashOf(word);
+    const uint64_t h64 = Hash(word);
     const uint32_t h = static_cast<uint32_t>(h64);
     size_t i = h & (cap - 1);
     while (slots_[i].length != 0) i = (i + 1) & (cap - 1);
-    slots_[i] = {h, static_cast<uint32_t>(pool_.size()), static_cast<uint16_t>(word.size()), flags};
-    pool_.append(word);
+    Slot& slot = slots_[i];
+    slot.hash = h;
+    slot.length = static_cast<uint16_t>(word.size());
+    slot.flags = flags;
+    if (word.size() <= Slot::kInline) {
+      memcpy(slot.bytes, word.data(), word.size());
+    } else {
+      slot.offset = pool_.size();
+      pool_.append(word);
+    }
     size_t w1, w2;
     uint64_t b1, b2;
     FilterBits(h64, filter_words, &w1, &b1, &w2, &b2);
@@ -279,9 +331,8 @@ StatusOr<std::shared_ptr<const NamesDictionary>> NamesDictionary::LoadFile(const
   return parsed;
 }
 
-void NamesDictionary::Prefetch(std::string_view folded) const {
-  if (slots_.empty() || folded.empty()) return;
-  const uint64_t h64 = HashOf(folded);
+void NamesDictionary::Prefetch(uint64_t h64) const {
+  if (slots_.empty()) return;
   size_t w1, w2;
   uint64_t b1, b2;
   FilterBits(h64, filter_.size(), &w1, &b1, &w2, &b2);
@@ -289,9 +340,8 @@ void NamesDictionary::Prefetch(std::string_view folded) const {
   __builtin_prefetch(&slots_[static_cast<uint32_t>(h64) & (slots_.size() - 1)]);
 }
 
-uint8_t NamesDictionary::Lookup(std::string_view folded) const {
+uint8_t NamesDictionary::Lookup(std::string_view folded, uint64_t h64) const {
   if (slots_.empty() || folded.empty()) return 0;
-  const uint64_t h64 = HashOf(folded);
   {
     size_t w1, w2;
     uint64_t b1, b2;
@@ -305,7 +355,7 @@ uint8_t NamesDictionary::Lookup(std::string_view folded) const {
     if (slot.length == 0) return 0;
     if (slot.hash == h && slot.length == folded.size()) {
       // Words are short: an inline compare beats a call to memcmp.
-      const char* a = pool_.data() + slot.offset;
+      const char* a = folded.size() <= Slot::kInline ? slot.bytes : pool_.data() + slot.offset;
       bool same = true;
       for (size_t k = 0; k < folded.size(); ++k) same &= a[k] == folded[k];
       if (same) return slot.flags;
@@ -321,6 +371,7 @@ namespace {
 enum class Case : uint8_t { kCapitalised, kUpper, kLower, kCaseless };
 
 struct Token {
+  uint64_t hash;                 // NamesDictionary::Hash of the folded word, when looked_up
   uint32_t start, end;           // bytes in the text
   uint32_t fold_start, fold_len;  // in State::folded, or in the text when fold_in_text
   bool fold_in_text;
@@ -330,6 +381,12 @@ struct Token {
   bool joined;                   // separated from the next token by one space (or ". " after a title)
   bool looked_up;                // its flags come from the dictionary
   uint16_t flags;                // dictionary flags, and kCompoundName
+};
+
+// Byte classes of 64 bytes of ASCII text, one bit per byte (bit k: byte 64 * block + k).
+struct AsciiBlock {
+  uint64_t upper, lower, digit, joiner;
+  uint64_t word;  // bytes of words: letters, digits, and the joiners inside a word
 };
 
 // Token flag beside the dictionary's: a Han or Hangul word that is a family name followed by a given name.
@@ -419,11 +476,6 @@ constexpr uint64_t PackShortWord(std::string_view w) {
   for (size_t i = 0; i < w.size(); ++i) x |= static_cast<uint64_t>(static_cast<unsigned char>(w[i])) << (8 * i);
   return x;
 }
-constexpr auto kPackedParticles = [] {
-  std::array<uint64_t, std::size(kParticles)> t{};
-  for (size_t i = 0; i < t.size(); ++i) t[i] = PackShortWord(kParticles[i]);
-  return t;
-}();
 constexpr size_t kLongestParticle = 5;
 constexpr bool ParticlesFit() {
   for (std::string_view p : kParticles) {
@@ -447,14 +499,33 @@ constexpr bool ParticlesStartLowerAscii() {
 }
 static_assert(ParticlesStartLowerAscii(), "kParticleFirstBytes needs particles that start with a-z");
 
+// kParticles as packed words (PackShortWord) in an open-addressing table of integers: a look-up is a
+// multiply and a compare or two, where a scan of all particles was two dozen compares per short word.
+constexpr size_t kParticleTableSize = 64;  // a power of two, at least twice the number of particles
+constexpr size_t ParticleSlot(uint64_t packed) {
+  return static_cast<size_t>((packed * 0x9E3779B97F4A7C15ull) >> 58) & (kParticleTableSize - 1);
+}
+constexpr auto kParticleTable = [] {
+  static_assert(std::size(kParticles) * 2 <= kParticleTableSize);
+  std::array<uint64_t, kParticleTableSize> t{};  // 0: empty (a packed word holds its length, at least 1)
+  for (std::string_view w : kParticles) {
+    const uint64_t x = PackShortWord(w);
+    size_t i = ParticleSlot(x);
+    while (t[i] != 0 && t[i] != x) i = (i + 1) & (kParticleTableSize - 1);
+    t[i] = x;
+  }
+  return t;
+}();
+
 bool IsParticle(std::string_view w) {
   if (w.size() < 2 || w.size() > kLongestParticle) return false;
   const unsigned first = static_cast<unsigned char>(w[0]) - 'a';
   if (first >= 26 || !(kParticleFirstBytes >> first & 1)) return false;
   const uint64_t x = PackShortWord(w);
-  bool any = false;
-  for (uint64_t p : kPackedParticles) any |= p == x;
-  return any;
+  for (size_t i = ParticleSlot(x);; i = (i + 1) & (kParticleTableSize - 1)) {
+    if (kParticleTable[i] == x) return true;
+    if (kParticleTable[i] == 0) return false;
+  }
 }
 
 // Function words and greetings: never part of a name, even capitalised at a sentence start.
@@ -533,6 +604,7 @@ struct PersonNameFinder::Scratch::State {
   std::vector<Token> tokens;
   std::string folded;
   std::string tmp;
+  std::vector<AsciiBlock> blocks;
 };
 
 PersonNameFinder::Scratch::Scratch() : state_(std::make_unique<State>()) {}
@@ -545,16 +617,164 @@ PersonNameFinder::PersonNameFinder(std::shared_ptr<const NamesDictionary> dictio
 
 namespace {
 
-// Splits `text` into words: letters of any script with inner apostrophes and hyphens ("O'Connell",
-// "Considine-Crooks"); digits make a word a non-name.
-// `lookup_lowercase`: look lower-case words up too (a person-name key: "bryan oliveira"); otherwise only
-// capitalised, upper-case and caseless words and name particles are, as only they can be part of a name.
-void Tokenize(std::string_view text, const std::vector<std::pair<size_t, size_t>>& taken,
-              const NamesDictionary& dict, bool lookup_lowercase, std::vector<Token>* tokens, std::string* folded,
-              std::string* tmp) {
-  tokens->clear();
+// Whether a word is looked up in the dictionary. `lookup_lowercase`: lower-case words too (a person-name
+// key: "bryan oliveira"); otherwise only capitalised, upper-case and caseless words and name particles
+// are, as only they can be part of a name.
+bool WantsLookup(const Token& t, std::string_view folded, bool lookup_lowercase) {
+  return !t.digits && (lookup_lowercase || t.letter_case != Case::kLower || (folded.size() <= 5 && IsParticle(folded)));
+}
+
+Case CaseOf(bool first_upper, bool any_upper, bool any_lower, size_t length) {
+  if (first_upper) return any_lower ? Case::kCapitalised : (length > 1 ? Case::kUpper : Case::kCapitalised);
+  return any_upper && !any_lower ? Case::kUpper : Case::kLower;
+}
+
+// Classifies ASCII `text` into `blocks` and writes its lower-case copy to the start of `folded` (which then
+// holds at least 8 bytes past the copy, for HashFolded<true>). Returns false, with `blocks` and `folded`
+// unspecified, when the text has a byte >= 0x80 (or the build has no SSE2): SplitText's case.
+VG_NO_SANITIZE_ADDRESS bool ClassifyAscii(std::string_view text, std::vector<AsciiBlock>* blocks, std::string* folded) {
+#ifndef __SSE2__
+  return false;  // SplitText splits any text
+#else
+  const char* p = text.data();
+  const size_t n = text.size();
+  const size_t block_count = (n + 63) / 64;
+  if (blocks->size() < block_count) blocks->resize(block_count);
+  // Every chunk of 16 is stored whole; not shrunk between calls, so that it is not zero-filled each time.
+  if (folded->size() < block_count * 64 + 8) folded->resize(block_count * 64 + 8);
+  char* lower_copy = folded->data();
+  const __m128i a_upper = _mm_set1_epi8('A');
+  const __m128i a_lower = _mm_set1_epi8('a');
+  const __m128i zero = _mm_set1_epi8('0');
+  const __m128i span25 = _mm_set1_epi8('Z' - 'A');
+  const __m128i span9 = _mm_set1_epi8(9);
+  const __m128i hyphen = _mm_set1_epi8('-');
+  const __m128i apostrophe = _mm_set1_epi8('\'');
+  const __m128i case_bit = _mm_set1_epi8(0x20);
+  auto in_range = [](__m128i v, __m128i lo, __m128i span) {
+    __m128i d = _mm_sub_epi8(v, lo);
+    return _mm_cmpeq_epi8(_mm_min_epu8(d, span), d);
+  };
+  for (size_t i = 0; i < n; i += 16) {
+    __m128i v;
+    // As in MayHoldNameStart: the last, partial chunk in place when its 16 bytes lie in one page, else
+    // through a zero-padded copy; bytes past the end are masked off.
+    uint32_t in_text = 0xFFFF;
+    if (i + 16 <= n) {
+      v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i));
+    } else if ((reinterpret_cast<uintptr_t>(p + i) & 4095) <= 4096 - 16) {
+      v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i));
+      in_text = (1u << (n - i)) - 1;
+    } else {
+      alignas(16) char tail[16] = {};
+      memcpy(tail, p + i, n - i);
+      v = _mm_load_si128(reinterpret_cast<const __m128i*>(tail));
+      in_text = (1u << (n - i)) - 1;
+    }
+    if (static_cast<uint32_t>(_mm_movemask_epi8(v)) & in_text) return false;
+    const __m128i up = in_range(v, a_upper, span25);
+    const __m128i lo = in_range(v, a_lower, span25);
+    const __m128i dg = in_range(v, zero, span9);
+    const __m128i jn = _mm_or_si128(_mm_cmpeq_epi8(v, hyphen), _mm_cmpeq_epi8(v, apostrophe));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(lower_copy + i), _mm_add_epi8(v, _mm_and_si128(up, case_bit)));
+    AsciiBlock& b = (*blocks)[i / 64];
+    const unsigned shift = i % 64;
+    auto bits = [&](__m128i m) {
+      return static_cast<uint64_t>(static_cast<uint32_t>(_mm_movemask_epi8(m)) & in_text) << shift;
+    };
+    if (shift == 0) b = {};
+    b.upper |= bits(up);
+    b.lower |= bits(lo);
+    b.digit |= bits(dg);
+    b.joiner |= bits(jn);
+  }
+  // Word bytes: letters and digits, and a joiner between a letter or digit and a letter ("O'Connell",
+  // "user-bEws"), as in SplitText ("a--b" and "x-1" are two words each).
+  uint64_t carry_word = 0;  // bit 0: the byte before this block is a letter or digit
+  for (size_t k = 0; k < block_count; ++k) {
+    AsciiBlock& b = (*blocks)[k];
+    const uint64_t alnum = b.upper | b.lower | b.digit;
+    uint64_t letter_next = (b.upper | b.lower) >> 1;
+    if (k + 1 < block_count) letter_next |= ((*blocks)[k + 1].upper | (*blocks)[k + 1].lower) << 63;
+    b.word = alnum | (b.joiner & (alnum << 1 | carry_word) & letter_next);
+    carry_word = alnum >> 63;
+  }
+  return true;
+#endif
+}
+
+// The bits of bytes [s, e) (s < e) of each class, shifted as they are in their blocks: only whether
+// they are zero says something.
+struct ClassesIn {
+  uint64_t upper = 0, lower = 0, digit = 0;
+};
+inline ClassesIn ClassesOf(const AsciiBlock* blocks, size_t s, size_t e) {
+  ClassesIn c;
+  const size_t first = s / 64, last = (e - 1) / 64;
+  for (size_t k = first; k <= last; ++k) {
+    uint64_t m = ~uint64_t{0};
+    if (k == first) m &= ~uint64_t{0} << (s % 64);
+    if (k == last) m &= ~uint64_t{0} >> (63 - (e - 1) % 64);
+    c.upper |= blocks[k].upper & m;
+    c.lower |= blocks[k].lower & m;
+    c.digit |= blocks[k].digit & m;
+  }
+  return c;
+}
+
+// Tokenize's splitting for ASCII text: from the bit masks of ClassifyAscii instead of byte by byte, the
+// same tokens as SplitText. A word that is not lower case is folded in the lower-case copy at its offset.
+void SplitAscii(std::string_view text, const std::vector<std::pair<size_t, size_t>>& taken,
+                const NamesDictionary& dict, bool lookup_lowercase, const std::vector<AsciiBlock>& block_vector,
+                std::vector<Token>* tokens, const std::string& folded) {
+  const AsciiBlock* blocks = block_vector.data();
+  const size_t block_count = (text.size() + 63) / 64;
+  size_t taken_i = 0;
+  uint64_t carry_word = 0;  // bit 0: the byte before this block is a word byte
+  for (size_t k = 0; k < block_count; ++k) {
+    const uint64_t word = blocks[k].word;
+    uint64_t starts = word & ~(word << 1 | carry_word);
+    carry_word = word >> 63;
+    while (starts != 0) {
+      const size_t s = k * 64 + static_cast<size_t>(__builtin_ctzll(starts));
+      starts &= starts - 1;
+      // The word ends at the next byte that is not a word byte (the masks are 0 past the text's end).
+      size_t end_block = k;
+      uint64_t rest = ~word & (~uint64_t{0} << (s % 64));
+      while (rest == 0 && ++end_block < block_count) rest = ~blocks[end_block].word;
+      const size_t e = end_block < block_count ? end_block * 64 + static_cast<size_t>(__builtin_ctzll(rest))
+                                               : block_count * 64;
+      Token& t = tokens->emplace_back();
+      t.start = static_cast<uint32_t>(s);
+      t.end = static_cast<uint32_t>(e);
+      const ClassesIn classes = ClassesOf(blocks, s, e);
+      t.digits = classes.digit != 0;
+      const bool first_upper = blocks[s / 64].upper >> (s % 64) & 1;
+      const bool any_upper = classes.upper != 0;
+      t.letter_case = CaseOf(first_upper, any_upper, classes.lower != 0, e - s);
+      while (taken_i < taken.size() && taken[taken_i].second <= s) ++taken_i;
+      t.blocked = taken_i < taken.size() && taken[taken_i].first < e;
+      t.fold_start = t.start;
+      t.fold_len = t.end - t.start;
+      // A lower-case word stands for itself, as in SplitText: "iPhone" is looked up and compared as
+      // written. Only then do its bytes differ from the lower-case copy's.
+      t.fold_in_text = t.letter_case == Case::kLower;
+      const bool as_written = t.fold_in_text && any_upper;
+      const std::string_view f((t.fold_in_text ? text.data() : folded.data()) + s, e - s);
+      t.looked_up = WantsLookup(t, f, lookup_lowercase);
+      if (t.looked_up) {
+        t.hash = as_written ? NamesDictionary::Hash(f) : HashFolded<true>(folded.data() + s, e - s);
+        dict.Prefetch(t.hash);
+      }
+    }
+  }
+}
+
+// Tokenize's splitting for any text, by code point.
+void SplitText(std::string_view text, const std::vector<std::pair<size_t, size_t>>& taken,
+               const NamesDictionary& dict, bool lookup_lowercase, std::vector<Token>* tokens, std::string* folded,
+               std::string* tmp) {
   folded->clear();
-  if (tokens->capacity() < 64) tokens->reserve(64);
   size_t taken_i = 0;
   size_t i = 0;
   const size_t n = text.size();
@@ -610,13 +830,7 @@ void Tokenize(std::string_view text, const std::vector<std::pair<size_t, size_t>
       }
     }
     t.end = static_cast<uint32_t>(i);
-    if (caseless) {
-      t.letter_case = Case::kCaseless;
-    } else if (first_upper) {
-      t.letter_case = any_lower ? Case::kCapitalised : (t.end - t.start > 1 ? Case::kUpper : Case::kCapitalised);
-    } else {
-      t.letter_case = any_upper && !any_lower ? Case::kUpper : Case::kLower;
-    }
+    t.letter_case = caseless ? Case::kCaseless : CaseOf(first_upper, any_upper, any_lower, t.end - t.start);
     while (taken_i < taken.size() && taken[taken_i].second <= t.start) ++taken_i;
     t.blocked = taken_i < taken.size() && taken[taken_i].first < t.end;
     // Lower-case ASCII words are their own folded form: point into the text instead of copying.
@@ -633,15 +847,32 @@ void Tokenize(std::string_view text, const std::vector<std::pair<size_t, size_t>
       folded->append(*tmp);
       f = *tmp;
     }
-    const bool wanted = lookup_lowercase || t.letter_case != Case::kLower || (f.size() <= 5 && IsParticle(f));
-    t.looked_up = !t.digits && wanted;
-    if (t.looked_up) dict.Prefetch(f);
+    t.looked_up = WantsLookup(t, f, lookup_lowercase);
+    if (t.looked_up) {
+      t.hash = NamesDictionary::Hash(f);
+      dict.Prefetch(t.hash);
+    }
+  }
+}
+
+// Splits `text` into words: letters of any script with inner apostrophes and hyphens ("O'Connell",
+// "Considine-Crooks"); digits make a word a non-name. Looks up the words that can be part of a name
+// (WantsLookup) and marks the words joined to the next.
+void Tokenize(std::string_view text, const std::vector<std::pair<size_t, size_t>>& taken,
+              const NamesDictionary& dict, bool lookup_lowercase, std::vector<Token>* tokens, std::string* folded,
+              std::string* tmp, std::vector<AsciiBlock>* blocks) {
+  tokens->clear();
+  if (tokens->capacity() < 64) tokens->reserve(64);
+  if (ClassifyAscii(text, blocks, folded)) {
+    SplitAscii(text, taken, dict, lookup_lowercase, *blocks, tokens, *folded);
+  } else {
+    SplitText(text, taken, dict, lookup_lowercase, tokens, folded, tmp);
   }
   // The dictionary's answers, once every word is split off and its look-up under way.
   for (Token& t : *tokens) {
     if (!t.looked_up) continue;  // flags stay 0
     const std::string_view f = (t.fold_in_text ? text : std::string_view(*folded)).substr(t.fold_start, t.fold_len);
-    t.flags = dict.Lookup(f);
+    t.flags = dict.Lookup(f, t.hash);
     if (t.letter_case == Case::kCaseless &&
         !(t.flags & (NamesDictionary::kFirst | NamesDictionary::kLast))) {
       // Chinese and Korean names are written without a space: a one- or two-character family name, then
@@ -704,7 +935,7 @@ bool PersonNameFinder::Find(const KeyContext& key, std::string_view text,
   if (!MayFind(key, text)) return false;
   Scratch::State& st = *scratch->state_;
   const NamesDictionary& dict = *dictionary_;
-  Tokenize(text, taken, dict, key.name == NameKey::kPerson, &st.tokens, &st.folded, &st.tmp);
+  Tokenize(text, taken, dict, key.name == NameKey::kPerson, &st.tokens, &st.folded, &st.tmp, &st.blocks);
   const std::vector<Token>& tok = st.tokens;
   if (tok.empty()) return true;
   auto fold = [&](size_t k) {
@@ -839,13 +1070,6 @@ bool PersonNameFinder::Find(const KeyContext& key, std::string_view text,
     }
     if (title) score += 2;
     if (suffix) score += 1;
-    // Place names: "San Francisco", "Paris".
-    st.tmp.clear();
-    for (size_t j = b; j < e; ++j) {
-      if (j > b) st.tmp.push_back(' ');
-      st.tmp.append(fold(j));
-    }
-    if (dict.Lookup(st.tmp) & NamesDictionary::kPlace) score -= 3;
 
     // Context before the name (or its title).
     const size_t first_tok = title ? b - 1 : b;
@@ -951,6 +1175,15 @@ bool PersonNameFinder::Find(const KeyContext& key, std::string_view text,
       if (tok[b].letter_case == Case::kUpper) continue;
     }
     score += context;
+    if (score < kAccept) continue;
+    // Place names: "San Francisco", "Paris". Looked up last (a cache miss each): the penalty can only
+    // turn a candidate down, and most are turned down before.
+    st.tmp.clear();
+    for (size_t j = b; j < e; ++j) {
+      if (j > b) st.tmp.push_back(' ');
+      st.tmp.append(fold(j));
+    }
+    if (dict.Lookup(st.tmp) & NamesDictionary::kPlace) score -= 3;
     if (score < kAccept) continue;
     float confidence = std::min(0.99f, 0.5f + 0.08f * static_cast<float>(score));
     size_t name_end = suffix ? tok[chain_end - 1].end : tok[e - 1].end;

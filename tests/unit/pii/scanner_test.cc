@@ -228,6 +228,66 @@ TEST(PiiScanner, FindsPersonNames) {
   ExpectOnly("properties.$name", " Mr. Louis Wolff IV", "person_name", "Mr. Louis Wolff IV");
 }
 
+// ASCII text is split into words 64 bytes at a time, other text code point by code point: names at
+// and across block boundaries, after non-ASCII text in any position, and words longer than a block
+// count as they would anywhere else.
+TEST(PiiScanner, FindsPersonNamesAtEveryOffset) {
+  for (size_t pad = 0; pad < 140; ++pad) {
+    SCOPED_TRACE(pad);
+    const std::string spaces(pad, ' ');
+    ExpectOnly("properties.comment", spaces + "Hi, I'm Maria Rossi, the admin of our org.", "person_name",
+               "Maria Rossi");
+    ExpectOnly("properties.comment", spaces + "Hi, I'm Maria Rossi, the admin of our café.", "person_name",
+               "Maria Rossi");
+    ExpectOnly("properties.comment", "Hi, I'm Maria Rossi, " + std::string(pad, 'x') + "é", "person_name",
+               "Maria Rossi");
+    ExpectOnly("properties.note", std::string(pad, 'x') + " opened by Dr. Ingrid Johansson via the widget",
+               "person_name", "Dr. Ingrid Johansson");
+    // Inner hyphens and apostrophes join a word wherever they fall.
+    ExpectOnly("properties.feedback", spaces + "Thanks!\nRegards,\nLisa Considine-Crooks", "person_name",
+               "Lisa Considine-Crooks");
+    ExpectOnly("properties.feedback", spaces + "Thanks!\nRegards,\nLisa O'Connell", "person_name", "Lisa O'Connell");
+  }
+  // A digit far into a word longer than a block still makes it a non-name.
+  const std::string long_word = "Ana " + std::string(100, 'b');
+  ExpectOnly("properties.full_name", long_word + "x Silva", "person_name", long_word + "x Silva");
+  std::vector<Found> split = Scan("properties.full_name", long_word + "1 Silva");
+  EXPECT_EQ(split, (std::vector<Found>{{"person_name", "Ana", 0, 3}, {"person_name", "Silva", 106, 111}}));
+}
+
+// A lower-case word is looked up as written: "cOm" is not the cue "com" (Portuguese "with").
+TEST(PiiScanner, MixedCaseLowerWordsAreNotCues) {
+  ExpectOnly("properties.note", "com Mr. Smith", "person_name", "Mr. Smith");
+  ExpectNothing("properties.note", "cOm Mr. Smith");
+}
+
+// The last block of a value is read in place past its end (within a page): letters and joiners there
+// must not extend its last word, just before, at and across a page boundary.
+TEST(PiiScanner, PersonNamesEndingAtEveryLengthAndAlignment) {
+  const std::string filler = "owalski-Nowak Smith ";
+  std::string buffer;
+  while (buffer.size() < 3 * 4096) buffer += filler;
+  const std::string clean_buffer = buffer;
+  const size_t page = 4096 - (reinterpret_cast<uintptr_t>(buffer.data()) & 4095) + 4096;  // the second one
+  for (size_t pad = 0; pad < 70; ++pad) {
+    for (size_t shift : {size_t{0}, size_t{5}, page - 80, page - 16 - pad, page - 22 - pad, page - 30 - pad,
+                         page - 37 - pad, page - 1 - pad}) {
+      for (const char* end : {"", "-", "'"}) {
+        SCOPED_TRACE(std::to_string(pad) + "/" + std::to_string(shift) + end);
+        const std::string value = std::string(pad, 'x') + " Regards,\nJan Kowalski" + end;
+        std::copy(value.begin(), value.end(), buffer.begin() + static_cast<ptrdiff_t>(shift));
+        std::vector<PiiFinding> out;
+        Scanner().Scan("properties.note", std::string_view(buffer.data() + shift, value.size()), &out);
+        buffer = clean_buffer;
+        ASSERT_EQ(out.size(), 1u);
+        EXPECT_EQ(out[0].type, PiiType::kPersonName);
+        EXPECT_EQ(out[0].start, pad + 10);
+        EXPECT_EQ(out[0].end, pad + 22);
+      }
+    }
+  }
+}
+
 TEST(PiiScanner, FindsSeveralTypesInOneValueInOrder) {
   std::string v = "Hi, I'm Ana Souza. Reach me at ana.souza@example.com or +55 21 91531-3016.";
   std::vector<Found> found = Scan("properties.message", v);
@@ -620,12 +680,12 @@ TEST(NamesDictionary, FindsEveryEntryThroughItsFrontFilter) {
 TEST(NamesDictionary, PrefetchChangesNoAnswer) {
   auto dict = NamesDictionary::Parse("F\tAna\nL\tSilva\n");
   ASSERT_TRUE(dict.ok());
-  for (std::string_view w : {"ana", "silva", "", "zzqxjv", "an"}) (*dict)->Prefetch(w);
+  for (std::string_view w : {"ana", "silva", "", "zzqxjv", "an"}) (*dict)->Prefetch(NamesDictionary::Hash(w));
   EXPECT_EQ((*dict)->Lookup("ana"), NamesDictionary::kFirst);
   EXPECT_EQ((*dict)->Lookup("silva"), NamesDictionary::kLast);
   EXPECT_EQ((*dict)->Lookup("zzqxjv"), 0);
   NamesDictionary empty;
-  empty.Prefetch("ana");
+  empty.Prefetch(NamesDictionary::Hash("ana"));
   EXPECT_EQ(empty.Lookup("ana"), 0);
 }
 
