@@ -773,20 +773,27 @@ class ShapeBytes {
   uint64_t interesting_ = 0, non_word_ = 0, digit_ = 0, separator_ = 0, letter_ = 0, upper_ = 0, hyphen_ = 0;
 };
 
+#ifdef __SSE2__
+// The ASCII letters other than a-f/A-F among q[0, 16), one bit per byte.
+VG_NO_SANITIZE_ADDRESS unsigned NonHexLetters16(const char* q) {
+  const __m128i v = _mm_or_si128(_mm_loadu_si128(reinterpret_cast<const __m128i*>(q)), _mm_set1_epi8(0x20));
+  const __m128i d = _mm_sub_epi8(v, _mm_set1_epi8('g'));
+  return static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_min_epu8(d, _mm_set1_epi8('z' - 'g')), d)));
+}
+#endif
+
 // Whether `text` has an ASCII letter other than a-f/A-F.
 bool HasNonHexLetter(std::string_view text) {
   const char* p = text.data();
   const size_t n = text.size();
   size_t i = 0;
 #ifdef __SSE2__
-  const __m128i lower = _mm_set1_epi8(0x20);
-  const __m128i g = _mm_set1_epi8('g');
-  const __m128i span = _mm_set1_epi8('z' - 'g');
   for (; i + 16 <= n; i += 16) {
-    __m128i v = _mm_or_si128(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i)), lower);
-    __m128i d = _mm_sub_epi8(v, g);
-    if (_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_min_epu8(d, span), d))) return true;
+    if (NonHexLetters16(p + i)) return true;
   }
+  // The last 1-15 bytes in place when their 16 lie in one page (the bits past the end masked off), as
+  // in ShapeBytes::Load; else by the byte loop below.
+  if (i < n && WithinOnePage(p + i, 16)) return (NonHexLetters16(p + i) & ((1u << (n - i)) - 1)) != 0;
 #endif
   for (; i < n; ++i) {
     char c = static_cast<char>(p[i] | 0x20);

@@ -192,6 +192,26 @@ TEST(PiiScanner, FindsTokensAssignmentsAndSchemesAtEveryOffset) {
   }
 }
 
+// A secret whose only letters outside a-f come after hex digits, at every length of that hex run (so
+// they fall in every position of a value's last partial 16-byte chunk), in a heap string and ending at a
+// page boundary (where the last chunk cannot be read in place).
+TEST(PiiScanner, FindsSecretsWhoseOnlyNonHexLettersAreInTheLastChunk) {
+  std::string page_buffer(3 * 4096, '.');
+  const size_t page_end = 2 * 4096 - (reinterpret_cast<uintptr_t>(page_buffer.data()) & 4095);
+  for (size_t pad = 0; pad < 48; ++pad) {
+    SCOPED_TRACE(pad);
+    const std::string value = std::string(pad, '0') + "pwd=Hunter2!";
+    ExpectOnly("properties.ref", value, "secret", "Hunter2!");
+    std::copy(value.begin(), value.end(), page_buffer.begin() + static_cast<ptrdiff_t>(page_end - value.size()));
+    std::vector<PiiFinding> out;
+    Scanner().Scan("properties.ref", std::string_view(page_buffer.data() + page_end - value.size(), value.size()),
+                   &out);
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(out[0].type, PiiType::kSecret);
+    EXPECT_EQ(out[0].end, value.size());
+  }
+}
+
 // A cue word counts up to 40 bytes before a candidate and 24 after it, with only spaces between (the
 // scan for cue words is skipped where no cue could end in those bytes): an unformatted SSN is one only
 // with context.
