@@ -386,12 +386,26 @@ struct alignas(64) KeyCacheEntry {
 };
 static_assert(sizeof(KeyCacheEntry) == 64, "a key-context cache entry is one cache line");
 
-// The clean-value cache (Scratch::State::clean).
-constexpr size_t kCleanCacheSlots = 2048;  // a power of two
+// The clean-value cache (Scratch::State::clean): sets of four 64-bit tags in half a cache line, 32 KiB
+// in all. A tag is one lane of a 128-bit keyed hash and the set is picked by the other, so a value is
+// taken for another only when 74 bits of a keyed hash collide; 64-bit tags hold twice the values of
+// 128-bit entries in the same memory.
+constexpr size_t kCleanCacheSets = 1024;  // a power of two
+constexpr size_t kCleanCacheWays = 4;
 constexpr size_t kCleanCacheMaxValue = 256;
-struct CleanEntry {
-  uint64_t h1 = 0, h2 = 0;  // 0/0: empty
+struct alignas(32) CleanSet {
+  uint64_t tags[kCleanCacheWays] = {};  // 0: empty (CacheHash's tag lane is never 0); newest first
+  bool Has(uint64_t tag) const {
+    return (tags[0] == tag) | (tags[1] == tag) | (tags[2] == tag) | (tags[3] == tag);
+  }
+  void Add(uint64_t tag) {
+    tags[3] = tags[2];
+    tags[2] = tags[1];
+    tags[1] = tags[0];
+    tags[0] = tag;
+  }
 };
+static_assert(sizeof(CleanSet) == 32 && kCleanCacheWays == 4, "Has and Add know four ways");
 
 // A 128-bit keyed hash of (context, value) for the clean-value cache: two independent multiply-mix
 // lanes over 8-byte words. Not a MAC; the random per-thread seed only keeps collisions unpredictable.
@@ -426,7 +440,7 @@ void CacheHash(uint64_t seed, uint32_t context, std::string_view v, uint64_t* h1
   }
   a = MulFold(a ^ w0 ^ 0x8EBC6AF09C88C6E3ull, 0x589965CC75374CC3ull ^ w1);
   b = MulFold(b ^ w1 ^ 0x1D8E4E27C47D124Full, 0xA0761D6478BD642Full ^ w0);
-  *h1 = MulFold(a, b ^ 0xE7037ED1A0B428DBull) | 1;  // never 0, so 0/0 marks an empty slot
+  *h1 = MulFold(a, b ^ 0xE7037ED1A0B428DBull) | 1;  // the tag: never 0, which marks an empty way
   *h2 = MulFold(b, a ^ 0x589965CC75374CC3ull);
 }
 
@@ -457,8 +471,8 @@ struct PiiScanner::Scratch::State {
   std::vector<uint8_t> key_victim;  // per set of key_contexts: the way to replace on a miss
   // Values seen lately in which nothing was found, by hash (never the values themselves): analytics
   // properties repeat ("Safari", "Page View", "https://app.example.com/pricing"), and a repeat costs
-  // one hash instead of a scan. Direct-mapped, so bounded; cleared when the scanner changes.
-  std::vector<CleanEntry> clean;
+  // one hash instead of a scan. Set associative, so bounded; cleared when the scanner changes.
+  std::vector<CleanSet> clean;
   uint64_t seed = 0;
   std::string tmp;
 };
@@ -1518,15 +1532,15 @@ void PiiScanner::Scan(std::string_view key_path, std::string_view value, Scratch
   if (st->fitted_for != impl.id) {
     // Out of memory: Create() checked once.
     if (hs_alloc_scratch(impl.db, &st->hs) != HS_SUCCESS || hs_alloc_scratch(impl.cue_db, &st->hs) != HS_SUCCESS) return;
-    st->clean.assign(kCleanCacheSlots, CleanEntry{});
+    st->clean.assign(kCleanCacheSets, CleanSet{});
     st->key_contexts.assign(kKeyCacheSlots, KeyCacheEntry{});
     st->key_long_paths.assign(kKeyCacheSlots, std::string());
     st->key_victim.assign(kKeyCacheSlots / 2, 0);
     if (st->seed == 0) st->seed = std::random_device()() | (static_cast<uint64_t>(std::random_device()()) << 32) | 1;
     st->fitted_for = impl.id;
   }
-  // Both caches are two-way set associative: a set is two adjacent slots. The key-context cache
-  // replaces the slot that was not hit last; the clean-value cache keeps the newer entry first.
+  // The key-context cache is two-way set associative (a set is two adjacent slots) and replaces the slot
+  // that was not hit last; the clean-value cache (CleanSet) is four-way and keeps the newest first.
   const uint64_t path_hash = ShortKeyHash(key_path);
   const size_t key_set_index = (path_hash >> 40) & (kKeyCacheSlots / 2 - 1);
   KeyCacheEntry* key_set = &st->key_contexts[key_set_index * 2];
@@ -1568,11 +1582,11 @@ void PiiScanner::Scan(std::string_view key_path, std::string_view value, Scratch
     return;
   }
   uint64_t h1 = 0, h2 = 0;
-  CleanEntry* clean_set = nullptr;
+  CleanSet* clean_set = nullptr;
   if (impl.cache_clean_values && value.size() <= kCleanCacheMaxValue) {
     CacheHash(st->seed, key_set[way].packed_context, value, &h1, &h2);
-    clean_set = &st->clean[(h2 & (kCleanCacheSlots / 2 - 1)) * 2];
-    if ((clean_set[0].h1 == h1 && clean_set[0].h2 == h2) || (clean_set[1].h1 == h1 && clean_set[1].h2 == h2)) return;
+    clean_set = &st->clean[h2 & (kCleanCacheSets - 1)];
+    if (clean_set->Has(h1)) return;
   }
   const size_t out_before = out->size();
   const bool decoded = PercentDecode(value, &st->decoded, &st->offsets);
@@ -1629,8 +1643,7 @@ void PiiScanner::Scan(std::string_view key_path, std::string_view value, Scratch
   // tokenizer had to look at was cheap to scan, and ids do not repeat: not worth a clean-value cache
   // slot (it would evict values that do). Words without digits ("web") are still remembered.
   if (clean_set != nullptr && out->size() == out_before && !(st->id_like_text && !names_tokenized)) {
-    clean_set[1] = clean_set[0];
-    clean_set[0] = {h1, h2};
+    clean_set->Add(h1);
   }
 }
 

@@ -368,6 +368,23 @@ TEST(PiiScanner, RepeatedValuesGiveTheSameFindingsUnderEachKey) {
   }
 }
 
+// Far more clean values than the clean-value cache holds, so that every set fills and evicts: each is
+// still answered as a first scan would, and a value with a finding under the same key is never taken
+// for one of them.
+TEST(PiiScanner, CleanValueCacheUnderEvictionKeepsFindings) {
+  for (int round = 0; round < 3; ++round) {
+    for (int i = 0; i < 6000; ++i) {
+      const std::string n = std::to_string(i);
+      ExpectNothing("properties.note", "plan tier " + n);
+      if (i % 97 == 0) {
+        SCOPED_TRACE(i);
+        ExpectOnly("properties.note", "plan tier " + n + " for jane" + n + "@example.com", "email",
+                   "jane" + n + "@example.com");
+      }
+    }
+  }
+}
+
 // The key-context cache compares paths: many paths (more than it holds, some sharing a hash set, some
 // longer than an entry keeps inline), interleaved, each keep their own context.
 TEST(PiiScanner, KeyContextCacheKeepsEachPathApart) {
