@@ -154,28 +154,40 @@ unsigned char LowerAscii(unsigned char c) { return c >= 'A' && c <= 'Z' ? static
 // \s as Hyperscan reads it: [\t\n\v\f\r ].
 bool IsSpaceByte(unsigned c) { return c == ' ' || (c >= '\t' && c <= '\r'); }
 
+// Whether p[0, j) ends with `word` (lower-case ASCII), in either case.
+bool EndsWithFolded(const unsigned char* p, size_t j, std::string_view word) {
+  if (j < word.size()) return false;
+  for (size_t k = 0; k < word.size(); ++k) {
+    if (LowerAscii(p[j - word.size() + k]) != static_cast<unsigned char>(word[k])) return false;
+  }
+  return true;
+}
 // The three ways a secrets match can show itself (MayHoldSecret), each checked exactly at one position:
-// p[i] is ':' or '=' right after a kSecretAssign keyword's last letter (y, t, n or d, in either case), an
-// optional quote and at most three \s.
+// p[i] is ':' or '=' right after a kSecretAssign keyword, an optional quote and at most three \s. Every
+// keyword the pattern allows ends with "key", "secret", "token", "password", "passwd" or "pwd" (in either
+// case), so a ':' after "Sent" or "Payment" needs no Hyperscan call.
 bool AssignmentAt(const unsigned char* p, size_t i) {
   size_t j = i, spaces = 0;
   while (j > 0 && spaces < 3 && IsSpaceByte(p[j - 1])) --j, ++spaces;
   if (j > 0 && (p[j - 1] == '"' || p[j - 1] == '\'')) --j;
   if (j == 0) return false;
-  const unsigned char last = LowerAscii(p[j - 1]);
-  return last == 'y' || last == 't' || last == 'n' || last == 'd';
+  switch (LowerAscii(p[j - 1])) {
+    case 'y':
+      return EndsWithFolded(p, j, "key");
+    case 't':
+      return EndsWithFolded(p, j, "secret");
+    case 'n':
+      return EndsWithFolded(p, j, "token");
+    case 'd':
+      return EndsWithFolded(p, j, "pwd") || EndsWithFolded(p, j, "passwd") || EndsWithFolded(p, j, "password");
+    default:
+      return false;
+  }
 }
 // p[i] is a \s right after "bearer" or "basic" (either case): kBearer.
 bool SchemeAt(const unsigned char* p, size_t i) {
-  auto ends_with = [&](std::string_view word) {
-    if (i < word.size()) return false;
-    for (size_t k = 0; k < word.size(); ++k) {
-      if (LowerAscii(p[i - word.size() + k]) != static_cast<unsigned char>(word[k])) return false;
-    }
-    return true;
-  };
   const unsigned char last = i > 0 ? LowerAscii(p[i - 1]) : 0;
-  return (last == 'c' && ends_with("basic")) || (last == 'r' && ends_with("bearer"));
+  return (last == 'c' && EndsWithFolded(p, i, "basic")) || (last == 'r' && EndsWithFolded(p, i, "bearer"));
 }
 // Byte pairs of the token prefixes, as bitsets indexed by (first << 8 | second): their first two bytes,
 // and their second and third.

@@ -192,6 +192,27 @@ TEST(PiiScanner, FindsTokensAssignmentsAndSchemesAtEveryOffset) {
   }
 }
 
+// Every keyword of the assignment pattern, in three cases, before ':' or '=' (MayHoldSecret decides by
+// the keyword's last word whether Hyperscan is asked at all); words that only end like one are not keys.
+TEST(PiiScanner, FindsAssignmentsAfterEveryKeyword) {
+  const std::string kKeywords[] = {"api_key",      "api-key",       "apikey",        "access_key",   "secret_key",
+                                   "secret_access_key", "client_secret", "auth_token", "access-token",
+                                   "refresh_token", "private_key",  "password",      "passwd",       "pwd",
+                                   "secret",        "token"};
+  for (const std::string& keyword : kKeywords) {
+    std::string upper = keyword, capitalised = keyword;
+    for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    capitalised[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(capitalised[0])));
+    for (const std::string& k : {keyword, upper, capitalised}) {
+      for (const char* sign : {"=", ": ", "\" = "}) {
+        ExpectOnly("properties.ref", "config " + k + sign + "Xy7Zq2Lm9Np4Rt8Vw3", "secret", "Xy7Zq2Lm9Np4Rt8Vw3");
+      }
+    }
+  }
+  ExpectNothing("properties.ref", "Payment: Xy7Zq2Lm9Np4Rt8Vw3");
+  ExpectNothing("properties.ref", "monkey=Xy7Zq2Lm9Np4Rt8Vw3x");
+}
+
 // A secret whose only letters outside a-f come after hex digits, at every length of that hex run (so
 // they fall in every position of a value's last partial 16-byte chunk), in a heap string and ending at a
 // page boundary (where the last chunk cannot be read in place).
