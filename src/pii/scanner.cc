@@ -90,7 +90,11 @@ constexpr bool IsCue(Pattern p) { return p >= kCuePhone && p <= kCueVersion; }
 constexpr Pattern kHandFound[] = {kEmailAt, kIpv4, kIpv6, kPhone, kCard, kSsn, kIban};
 
 constexpr PatternDef kPatterns[] = {
-    {kOpenAiKey, R"(sk-(?:proj-|svcacct-|admin-|ant-)?[A-Za-z0-9_\-]{20,})", kSom},
+    // OpenAI keys: sk-(?:proj-|svcacct-|admin-|ant-)?[A-Za-z0-9_\-]{20,}, which is sk-[A-Za-z0-9_\-]{20,}
+    // (the optional prefixes are made of the class's own bytes). Hyperscan finds "sk-" and the shortest
+    // tail, and FinishTokenRegions extends each region over the rest of the run: the same regions as
+    // the open repeat, without its cost (a start-of-match tracked across it, a report at every byte).
+    {kOpenAiKey, R"(sk-[A-Za-z0-9_\-]{20})", kSom},
     {kAwsKey, R"((?:AKIA|ASIA|ABIA|ACCA)[0-9A-Z]{16})", kSom},
     {kGithubToken, R"(gh[pousr]_[A-Za-z0-9]{36}|github_pat_[A-Za-z0-9_]{22,})", kSom},
     {kSlackToken, R"(xox[abposr]-[A-Za-z0-9\-]{10,}|xapp-\d-[A-Za-z0-9\-]{10,})", kSom},
@@ -98,7 +102,11 @@ constexpr PatternDef kPatterns[] = {
     {kStripeKey, R"((?:sk|rk)_(?:live|test)_[A-Za-z0-9]{16,}|pk_live_[A-Za-z0-9]{16,}|whsec_[A-Za-z0-9]{24,})", kSom},
     {kGoogleKey, R"(AIza[0-9A-Za-z_\-]{35})", kSom},
     {kGoogleOauth, R"(ya29\.[0-9A-Za-z_\-]{20,})", kSom},
-    {kJwt, R"(eyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]*)", kSom},
+    // JWTs: eyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]*. Hyperscan finds where one may
+    // start; FinishTokenRegions checks the rest by hand, which from a given start is deterministic (each
+    // segment runs to the first byte outside the class). Two open repeats with start-of-match tracking
+    // were half the database's cost.
+    {kJwt, R"(eyJ[A-Za-z0-9_\-]{8})", kSom},
     {kPemBegin, R"(-----BEGIN (?:[A-Z0-9]+ ){0,3}PRIVATE KEY(?: BLOCK)?-----)", kSom},
     {kPemEnd, R"(-----END (?:[A-Z0-9]+ ){0,3}PRIVATE KEY(?: BLOCK)?-----)", 0},
     {kOtherToken,
@@ -568,7 +576,8 @@ int OnMatch(unsigned int id, unsigned long long from, unsigned long long to, uns
   if (!som) from = to;
   // Hyperscan reports each end offset of a pattern in increasing order; overlapping matches of one
   // pattern merge into one region, so a run of 10 MB of digits is one region, not millions.
-  if (som && !list.empty() && from < list.back().to) {
+  // JWT starts are candidates, each checked by FinishTokenRegions: kept apart.
+  if (som && id != kJwt && !list.empty() && from < list.back().to) {
     list.back().from = std::min<uint32_t>(list.back().from, static_cast<uint32_t>(from));
     list.back().to = std::max<uint32_t>(list.back().to, static_cast<uint32_t>(to));
     return 0;
@@ -1106,6 +1115,51 @@ std::string_view Trim(std::string_view v) {
 
 }  // namespace
 
+// What the kOpenAiKey and kJwt patterns leave to be done by hand (see kPatterns), so that their lists
+// hold the regions the full regular expressions would have given: each a maximal run, overlapping
+// matches merged as OnMatch merges them.
+bool IsTokenByte(char c) { return IsAlnum(c) || c == '_' || c == '-'; }  // [A-Za-z0-9_\-]
+size_t TokenRunEnd(std::string_view text, size_t i) {
+  while (i < text.size() && IsTokenByte(text[i])) ++i;
+  return i;
+}
+void MergeOverlapping(std::vector<Region>& list) {
+  size_t kept = 0;
+  for (size_t k = 0; k < list.size(); ++k) {
+    if (kept > 0 && list[k].from < list[kept - 1].to) {
+      list[kept - 1].from = std::min(list[kept - 1].from, list[k].from);
+      list[kept - 1].to = std::max(list[kept - 1].to, list[k].to);
+    } else {
+      list[kept++] = list[k];
+    }
+  }
+  list.resize(kept);
+}
+void FinishTokenRegions(std::string_view text, std::array<std::vector<Region>, kPatternCount>& m) {
+  // sk-[A-Za-z0-9_\-]{20,}: every end up to the run's end matches too.
+  if (!m[kOpenAiKey].empty()) {
+    for (Region& r : m[kOpenAiKey]) r.to = static_cast<uint32_t>(TokenRunEnd(text, r.to));
+    MergeOverlapping(m[kOpenAiKey]);
+  }
+  // eyJ[...]{8,} '.' eyJ[...]{8,} '.' [...]*: from a start, each segment is the run up to the first byte
+  // outside the class, and the match ends anywhere in the last run (so the region ends at its end).
+  std::vector<Region>& jwt = m[kJwt];
+  if (!jwt.empty()) {
+    const size_t n = text.size();
+    size_t kept = 0;
+    for (const Region& candidate : jwt) {
+      const size_t s = candidate.from;
+      const size_t r1 = TokenRunEnd(text, s + 3);
+      if (r1 - (s + 3) < 8 || r1 + 4 > n || text[r1] != '.' || text.substr(r1 + 1, 3) != "eyJ") continue;
+      const size_t r2 = TokenRunEnd(text, r1 + 4);
+      if (r2 - (r1 + 4) < 8 || r2 >= n || text[r2] != '.') continue;
+      jwt[kept++] = {static_cast<uint32_t>(s), static_cast<uint32_t>(TokenRunEnd(text, r2 + 1))};
+    }
+    jwt.resize(kept);
+    MergeOverlapping(jwt);
+  }
+}
+
 void PiiScanner::Impl::ScanText(const KeyContext& key, std::string_view text, Scratch::State* st) const {
   auto& m = st->matches;
   // Only the lists a scan filled: FindShapes' always, Hyperscan's when it ran last time.
@@ -1128,6 +1182,7 @@ void PiiScanner::Impl::ScanText(const KeyContext& key, std::string_view text, Sc
   if (secrets_scanned) {
     st->secret_lists_used = true;
     hs_scan(db, text.data(), static_cast<unsigned>(text.size()), 0, st->hs, OnMatch, &m);
+    FinishTokenRegions(text, m);
   }
   // Cue words matter only beside a digit shape that wants context: scanned for on the first question
   // about them, which most values (ids, timestamps, amounts whose candidates fail validation first)

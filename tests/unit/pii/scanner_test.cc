@@ -192,6 +192,32 @@ TEST(PiiScanner, FindsTokensAssignmentsAndSchemesAtEveryOffset) {
   }
 }
 
+// OpenAI keys and JWTs are found by Hyperscan's shortest form and finished by hand (FinishTokenRegions):
+// the regions must be those of the full patterns, a maximal run each, overlapping ones merged.
+TEST(PiiScanner, TokenRegionsAreThoseOfTheFullPatterns) {
+  const std::string tail20 = "zBPOeLersSrGVdYMMCWg";  // 20 bytes of [A-Za-z0-9_-], mixed case and digit-free
+  const std::string body = "zBPOeLersSrGVdYMMCWgnjeSl9IRDjH";
+  // sk- with its optional prefixes, and a second "sk-" inside the run: one region to the run's end.
+  ExpectOnly("properties.note", "key sk-proj-" + body + " here", "secret", "sk-proj-" + body);
+  ExpectOnly("properties.note", "key sk-" + body + "sk-" + body + ". done", "secret", "sk-" + body + "sk-" + body);
+  // Nineteen bytes after "sk-" are not a key; twenty are.
+  ExpectNothing("properties.note", "key sk-" + tail20.substr(0, 19) + " here");
+  // JWTs: segments of 8 or more, each ended by '.'; the last segment may be empty.
+  const std::string h = "eyJhbGciOiJIUzI1NiJ9", p = "eyJzdWIiOiI4ODQwMTcwMyJ9", sig = "aKc9hCifYcycmOjoTrJ0C6xn";
+  ExpectOnly("properties.note", "auth " + h + "." + p + "." + sig + " ok", "secret", h + "." + p + "." + sig);
+  ExpectOnly("properties.note", "auth " + h + "." + p + ". ok", "secret", h + "." + p + ".");
+  ExpectNothing("properties.note", "auth eyJhbGci." + p + "." + sig);  // a first segment of 5
+  ExpectNothing("properties.note", "auth " + h + ".eyJzdWIi." + sig);     // a second segment of 5
+  ExpectNothing("properties.note", "auth " + h + "." + p + " " + sig);    // no second '.'
+  // A JWT whose last segment starts another: one region over both.
+  ExpectOnly("properties.note", "auth " + h + "." + h + "." + p + "." + sig + " ok", "secret",
+             h + "." + h + "." + p + "." + sig);
+  // Two in a row, apart: two regions.
+  const std::string jwt = h + "." + p + "." + sig;
+  EXPECT_EQ(Scan("properties.note", jwt + " " + jwt),
+            (std::vector<Found>{{"secret", jwt, 0, jwt.size()}, {"secret", jwt, jwt.size() + 1, 2 * jwt.size() + 1}}));
+}
+
 // Every keyword of the assignment pattern, in three cases, before ':' or '=' (MayHoldSecret decides by
 // the keyword's last word whether Hyperscan is asked at all); words that only end like one are not keys.
 TEST(PiiScanner, FindsAssignmentsAfterEveryKeyword) {
