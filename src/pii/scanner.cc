@@ -97,11 +97,13 @@ constexpr PatternDef kPatterns[] = {
     {kOpenAiKey, R"(sk-[A-Za-z0-9_\-]{20})", kSom},
     {kAwsKey, R"((?:AKIA|ASIA|ABIA|ACCA)[0-9A-Z]{16})", kSom},
     {kGithubToken, R"(gh[pousr]_[A-Za-z0-9]{36}|github_pat_[A-Za-z0-9_]{22,})", kSom},
-    {kSlackToken, R"(xox[abposr]-[A-Za-z0-9\-]{10,}|xapp-\d-[A-Za-z0-9\-]{10,})", kSom},
+    // Open tails ({n,}) are written {n} here and extended by hand over the same class to the run's end
+    // (FinishTokenRegions), as for kOpenAiKey.
+    {kSlackToken, R"(xox[abposr]-[A-Za-z0-9\-]{10}|xapp-\d-[A-Za-z0-9\-]{10})", kSom},
     {kSlackWebhook, R"(hooks\.slack\.com/services/T[A-Z0-9]{6,12}/B[A-Z0-9]{6,12}/[A-Za-z0-9]{20,32})", kSom},
-    {kStripeKey, R"((?:sk|rk)_(?:live|test)_[A-Za-z0-9]{16,}|pk_live_[A-Za-z0-9]{16,}|whsec_[A-Za-z0-9]{24,})", kSom},
+    {kStripeKey, R"((?:sk|rk)_(?:live|test)_[A-Za-z0-9]{16}|pk_live_[A-Za-z0-9]{16}|whsec_[A-Za-z0-9]{24})", kSom},
     {kGoogleKey, R"(AIza[0-9A-Za-z_\-]{35})", kSom},
-    {kGoogleOauth, R"(ya29\.[0-9A-Za-z_\-]{20,})", kSom},
+    {kGoogleOauth, R"(ya29\.[0-9A-Za-z_\-]{20})", kSom},
     // JWTs: eyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]*. Hyperscan finds where one may
     // start; FinishTokenRegions checks the rest by hand, which from a given start is deterministic (each
     // segment runs to the first byte outside the class). Two open repeats with start-of-match tracking
@@ -1115,14 +1117,24 @@ std::string_view Trim(std::string_view v) {
 
 }  // namespace
 
-// What the kOpenAiKey and kJwt patterns leave to be done by hand (see kPatterns), so that their lists
-// hold the regions the full regular expressions would have given: each a maximal run, overlapping
-// matches merged as OnMatch merges them.
+// What the kOpenAiKey, kSlackToken, kStripeKey, kGoogleOauth and kJwt patterns leave to be done by hand
+// (see kPatterns), so that their lists hold the regions the full regular expressions would have given:
+// each a maximal run, overlapping matches merged as OnMatch merges them.
+//
+// A pattern P = prefix, then C{n,} for a byte class C, matches from a start s at every end from the
+// shortest up to the end of the run of C bytes after the prefix; written C{n}, it reports the shortest,
+// and extending that to the run's end gives the same region. A second start inside the run (the prefix
+// made of C bytes, as "sk-" is of [A-Za-z0-9_-]) has its ends in the same run, so its region merges with
+// the first, as OnMatch merged the original's overlapping matches; where the prefix has a byte outside C
+// ('_' in "sk_live_", '.' in "ya29."), no start lies inside another's run.
 bool IsTokenByte(char c) { return IsAlnum(c) || c == '_' || c == '-'; }  // [A-Za-z0-9_\-]
-size_t TokenRunEnd(std::string_view text, size_t i) {
-  while (i < text.size() && IsTokenByte(text[i])) ++i;
+bool IsAlnumOrHyphen(char c) { return IsAlnum(c) || c == '-'; }          // [A-Za-z0-9\-]
+template <typename InClass>
+size_t RunEnd(std::string_view text, size_t i, InClass in_class) {
+  while (i < text.size() && in_class(text[i])) ++i;
   return i;
 }
+size_t TokenRunEnd(std::string_view text, size_t i) { return RunEnd(text, i, IsTokenByte); }
 void MergeOverlapping(std::vector<Region>& list) {
   size_t kept = 0;
   for (size_t k = 0; k < list.size(); ++k) {
@@ -1135,12 +1147,17 @@ void MergeOverlapping(std::vector<Region>& list) {
   }
   list.resize(kept);
 }
+template <typename InClass>
+void ExtendToRunEnds(std::string_view text, std::vector<Region>& list, InClass in_class) {
+  if (list.empty()) return;
+  for (Region& r : list) r.to = static_cast<uint32_t>(RunEnd(text, r.to, in_class));
+  MergeOverlapping(list);
+}
 void FinishTokenRegions(std::string_view text, std::array<std::vector<Region>, kPatternCount>& m) {
-  // sk-[A-Za-z0-9_\-]{20,}: every end up to the run's end matches too.
-  if (!m[kOpenAiKey].empty()) {
-    for (Region& r : m[kOpenAiKey]) r.to = static_cast<uint32_t>(TokenRunEnd(text, r.to));
-    MergeOverlapping(m[kOpenAiKey]);
-  }
+  ExtendToRunEnds(text, m[kOpenAiKey], IsTokenByte);
+  ExtendToRunEnds(text, m[kSlackToken], IsAlnumOrHyphen);
+  ExtendToRunEnds(text, m[kStripeKey], IsAlnum);
+  ExtendToRunEnds(text, m[kGoogleOauth], IsTokenByte);
   // eyJ[...]{8,} '.' eyJ[...]{8,} '.' [...]*: from a start, each segment is the run up to the first byte
   // outside the class, and the match ends anywhere in the last run (so the region ends at its end).
   std::vector<Region>& jwt = m[kJwt];

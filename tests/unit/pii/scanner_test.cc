@@ -202,6 +202,17 @@ TEST(PiiScanner, TokenRegionsAreThoseOfTheFullPatterns) {
   ExpectOnly("properties.note", "key sk-" + body + "sk-" + body + ". done", "secret", "sk-" + body + "sk-" + body);
   // Nineteen bytes after "sk-" are not a key; twenty are.
   ExpectNothing("properties.note", "key sk-" + tail20.substr(0, 19) + " here");
+  // Slack, Stripe and Google OAuth tokens: the shortest tail, longer ones to the end of the run, a second
+  // prefix inside a run merged with the first, and one byte short of the shortest is nothing.
+  ExpectOnly("properties.note", "slack xoxb-49859104Ab now", "secret", "xoxb-49859104Ab");
+  ExpectOnly("properties.note", "slack xoxb-498591042-xoxp-45017387860-FkrSipD. ok", "secret",
+             "xoxb-498591042-xoxp-45017387860-FkrSipD");
+  ExpectNothing("properties.note", "slack xoxb-4985910Ab now");
+  ExpectOnly("properties.note", "stripe sk_live_4eC39HqLyjWDarjt, ok", "secret", "sk_live_4eC39HqLyjWDarjt");
+  ExpectOnly("properties.note", "stripe rk_test_4eC39HqLyjWDarjtT1zdp7dc9 ok", "secret", "rk_test_4eC39HqLyjWDarjtT1zdp7dc9");
+  ExpectNothing("properties.note", "stripe sk_live_4eC39HqLyjWDarj ok");
+  ExpectOnly("properties.note", "oauth ya29.a0AfH6SMBx3k9Lq2Zr7Tw4Vn8-_Yb ok", "secret", "ya29.a0AfH6SMBx3k9Lq2Zr7Tw4Vn8-_Yb");
+  ExpectNothing("properties.note", "oauth ya29.a0AfH6SMBx3k9Lq2Zr7 ok");
   // JWTs: segments of 8 or more, each ended by '.'; the last segment may be empty.
   const std::string h = "eyJhbGciOiJIUzI1NiJ9", p = "eyJzdWIiOiI4ODQwMTcwMyJ9", sig = "aKc9hCifYcycmOjoTrJ0C6xn";
   ExpectOnly("properties.note", "auth " + h + "." + p + "." + sig + " ok", "secret", h + "." + p + "." + sig);
