@@ -4,9 +4,6 @@
 #include <cassert>
 #include <cstring>
 #include <numeric>
-#include <cstdlib>
-#include <new>
-#include <sys/mman.h>
 
 #include "ledger/ledger_format.h"
 
@@ -115,30 +112,6 @@ void ActiveSegment::AppendRow(const LeafFields& f, uint32_t subject_id) {
     t.row = static_cast<uint32_t>(r.kind.size() - 1);
     for (std::string_view s : f.texts) t.texts.emplace_back(s);
     r.texts.push_back(std::move(t));
-  }
-}
-
-namespace {
-constexpr size_t kHugePage = size_t{2} << 20;
-}  // namespace
-
-void* AllocateHuge(size_t bytes) {
-  if (bytes < kHugePage) {
-    void* p = ::operator new(bytes);
-    return p;
-  }
-  const size_t rounded = (bytes + kHugePage - 1) & ~(kHugePage - 1);
-  void* p = std::aligned_alloc(kHugePage, rounded);
-  if (p == nullptr) throw std::bad_alloc();
-  ::madvise(p, rounded, MADV_HUGEPAGE);  // a hint: without it (or THP off) the table works the same
-  return p;
-}
-
-void FreeHuge(void* p, size_t bytes) {
-  if (bytes < kHugePage) {
-    ::operator delete(p);
-  } else {
-    std::free(p);
   }
 }
 

@@ -25,6 +25,7 @@
 
 #include "common/status.h"
 #include "ledger/ledger_record.h"
+#include "common/huge_pages.h"
 #include "ledger/ledger_segment.h"
 #include "ledger/merkle.h"
 
@@ -34,20 +35,6 @@ inline constexpr std::string_view kWalMagic = "VGLWAL01";
 inline constexpr size_t kWalFrameHeaderBytes = 12;
 inline constexpr uint32_t kMaxWalFrameBytes = 1u << 30;
 
-// Allocates blocks of 2 MiB and more aligned to 2 MiB and advised MADV_HUGEPAGE; smaller ones as usual.
-void* AllocateHuge(size_t bytes);
-void FreeHuge(void* p, size_t bytes);
-template <typename T>
-struct HugePageAllocator {
-  using value_type = T;
-  HugePageAllocator() = default;
-  template <typename U>
-  HugePageAllocator(const HugePageAllocator<U>&) {}
-  T* allocate(size_t n) { return static_cast<T*>(AllocateHuge(n * sizeof(T))); }
-  void deallocate(T* p, size_t n) { FreeHuge(p, n * sizeof(T)); }
-  template <typename U>
-  bool operator==(const HugePageAllocator<U>&) const { return true; }
-};
 class ActiveSegment {
  public:
   void Reset(uint64_t first_index, const MerkleFrontier& frontier_start);

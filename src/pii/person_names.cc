@@ -5,10 +5,7 @@
 #include <cstdint>
 #include <cstring>
 #include <fstream>
-#include <new>
 #include <sstream>
-
-#include <sys/mman.h>
 
 #ifdef __SSE2__
 #include <emmintrin.h>
@@ -67,6 +64,25 @@ constexpr std::array<uint8_t, 128> MakeAsciiClasses() {
 }
 constexpr std::array<uint8_t, 128> kAsciiClass = MakeAsciiClasses();
 
+#ifdef __SSE2__
+// The 16 bytes of p[i, n) from i (i < n), and in `in_text` which of them lie inside the text (bits
+// 0..15). The last, partial chunk is read in place when its 16 bytes lie in one page (the bytes past the
+// end are readable then, and the caller masks them off), else through a zero-padded copy.
+VG_NO_SANITIZE_ADDRESS inline __m128i LoadChunk16(const char* p, size_t i, size_t n, uint32_t* in_text) {
+  if (i + 16 <= n) {
+    *in_text = 0xFFFF;
+    return _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i));
+  }
+  *in_text = (1u << (n - i)) - 1;
+  if ((reinterpret_cast<uintptr_t>(p + i) & 4095) <= 4096 - 16) {
+    return _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i));
+  }
+  alignas(16) char tail[16] = {};
+  memcpy(tail, p + i, n - i);
+  return _mm_load_si128(reinterpret_cast<const __m128i*>(tail));
+}
+#endif
+
 // Whether `text` may hold a word that can start a name outside person-name keys: a word that begins with
 // an ASCII capital, or any byte of a multi-byte UTF-8 sequence (other scripts are left to Tokenize). A
 // word begins where Tokenize starts one: at a letter or digit whose previous byte is neither, and not
@@ -90,21 +106,8 @@ VG_NO_SANITIZE_ADDRESS bool MayHoldNameStart(std::string_view text) {
   // Bits 0 and 1: whether the previous chunk's last two bytes were letters or digits, or joiners.
   uint32_t carry_alnum = 0, carry_joiner = 0;
   for (size_t i = 0; i < n; i += 16) {
-    __m128i v;
-    // Bytes of this chunk inside the text (bits 0..15). The last, partial chunk is read in place when its
-    // 16 bytes lie in one page (bytes past the end are readable then, and masked off), else through a
-    // zero-padded copy: NUL is neither letter, digit nor joiner.
-    uint32_t in_text = 0xFFFF;
-    if (i + 16 <= n) {
-      v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i));
-    } else if ((reinterpret_cast<uintptr_t>(p + i) & 4095) <= 4096 - 16) {
-      v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i));
-      in_text = (1u << (n - i)) - 1;
-    } else {
-      alignas(16) char tail[16] = {};
-      memcpy(tail, p + i, n - i);
-      v = _mm_load_si128(reinterpret_cast<const __m128i*>(tail));
-    }
+    uint32_t in_text;  // bytes of this chunk inside the text (bits 0..15)
+    const __m128i v = LoadChunk16(p, i, n, &in_text);
     if (static_cast<uint32_t>(_mm_movemask_epi8(v)) & in_text) return true;  // a byte >= 0x80
     const __m128i up = in_range(v, a_upper, span25);
     const __m128i alnum = _mm_or_si128(_mm_or_si128(up, in_range(v, a_lower, span25)), in_range(v, zero, span9));
@@ -261,23 +264,6 @@ inline void FilterBits(uint64_t h, size_t words, size_t* w1, uint64_t* b1, size_
 }
 }  // namespace
 
-template <typename T>
-T* NamesDictionary::HugePageAllocator<T>::allocate(size_t n) {
-  constexpr size_t kHugePage = 2 << 20;
-  const size_t bytes = n * sizeof(T);
-  // A small array (a test's dictionary) would waste most of a huge page.
-  const bool huge = bytes >= kHugePage;
-  const size_t rounded = (bytes + kHugePage - 1) / kHugePage * kHugePage;
-  void* p = huge ? std::aligned_alloc(kHugePage, rounded) : std::malloc(bytes);
-  if (p == nullptr) throw std::bad_alloc();
-#ifdef MADV_HUGEPAGE
-  // A hint: where the system declines, the pages stay small and nothing else changes.
-  if (huge) madvise(p, rounded, MADV_HUGEPAGE);
-#endif
-  return static_cast<T*>(p);
-}
-// Defined here, away from the header's users, for the one type it serves.
-template struct NamesDictionary::HugePageAllocator<NamesDictionary::Slot>;
 
 void NamesDictionary::Build(const std::unordered_map<std::string, uint8_t>& entries) {
   size_t cap = 16;
@@ -656,21 +642,8 @@ VG_NO_SANITIZE_ADDRESS bool ClassifyAscii(std::string_view text, std::vector<Asc
     return _mm_cmpeq_epi8(_mm_min_epu8(d, span), d);
   };
   for (size_t i = 0; i < n; i += 16) {
-    __m128i v;
-    // As in MayHoldNameStart: the last, partial chunk in place when its 16 bytes lie in one page, else
-    // through a zero-padded copy; bytes past the end are masked off.
-    uint32_t in_text = 0xFFFF;
-    if (i + 16 <= n) {
-      v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i));
-    } else if ((reinterpret_cast<uintptr_t>(p + i) & 4095) <= 4096 - 16) {
-      v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i));
-      in_text = (1u << (n - i)) - 1;
-    } else {
-      alignas(16) char tail[16] = {};
-      memcpy(tail, p + i, n - i);
-      v = _mm_load_si128(reinterpret_cast<const __m128i*>(tail));
-      in_text = (1u << (n - i)) - 1;
-    }
+    uint32_t in_text;
+    const __m128i v = LoadChunk16(p, i, n, &in_text);
     if (static_cast<uint32_t>(_mm_movemask_epi8(v)) & in_text) return false;
     const __m128i up = in_range(v, a_upper, span25);
     const __m128i lo = in_range(v, a_lower, span25);

@@ -10,13 +10,14 @@
 #pragma once
 
 #include <cstdint>
-#include <cstdlib>
 #include <memory>
 #include <string>
 #include <string_view>
 #include <unordered_map>
 #include <utility>
 #include <vector>
+
+#include "common/huge_pages.h"
 
 #include "common/status.h"
 #include "pii/key_context.h"
@@ -75,16 +76,6 @@ class NamesDictionary {
 
   // The slot array in huge pages where the system has them: look-ups land on random pages of its
   // megabytes, each a likely TLB miss with 4 KiB pages (BM_ParseWalkAndScan: ~0.1 ms faster per pass).
-  template <typename T>
-  struct HugePageAllocator {
-    using value_type = T;
-    HugePageAllocator() = default;
-    template <typename U>
-    HugePageAllocator(const HugePageAllocator<U>&) {}
-    T* allocate(size_t n);
-    void deallocate(T* p, size_t) { std::free(p); }
-    bool operator==(const HugePageAllocator&) const { return true; }
-  };
   std::vector<Slot, HugePageAllocator<Slot>> slots_;  // a power of two, at most half full
   // A front filter (two bits set per entry, from the hash's high bits, in 8-16 bits per entry, so a word
   // that is not in the dictionary passes it at most ~3 % of the time): most of the scanner's look-ups are of
