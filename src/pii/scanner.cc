@@ -97,7 +97,8 @@ constexpr PatternDef kPatterns[] = {
     {kOpenAiKey, R"(sk-[A-Za-z0-9_\-]{20})", kSom},
     {kAwsKey, R"((?:AKIA|ASIA|ABIA|ACCA)[0-9A-Z]{16})", kSom},
     {kGithubToken, R"(gh[pousr]_[A-Za-z0-9]{36}|github_pat_[A-Za-z0-9_]{22,})", kSom},
-    // Open tails ({n,}) are written {n} here and extended by hand over the same class to the run's end
+    // Slack, Stripe and Google OAuth tokens (this line, kStripeKey and kGoogleOauth): their open tails
+    // ({n,}) are written {n} and extended by hand over the same class to the run's end
     // (FinishTokenRegions), as for kOpenAiKey.
     {kSlackToken, R"(xox[abposr]-[A-Za-z0-9\-]{10}|xapp-\d-[A-Za-z0-9\-]{10})", kSom},
     {kSlackWebhook, R"(hooks\.slack\.com/services/T[A-Z0-9]{6,12}/B[A-Z0-9]{6,12}/[A-Za-z0-9]{20,32})", kSom},
