@@ -137,7 +137,10 @@ struct AdminHttpServer::Impl {
   std::optional<ssl::context> tls;
   std::atomic<int> open{0};
   net::io_context ioc;
-  tcp::acceptor acceptor{ioc};
+  // The acceptor's handlers and its close on one strand, so that Stop() never closes it while an accept
+  // handler on another thread re-arms it (as in the gateway's listener).
+  net::strand<net::io_context::executor_type> accept_strand{net::make_strand(ioc)};
+  tcp::acceptor acceptor{accept_strand};
   std::vector<std::thread> threads;
   std::atomic<bool> stopped{false};
 
@@ -214,7 +217,7 @@ uint16_t AdminHttpServer::port() const {
 
 void AdminHttpServer::Stop() {
   if (impl_->stopped.exchange(true)) return;
-  net::post(impl_->ioc, [impl = impl_.get()] {
+  net::post(impl_->accept_strand, [impl = impl_.get()] {
     beast::error_code ec;
     impl->acceptor.close(ec);
   });

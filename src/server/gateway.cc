@@ -278,7 +278,11 @@ struct Gateway::Impl {
   std::condition_variable ticker_cv;
   bool ticker_stop = false;
   net::io_context ioc;
-  tcp::acceptor acceptor{ioc};
+  // The acceptor's handlers and its close run on one strand: with several threads, an accept completing on
+  // one of them re-armed the acceptor while Stop() closed it on another, and Asio's reactor read the
+  // descriptor state the close had just released (UBSan caught it in the SIGTERM end-to-end test).
+  net::strand<net::io_context::executor_type> accept_strand{net::make_strand(ioc)};
+  tcp::acceptor acceptor{accept_strand};
   std::mutex sessions_mu;
   std::list<std::weak_ptr<Session>> sessions;
   std::optional<net::signal_set> signals;
@@ -429,8 +433,11 @@ void Gateway::Stop() {
   net::post(impl_->ioc, [impl = impl_.get()] {
     if (impl->stopped) return;
     impl->stopped = true;
+    net::dispatch(impl->accept_strand, [impl] {
+      beast::error_code ec;
+      impl->acceptor.close(ec);
+    });
     beast::error_code ec;
-    impl->acceptor.close(ec);
     if (impl->signals) impl->signals->cancel(ec);  // it would keep the io_context running
     if (impl->admin) impl->admin->Stop();
     if (impl->admin_http) impl->admin_http->Stop();
