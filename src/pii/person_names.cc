@@ -81,6 +81,20 @@ VG_NO_SANITIZE_ADDRESS inline __m128i LoadChunk16(const char* p, size_t i, size_
   memcpy(tail, p + i, n - i);
   return _mm_load_si128(reinterpret_cast<const __m128i*>(tail));
 }
+
+// The ASCII classes of a chunk's bytes, as byte masks: capitals, small letters, digits, and the joiners
+// ('-' and '\'') that may continue a word.
+struct ChunkClasses {
+  __m128i upper, lower, digit, joiner;
+};
+inline ChunkClasses ClassifyChunk16(__m128i v) {
+  auto in_range = [](__m128i x, char lo, char span) {
+    const __m128i d = _mm_sub_epi8(x, _mm_set1_epi8(lo));
+    return _mm_cmpeq_epi8(_mm_min_epu8(d, _mm_set1_epi8(span)), d);
+  };
+  return {in_range(v, 'A', 'Z' - 'A'), in_range(v, 'a', 'z' - 'a'), in_range(v, '0', 9),
+          _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('-')), _mm_cmpeq_epi8(v, _mm_set1_epi8('\'')))};
+}
 #endif
 
 // Whether `text` may hold a word that can start a name outside person-name keys: a word that begins with
@@ -92,26 +106,16 @@ VG_NO_SANITIZE_ADDRESS bool MayHoldNameStart(std::string_view text) {
   const char* p = text.data();
   const size_t n = text.size();
 #ifdef __SSE2__
-  const __m128i a_upper = _mm_set1_epi8('A');
-  const __m128i a_lower = _mm_set1_epi8('a');
-  const __m128i zero = _mm_set1_epi8('0');
-  const __m128i span25 = _mm_set1_epi8('Z' - 'A');
-  const __m128i span9 = _mm_set1_epi8(9);
-  const __m128i hyphen = _mm_set1_epi8('-');
-  const __m128i apostrophe = _mm_set1_epi8('\'');
-  auto in_range = [](__m128i v, __m128i lo, __m128i span) {
-    __m128i d = _mm_sub_epi8(v, lo);
-    return _mm_cmpeq_epi8(_mm_min_epu8(d, span), d);
-  };
   // Bits 0 and 1: whether the previous chunk's last two bytes were letters or digits, or joiners.
   uint32_t carry_alnum = 0, carry_joiner = 0;
   for (size_t i = 0; i < n; i += 16) {
     uint32_t in_text;  // bytes of this chunk inside the text (bits 0..15)
     const __m128i v = LoadChunk16(p, i, n, &in_text);
     if (static_cast<uint32_t>(_mm_movemask_epi8(v)) & in_text) return true;  // a byte >= 0x80
-    const __m128i up = in_range(v, a_upper, span25);
-    const __m128i alnum = _mm_or_si128(_mm_or_si128(up, in_range(v, a_lower, span25)), in_range(v, zero, span9));
-    const __m128i joiner = _mm_or_si128(_mm_cmpeq_epi8(v, hyphen), _mm_cmpeq_epi8(v, apostrophe));
+    const ChunkClasses c = ClassifyChunk16(v);
+    const __m128i up = c.upper;
+    const __m128i alnum = _mm_or_si128(_mm_or_si128(c.upper, c.lower), c.digit);
+    const __m128i joiner = c.joiner;
     // Bit k+2 is byte k of this chunk; bits 0 and 1 the two bytes before it.
     const uint32_t a = static_cast<uint32_t>(_mm_movemask_epi8(alnum)) << 2 | carry_alnum;
     const uint32_t j = static_cast<uint32_t>(_mm_movemask_epi8(joiner)) << 2 | carry_joiner;
@@ -485,33 +489,47 @@ constexpr bool ParticlesStartLowerAscii() {
 }
 static_assert(ParticlesStartLowerAscii(), "kParticleFirstBytes needs particles that start with a-z");
 
-// kParticles as packed words (PackShortWord) in an open-addressing table of integers: a look-up is a
-// multiply and a compare or two, where a scan of all particles was two dozen compares per short word.
-constexpr size_t kParticleTableSize = 64;  // a power of two, at least twice the number of particles
-constexpr size_t ParticleSlot(uint64_t packed) {
-  return static_cast<size_t>((packed * 0x9E3779B97F4A7C15ull) >> 58) & (kParticleTableSize - 1);
-}
-constexpr auto kParticleTable = [] {
-  static_assert(std::size(kParticles) * 2 <= kParticleTableSize);
-  std::array<uint64_t, kParticleTableSize> t{};  // 0: empty (a packed word holds its length, at least 1)
-  for (std::string_view w : kParticles) {
-    const uint64_t x = PackShortWord(w);
-    size_t i = ParticleSlot(x);
-    while (t[i] != 0 && t[i] != x) i = (i + 1) & (kParticleTableSize - 1);
-    t[i] = x;
+// A set of words of at most 7 bytes, each packed with its length (PackShortWord), in an open-addressing
+// table of 2^kBits integers: a look-up is a multiply and a compare or two, where a scan of the words was
+// a compare per word (particles) or a binary search with a memcmp per step (stop words). Longer words
+// are left out; the caller handles them.
+template <unsigned kBits>
+class PackedWordSet {
+ public:
+  template <size_t N>
+  constexpr explicit PackedWordSet(const std::string_view (&words)[N]) {
+    static_assert(N * 2 <= kSize, "at most half full");
+    for (std::string_view w : words) {
+      if (w.size() > 7) continue;
+      const uint64_t x = PackShortWord(w);
+      size_t i = SlotOf(x);
+      while (slots_[i] != 0 && slots_[i] != x) i = (i + 1) & (kSize - 1);
+      slots_[i] = x;
+    }
   }
-  return t;
-}();
+  // `packed`: PackShortWord of a word of 1-7 bytes.
+  constexpr bool Contains(uint64_t packed) const {
+    for (size_t i = SlotOf(packed);; i = (i + 1) & (kSize - 1)) {
+      if (slots_[i] == packed) return true;
+      if (slots_[i] == 0) return false;
+    }
+  }
+
+ private:
+  static constexpr size_t kSize = size_t{1} << kBits;
+  static constexpr size_t SlotOf(uint64_t packed) {
+    return static_cast<size_t>((packed * 0x9E3779B97F4A7C15ull) >> (64 - kBits));
+  }
+  std::array<uint64_t, kSize> slots_{};  // 0: empty (a packed word holds its length, at least 1)
+};
+
+constexpr PackedWordSet<6> kParticleSet(kParticles);
 
 bool IsParticle(std::string_view w) {
   if (w.size() < 2 || w.size() > kLongestParticle) return false;
   const unsigned first = static_cast<unsigned char>(w[0]) - 'a';
   if (first >= 26 || !(kParticleFirstBytes >> first & 1)) return false;
-  const uint64_t x = PackShortWord(w);
-  for (size_t i = ParticleSlot(x);; i = (i + 1) & (kParticleTableSize - 1)) {
-    if (kParticleTable[i] == x) return true;
-    if (kParticleTable[i] == 0) return false;
-  }
+  return kParticleSet.Contains(PackShortWord(w));
 }
 
 // Function words and greetings: never part of a name, even capitalised at a sentence start.
@@ -527,26 +545,9 @@ constexpr std::string_view kStopWords[] = {
     "mon", "tue", "tues", "wed", "thu", "thur", "thurs", "fri", "sat", "monday", "tuesday", "wednesday",
     "thursday", "friday", "saturday", "sunday"};
 
-// kStopWords membership (the finder asks for every chain word): the words of up to 7 bytes packed with
-// their length (PackShortWord) in an open-addressing table of integers, so a look-up is a multiply and
-// a compare or two instead of a binary search with a memcmp per step; the few longer words compared
-// one by one.
-constexpr size_t kStopTableSize = 256;  // a power of two, at least twice the number of stop words
-constexpr size_t StopSlot(uint64_t packed) {
-  return static_cast<size_t>((packed * 0x9E3779B97F4A7C15ull) >> 56) & (kStopTableSize - 1);
-}
-constexpr auto kStopTable = [] {
-  static_assert(std::size(kStopWords) * 2 <= kStopTableSize);
-  std::array<uint64_t, kStopTableSize> t{};  // 0: empty (a packed word holds its length, at least 1)
-  for (std::string_view w : kStopWords) {
-    if (w.size() > 7) continue;
-    const uint64_t x = PackShortWord(w);
-    size_t i = StopSlot(x);
-    while (t[i] != 0 && t[i] != x) i = (i + 1) & (kStopTableSize - 1);
-    t[i] = x;
-  }
-  return t;
-}();
+// kStopWords membership (the finder asks for every chain word): the words of up to 7 bytes in a
+// PackedWordSet, the few longer ones compared one by one.
+constexpr PackedWordSet<8> kStopSet(kStopWords);
 constexpr size_t kLongStopWordCount = [] {
   size_t n = 0;
   for (std::string_view w : kStopWords) n += w.size() > 7;
@@ -569,11 +570,7 @@ bool IsStopWord(std::string_view w) {
     }
     return false;
   }
-  const uint64_t x = PackShortWord(w);
-  for (size_t i = StopSlot(x);; i = (i + 1) & (kStopTableSize - 1)) {
-    if (kStopTable[i] == x) return true;
-    if (kStopTable[i] == 0) return false;
-  }
+  return kStopSet.Contains(PackShortWord(w));
 }
 
 bool Contains(const std::string_view* begin, const std::string_view* end, std::string_view w) {
@@ -629,26 +626,13 @@ VG_NO_SANITIZE_ADDRESS bool ClassifyAscii(std::string_view text, std::vector<Asc
   // Every chunk of 16 is stored whole; not shrunk between calls, so that it is not zero-filled each time.
   if (folded->size() < block_count * 64 + 8) folded->resize(block_count * 64 + 8);
   char* lower_copy = folded->data();
-  const __m128i a_upper = _mm_set1_epi8('A');
-  const __m128i a_lower = _mm_set1_epi8('a');
-  const __m128i zero = _mm_set1_epi8('0');
-  const __m128i span25 = _mm_set1_epi8('Z' - 'A');
-  const __m128i span9 = _mm_set1_epi8(9);
-  const __m128i hyphen = _mm_set1_epi8('-');
-  const __m128i apostrophe = _mm_set1_epi8('\'');
   const __m128i case_bit = _mm_set1_epi8(0x20);
-  auto in_range = [](__m128i v, __m128i lo, __m128i span) {
-    __m128i d = _mm_sub_epi8(v, lo);
-    return _mm_cmpeq_epi8(_mm_min_epu8(d, span), d);
-  };
   for (size_t i = 0; i < n; i += 16) {
     uint32_t in_text;
     const __m128i v = LoadChunk16(p, i, n, &in_text);
     if (static_cast<uint32_t>(_mm_movemask_epi8(v)) & in_text) return false;
-    const __m128i up = in_range(v, a_upper, span25);
-    const __m128i lo = in_range(v, a_lower, span25);
-    const __m128i dg = in_range(v, zero, span9);
-    const __m128i jn = _mm_or_si128(_mm_cmpeq_epi8(v, hyphen), _mm_cmpeq_epi8(v, apostrophe));
+    const ChunkClasses c = ClassifyChunk16(v);
+    const __m128i up = c.upper, lo = c.lower, dg = c.digit, jn = c.joiner;
     _mm_storeu_si128(reinterpret_cast<__m128i*>(lower_copy + i), _mm_add_epi8(v, _mm_and_si128(up, case_bit)));
     AsciiBlock& b = (*blocks)[i / 64];
     const unsigned shift = i % 64;
