@@ -3,6 +3,9 @@
 // sanitizer would report the over-read; it cannot fault, and the bytes past the end never reach a result.
 #pragma once
 
+#include <cstddef>
+#include <cstdint>
+
 #if defined(__has_feature)
 #if __has_feature(address_sanitizer)
 #define VG_NO_SANITIZE_ADDRESS __attribute__((no_sanitize("address")))
@@ -14,3 +17,13 @@
 #ifndef VG_NO_SANITIZE_ADDRESS
 #define VG_NO_SANITIZE_ADDRESS
 #endif
+
+namespace vg {
+
+// Whether [p, p + len) lies within the page (4 KiB, the smallest x86-64 page) that holds p: reading it
+// then cannot fault when p is readable, even past the end of the object (bytes there are ignored).
+inline bool WithinOnePage(const char* p, size_t len) {
+  return (reinterpret_cast<uintptr_t>(p) & 4095) <= 4096 - len;
+}
+
+}  // namespace vg

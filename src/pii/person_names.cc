@@ -74,7 +74,7 @@ VG_NO_SANITIZE_ADDRESS inline __m128i LoadChunk16(const char* p, size_t i, size_
     return _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i));
   }
   *in_text = (1u << (n - i)) - 1;
-  if ((reinterpret_cast<uintptr_t>(p + i) & 4095) <= 4096 - 16) {
+  if (WithinOnePage(p + i, 16)) {
     return _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i));
   }
   alignas(16) char tail[16] = {};

@@ -21,6 +21,7 @@
 #include <string>
 #include <unordered_map>
 
+#include "common/ascii.h"
 #include "common/short_hash.h"
 #include "pii/key_context.h"
 #include "pii/person_names.h"
@@ -161,17 +162,12 @@ constexpr std::string_view kTokenPrefixes[] = {
     "SK0", "SK1", "SK2", "SK3", "SK4", "SK5", "SK6", "SK7", "SK8", "SK9", "SKa", "SKb", "SKc", "SKd", "SKe", "SKf",
     "SKA", "SKB", "SKC", "SKD", "SKE", "SKF"};
 
-unsigned char LowerAscii(unsigned char c) { return c >= 'A' && c <= 'Z' ? static_cast<unsigned char>(c + 32) : c; }
 // \s as Hyperscan reads it: [\t\n\v\f\r ].
 bool IsSpaceByte(unsigned c) { return c == ' ' || (c >= '\t' && c <= '\r'); }
 
-// Whether p[0, j) ends with `word` (lower-case ASCII), in either case.
+// Whether p[0, j) ends with `word`, in either case.
 bool EndsWithFolded(const unsigned char* p, size_t j, std::string_view word) {
-  if (j < word.size()) return false;
-  for (size_t k = 0; k < word.size(); ++k) {
-    if (LowerAscii(p[j - word.size() + k]) != static_cast<unsigned char>(word[k])) return false;
-  }
-  return true;
+  return j >= word.size() && AsciiIEquals(std::string_view(reinterpret_cast<const char*>(p) + j - word.size(), word.size()), word);
 }
 // The three ways a secrets match can show itself (MayHoldSecret), each checked exactly at one position:
 // p[i] is ':' or '=' right after a kSecretAssign keyword, an optional quote and at most three \s. Every
@@ -182,7 +178,7 @@ bool AssignmentAt(const unsigned char* p, size_t i) {
   while (j > 0 && spaces < 3 && IsSpaceByte(p[j - 1])) --j, ++spaces;
   if (j > 0 && (p[j - 1] == '"' || p[j - 1] == '\'')) --j;
   if (j == 0) return false;
-  switch (LowerAscii(p[j - 1])) {
+  switch (AsciiLower(static_cast<char>(p[j - 1]))) {
     case 'y':
       return EndsWithFolded(p, j, "key");
     case 't':
@@ -197,7 +193,7 @@ bool AssignmentAt(const unsigned char* p, size_t i) {
 }
 // p[i] is a \s right after "bearer" or "basic" (either case): kBearer.
 bool SchemeAt(const unsigned char* p, size_t i) {
-  const unsigned char last = i > 0 ? LowerAscii(p[i - 1]) : 0;
+  const char last = i > 0 ? AsciiLower(static_cast<char>(p[i - 1])) : '\0';
   return (last == 'c' && EndsWithFolded(p, i, "basic")) || (last == 'r' && EndsWithFolded(p, i, "bearer"));
 }
 // Byte pairs of the token prefixes, as bitsets indexed by (first << 8 | second): their first two bytes,
@@ -262,7 +258,6 @@ constexpr bool TokenPrefixesAreAsciiAndLong() {
 static_assert(TokenPrefixesAreAsciiAndLong(), "MayHoldSecret's tables need ASCII prefixes of 3 bytes or more");
 constexpr PrefixByteSet kPrefixByte0(0), kPrefixByte1(1), kPrefixByte2(2);
 
-bool WithinOnePage(const char* p, size_t len);
 
 // Whether the secrets database can match anywhere in `text`. False means hs_scan would report nothing:
 //   - a token pattern's match begins with one of kTokenPrefixes;
@@ -622,11 +617,6 @@ bool PercentDecode(std::string_view in, std::string* decoded, std::vector<uint32
 // ---------------------------------------------------------------------------------------------------
 // Hand-found shapes (kHandFound)
 
-// Whether [p, p + len) lies within the page (4 KiB, the smallest x86-64 page) that holds p: reading it
-// then cannot fault when p is readable, even past the end of the object (bytes there are ignored).
-bool WithinOnePage(const char* p, size_t len) {
-  return (reinterpret_cast<uintptr_t>(p) & 4095) <= 4096 - len;
-}
 
 enum : uint8_t {
   kClsEmailLocal = 1,   // [A-Za-z0-9._%+\-'\x80-\xff]: may stand right before an email's '@'
@@ -1409,9 +1399,7 @@ void PiiScanner::Impl::ScanText(const KeyContext& key, std::string_view text, Sc
   if (secrets_scanned) {
     auto token_secret = [&](Pattern p, size_t prefix_len, bool need_random) {
       for (const Region& r : m[p]) {
-        if (r.from > 0 && (IsAlnum(text[r.from - 1]) || text[r.from - 1] == '_' || text[r.from - 1] == '-')) {
-          continue;
-        }
+        if (r.from > 0 && IsTokenByte(text[r.from - 1])) continue;
         if (r.to < n && (IsAlnum(text[r.to]) || text[r.to] == '_')) continue;
         std::string_view body = text.substr(r.from + prefix_len, r.to - r.from - prefix_len);
         if (need_random) {
@@ -1479,8 +1467,7 @@ void PiiScanner::Impl::ScanText(const KeyContext& key, std::string_view text, Sc
       // Which keyword: look back over the match for "pass"/"pwd" (the match is at most ~30 bytes).
       size_t back = r.to >= 32 ? r.to - 32 : 0;
       std::string_view head = text.substr(back, r.to - back);
-      std::string lower;
-      for (char c : head) lower.push_back(static_cast<char>(IsUpperAscii(c) ? c + 32 : c));
+      const std::string lower = AsciiLowered(head);
       bool password = lower.find("pass") != std::string::npos || lower.find("pwd") != std::string::npos;
       assigned_value(r.to, password, password ? 6 : 12);
     }
