@@ -673,6 +673,20 @@ class ShapeBytes {
     return true;
   }
 
+  // The digit groups of [i, run_end), a run CountRun counted (so inside the block loaded last), in order.
+  void CollectGroups(size_t i, size_t run_end, std::vector<Region>* groups) const {
+    const size_t offset = i - base_;
+    const size_t len = run_end - i;  // <= 63
+    uint64_t d = (digit_ >> offset) & ((uint64_t{1} << len) - 1);
+    uint64_t starts = d & ~(d << 1), ends = d & ~(d >> 1);  // a group's first and last digit
+    while (starts != 0) {
+      const size_t s = static_cast<size_t>(__builtin_ctzll(starts)), e = static_cast<size_t>(__builtin_ctzll(ends));
+      groups->push_back({static_cast<uint32_t>(i + s), static_cast<uint32_t>(i + e + 1)});
+      starts &= starts - 1;
+      ends &= ends - 1;
+    }
+  }
+
   // Whether the text is one block (at most 64 bytes) of the shape of ids and slugs, from which no digit
   // shape can come ("1d7b83a9-0ebc-41b0-ad78-282192864bbb", "user-bEwsYrcd9u", "792fd89322cb8eb4"):
   //   - only ASCII letters, digits and '-', and at least one letter;
@@ -869,34 +883,30 @@ bool FindShapes(std::string_view text, std::array<std::vector<Region>, kPatternC
     // A digit: the run of digit groups and separators it starts. Most runs in analytics data are short
     // pieces of hex ids and versions, which no digit shape can come from: count before collecting.
     const bool iban = i >= 2 && IsUpperAscii(p[i - 1]) && IsUpperAscii(p[i - 2]) && i + 1 < n && IsDigit(p[i + 1]);
-    {
-      // The common case, counted from the block's bitmaps instead of by the byte loop below: a run that
-      // no digit shape comes from (the same test and skip as after the loop).
-      size_t run_end = 0, digits = 0, ngroups = 0;
-      if (!iban && bytes.CountRun(i, &run_end, &digits, &ngroups) && digits < 7 && ngroups < 4) {
-        i = run_end;
-        if (ngroups == 1 && i < n && (ClassOf(p[i]) & kClsWord)) i = bytes.NextNonWord(i);
-        continue;
-      }
-    }
-    size_t j = i, seps = 0, digits = 0, ngroups = 0, run_end = i;
-    while (j < n) {
-      if (IsDigit(p[j])) {
-        size_t s = j;
-        while (j < n && IsDigit(p[j])) ++j;
-        digits += j - s;
-        ++ngroups;
-        run_end = j;
-        seps = 0;
-      } else if ((ClassOf(p[j]) & kClsNumSep) && ++seps <= 3) {
-        ++j;
-      } else {
-        break;
+    // The run counted from the block's bitmaps (the common case: it ends inside the block), else byte by
+    // byte.
+    size_t digits = 0, ngroups = 0, run_end = i;
+    const bool in_block = bytes.CountRun(i, &run_end, &digits, &ngroups);
+    if (!in_block) {
+      size_t j = i, seps = 0;
+      while (j < n) {
+        if (IsDigit(p[j])) {
+          size_t s = j;
+          while (j < n && IsDigit(p[j])) ++j;
+          digits += j - s;
+          ++ngroups;
+          run_end = j;
+          seps = 0;
+        } else if ((ClassOf(p[j]) & kClsNumSep) && ++seps <= 3) {
+          ++j;
+        } else {
+          break;
+        }
       }
     }
     if (digits < 7 && ngroups < 4 && !iban) {
-      // A digit group glued to a letter on its right is part of a word ("fd89322cb8", "v2beta"): no
-      // digit shape starts or ends inside a word, so the rest of it can be skipped too.
+      // A digit group glued to a letter on its right is part of a word ("fd89322cb8", "v2beta"):
+      // no digit shape starts or ends inside a word, so the rest of it can be skipped too.
       i = run_end;
       if (ngroups == 1 && i < n && (ClassOf(p[i]) & kClsWord)) {
         i = bytes.NextNonWord(i);
@@ -904,13 +914,17 @@ bool FindShapes(std::string_view text, std::array<std::vector<Region>, kPatternC
       continue;
     }
     groups.clear();
-    for (size_t q = i; q < run_end;) {
-      if (IsDigit(p[q])) {
-        size_t s = q;
-        while (q < run_end && IsDigit(p[q])) ++q;
-        groups.push_back({static_cast<uint32_t>(s), static_cast<uint32_t>(q)});
-      } else {
-        ++q;
+    if (in_block) {
+      bytes.CollectGroups(i, run_end, &groups);
+    } else {
+      for (size_t q = i; q < run_end;) {
+        if (IsDigit(p[q])) {
+          size_t s = q;
+          while (q < run_end && IsDigit(p[q])) ++q;
+          groups.push_back({static_cast<uint32_t>(s), static_cast<uint32_t>(q)});
+        } else {
+          ++q;
+        }
       }
     }
     auto gap = [&](size_t g) {  // the separator between groups g and g+1, or 0 when not a single char

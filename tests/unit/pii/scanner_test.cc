@@ -490,6 +490,30 @@ TEST(PiiScanner, ValuesEndingInAShapeAtEveryLengthAndAlignment) {
   }
 }
 
+// The digit shapes wherever they fall relative to the 64-byte blocks FindShapes reads its bitmaps from:
+// inside one block (groups taken from the bitmaps), across a block boundary and with four separators in a
+// row (counted byte by byte). Each is found with its exact offsets.
+TEST(PiiScanner, FindsDigitShapesAtEveryOffsetAcrossBlocks) {
+  const std::vector<std::pair<std::string, std::string>> shapes = {
+      {"credit_card", "4111 1111 1111 1111"}, {"credit_card", "5500-0000-0000-0004"},
+      {"us_ssn", "536-22-1234"},             {"ip_address", "192.168.10.42"},
+      {"phone", "+1 415 555 2671"},          {"iban", "DE89 3704 0044 0532 0130 00"},
+      {"phone", "+44 20    7946 0958"}};
+  for (const auto& [type, shape] : shapes) {
+    for (size_t pad = 0; pad < 140; ++pad) {
+      std::string value = std::string(pad, 'x') + " " + shape + " ok";
+      SCOPED_TRACE(type + " at " + std::to_string(pad + 1));
+      if (shape == "+44 20    7946 0958") {
+        // Four spaces split the run: "+44 20" alone is too short, and "7946 0958" has no context.
+        EXPECT_EQ(Scan("properties.note", value), std::vector<Found>{});
+        continue;
+      }
+      std::vector<Found> want = {{type, shape, pad + 1, pad + 1 + shape.size()}};
+      EXPECT_EQ(Scan("properties.note", value), want);
+    }
+  }
+}
+
 // Digit groups glued to letters (hex ids, "v2beta") are skipped as words; what follows them is not.
 TEST(PiiScanner, FindsShapesRightAfterWordsWithDigits) {
   ExpectOnly("properties.note", "ticket a1b2c3 call +1 415 555 2671", "phone", "+1 415 555 2671");
