@@ -2,7 +2,7 @@
 //
 // Reads ../shared/pii-corpus/dev.jsonl (or the file named by VG_PII_CORPUS); without it the benchmarks
 // say so and skip. Each iteration parses every line (simdjson DOM), walks every string value with its
-// path, and scans it, which is what `vendorguard scan` and the gateway's policy do per event. Bytes are
+// path (ForEachJsonString, the walk `vendorguard scan` does per line), and scans it. Bytes are
 // those of the whole event stream (JSON included). BM_ParseAndWalk is the same walk without the scan, so
 // the difference is the scanner's own cost.
 #include <benchmark/benchmark.h>
@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "pii/json_strings.h"
 #include "pii/scanner.h"
 
 namespace vg {
@@ -46,42 +47,6 @@ size_t CorpusBytes() {
   return n;
 }
 
-template <typename Fn>
-void Walk(simdjson::dom::element v, std::string* path, Fn& fn) {
-  using simdjson::dom::element_type;
-  switch (v.type()) {
-    case element_type::STRING:
-      fn(*path, v.get_string().value_unsafe());
-      break;
-    case element_type::OBJECT: {
-      simdjson::dom::object obj = v.get_object().value_unsafe();
-      for (auto field : obj) {
-        size_t len = path->size();
-        if (!path->empty()) path->push_back('.');
-        path->append(field.key);
-        Walk(field.value, path, fn);
-        path->resize(len);
-      }
-      break;
-    }
-    case element_type::ARRAY: {
-      simdjson::dom::array arr = v.get_array().value_unsafe();
-      size_t i = 0;
-      for (auto item : arr) {
-        size_t len = path->size();
-        path->push_back('[');
-        path->append(std::to_string(i++));
-        path->push_back(']');
-        Walk(item, path, fn);
-        path->resize(len);
-      }
-      break;
-    }
-    default:
-      break;
-  }
-}
-
 template <bool kScan, bool kCache = true>
 void RunCorpus(benchmark::State& state) {
   if (Corpus() == nullptr) {
@@ -98,9 +63,9 @@ void RunCorpus(benchmark::State& state) {
   PiiScanner::Scratch scratch;
   simdjson::dom::parser parser;
   std::vector<PiiFinding> findings;
-  std::string path;
+  JsonPath path;
   size_t found = 0;
-  auto on_string = [&](const std::string& p, std::string_view s) {
+  auto on_string = [&](std::string_view p, std::string_view s) {
     if constexpr (kScan) {
       findings.clear();
       (*scanner)->Scan(p, s, &scratch, &findings);
@@ -113,8 +78,8 @@ void RunCorpus(benchmark::State& state) {
     for (const auto& line : *Corpus()) {
       simdjson::dom::element root;
       if (parser.parse(line).get(root) != simdjson::SUCCESS) continue;
-      path.clear();
-      Walk(root, &path, on_string);
+      path.Truncate(0);
+      ForEachJsonString(root, &path, on_string);
     }
   }
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * CorpusBytes()));

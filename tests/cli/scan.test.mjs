@@ -128,6 +128,28 @@ test('bad input: errors name file and line, the rest is still scanned, exit 2', 
   assert.ok(!r.stderr.includes(EMAIL), 'errors do not echo values either');
 }));
 
+test('JSONL: a line is checked whole before it is scanned; any JSON value is a line', () => withDir((dir) => {
+  const file = join(dir, 'lines.jsonl');
+  writeFileSync(file, [
+    JSON.stringify({ a: EMAIL }) + ' {"b": 1}',   // 1: two values on a line
+    `{"a": "${EMAIL}",}`,                          // 2: a trailing comma
+    `{"a": ["${EMAIL}", tru]}`,                    // 3: a bad atom after the finding
+    '123',                                          // 4: a number is a JSON value
+    `"${EMAIL}"`,                                   // 5: so is a string, scanned with an empty path
+    'null',                                         // 6
+    `[{"k": ["x", "${PHONE}"]}, "y"]`,             // 7: an array at the root
+  ].join('\n') + '\n');
+  const r = run(['scan', '--format', 'jsonl', file]);
+  assert.equal(r.status, 2, r.stderr);
+  const errors = r.stderr.trim().split('\n');
+  assert.equal(errors.length, 3, r.stderr);
+  assert.match(errors[0], /lines\.jsonl:1: invalid JSON/);
+  assert.match(errors[1], /lines\.jsonl:2: invalid JSON/);
+  assert.match(errors[2], /lines\.jsonl:3: .*atom/);
+  // Nothing from the lines in error: no partial results.
+  assert.deepEqual(findings(r.stdout).map(brief), ['5  email 0-20', '7 [0].k[1] phone 0-15']);
+}));
+
 test('no files is a usage error', () => {
   const r = run(['scan']);
   assert.equal(r.status, 2);
