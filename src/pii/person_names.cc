@@ -98,10 +98,10 @@ inline ChunkClasses ClassifyChunk16(__m128i v) {
 #endif
 
 // Whether `text` may hold a word that can start a name outside person-name keys: a word that begins with
-// an ASCII capital, or any byte of a multi-byte UTF-8 sequence (other scripts are left to Tokenize). A
-// word begins where Tokenize starts one: at a letter or digit whose previous byte is neither, and not
+// an ASCII capital, or any byte of a multi-byte UTF-8 sequence (other scripts are left to SplitWords). A
+// word begins where SplitWords starts one: at a letter or digit whose previous byte is neither, and not
 // right after an inner '-' or '\'' that continues a word ("user-bEws...", "org-QgvKT1..." are one
-// lower-case word each). Exact for ASCII text, so skipping Tokenize when this is false changes nothing.
+// lower-case word each). Exact for ASCII text, so skipping SplitWords when this is false changes nothing.
 VG_NO_SANITIZE_ADDRESS bool MayHoldNameStart(std::string_view text) {
   const char* p = text.data();
   const size_t n = text.size();
@@ -679,14 +679,12 @@ inline ClassesIn ClassesOf(const AsciiBlock* blocks, size_t s, size_t e) {
   return c;
 }
 
-// Tokenize's splitting for ASCII text: from the bit masks of ClassifyAscii instead of byte by byte, the
+// SplitWords for ASCII text: from the bit masks of ClassifyAscii instead of byte by byte, the
 // same tokens as SplitText. A word that is not lower case is folded in the lower-case copy at its offset.
-void SplitAscii(std::string_view text, const std::vector<std::pair<size_t, size_t>>& taken,
-                const NamesDictionary& dict, bool lookup_lowercase, const std::vector<AsciiBlock>& block_vector,
+void SplitAscii(std::string_view text, const NamesDictionary& dict, bool lookup_lowercase, const std::vector<AsciiBlock>& block_vector,
                 std::vector<Token>* tokens, const std::string& folded) {
   const AsciiBlock* blocks = block_vector.data();
   const size_t block_count = (text.size() + 63) / 64;
-  size_t taken_i = 0;
   uint64_t carry_word = 0;  // bit 0: the byte before this block is a word byte
   for (size_t k = 0; k < block_count; ++k) {
     const uint64_t word = blocks[k].word;
@@ -709,8 +707,6 @@ void SplitAscii(std::string_view text, const std::vector<std::pair<size_t, size_
       const bool first_upper = blocks[s / 64].upper >> (s % 64) & 1;
       const bool any_upper = classes.upper != 0;
       t.letter_case = CaseOf(first_upper, any_upper, classes.lower != 0, e - s);
-      while (taken_i < taken.size() && taken[taken_i].second <= s) ++taken_i;
-      t.blocked = taken_i < taken.size() && taken[taken_i].first < e;
       t.fold_start = t.start;
       t.fold_len = t.end - t.start;
       // A lower-case word stands for itself, as in SplitText: "iPhone" is looked up and compared as
@@ -727,12 +723,10 @@ void SplitAscii(std::string_view text, const std::vector<std::pair<size_t, size_
   }
 }
 
-// Tokenize's splitting for any text, by code point.
-void SplitText(std::string_view text, const std::vector<std::pair<size_t, size_t>>& taken,
-               const NamesDictionary& dict, bool lookup_lowercase, std::vector<Token>* tokens, std::string* folded,
+// SplitWords for any text, by code point.
+void SplitText(std::string_view text, const NamesDictionary& dict, bool lookup_lowercase, std::vector<Token>* tokens, std::string* folded,
                std::string* tmp) {
   folded->clear();
-  size_t taken_i = 0;
   size_t i = 0;
   const size_t n = text.size();
   while (i < n) {
@@ -788,8 +782,6 @@ void SplitText(std::string_view text, const std::vector<std::pair<size_t, size_t
     }
     t.end = static_cast<uint32_t>(i);
     t.letter_case = caseless ? Case::kCaseless : CaseOf(first_upper, any_upper, any_lower, t.end - t.start);
-    while (taken_i < taken.size() && taken[taken_i].second <= t.start) ++taken_i;
-    t.blocked = taken_i < taken.size() && taken[taken_i].first < t.end;
     // Lower-case ASCII words are their own folded form: point into the text instead of copying.
     std::string_view f;
     if (ascii && t.letter_case == Case::kLower) {
@@ -812,18 +804,28 @@ void SplitText(std::string_view text, const std::vector<std::pair<size_t, size_t
   }
 }
 
-// Splits `text` into words: letters of any script with inner apostrophes and hyphens ("O'Connell",
-// "Considine-Crooks"); digits make a word a non-name. Looks up the words that can be part of a name
-// (WantsLookup) and marks the words joined to the next.
-void Tokenize(std::string_view text, const std::vector<std::pair<size_t, size_t>>& taken,
-              const NamesDictionary& dict, bool lookup_lowercase, std::vector<Token>* tokens, std::string* folded,
-              std::string* tmp, std::vector<AsciiBlock>* blocks) {
+// Tokenizing is two steps, so that the dictionary's memory is fetched while the scanner does other work:
+// SplitWords splits `text` into words (letters of any script with inner apostrophes and hyphens,
+// "O'Connell", "Considine-Crooks"; digits make a word a non-name) and starts the look-ups of the words
+// that can be part of a name (WantsLookup); AnswerWords then marks the words that overlap other
+// findings, takes the dictionary's answers and marks the words joined to the next.
+void SplitWords(std::string_view text, const NamesDictionary& dict, bool lookup_lowercase, std::vector<Token>* tokens,
+                std::string* folded, std::string* tmp, std::vector<AsciiBlock>* blocks) {
   tokens->clear();
   if (tokens->capacity() < 64) tokens->reserve(64);
   if (ClassifyAscii(text, blocks, folded)) {
-    SplitAscii(text, taken, dict, lookup_lowercase, *blocks, tokens, *folded);
+    SplitAscii(text, dict, lookup_lowercase, *blocks, tokens, *folded);
   } else {
-    SplitText(text, taken, dict, lookup_lowercase, tokens, folded, tmp);
+    SplitText(text, dict, lookup_lowercase, tokens, folded, tmp);
+  }
+}
+
+void AnswerWords(std::string_view text, const std::vector<std::pair<size_t, size_t>>& taken,
+                 const NamesDictionary& dict, std::vector<Token>* tokens, const std::string* folded) {
+  size_t taken_i = 0;
+  for (Token& t : *tokens) {
+    while (taken_i < taken.size() && taken[taken_i].second <= t.start) ++taken_i;
+    t.blocked = taken_i < taken.size() && taken[taken_i].first < t.end;
   }
   // The dictionary's answers, once every word is split off and its look-up under way.
   for (Token& t : *tokens) {
@@ -884,17 +886,23 @@ bool PersonNameFinder::MayFind(const KeyContext& key, std::string_view text) {
   return key.name != NameKey::kNone || MayHoldNameStart(text);
 }
 
-bool PersonNameFinder::Find(const KeyContext& key, std::string_view text,
-                            const std::vector<std::pair<size_t, size_t>>& taken, Scratch* scratch,
-                            std::vector<PiiFinding>* out) const {
+bool PersonNameFinder::Prepare(const KeyContext& key, std::string_view text, Scratch* scratch) const {
   // Outside person-name keys a name needs a word that starts with a capital, or a word of another
   // script: ASCII text without such a word start has none.
   if (!MayFind(key, text)) return false;
   Scratch::State& st = *scratch->state_;
+  SplitWords(text, *dictionary_, key.name == NameKey::kPerson, &st.tokens, &st.folded, &st.tmp, &st.blocks);
+  return true;
+}
+
+void PersonNameFinder::Find(const KeyContext& key, std::string_view text,
+                            const std::vector<std::pair<size_t, size_t>>& taken, Scratch* scratch,
+                            std::vector<PiiFinding>* out) const {
+  Scratch::State& st = *scratch->state_;
   const NamesDictionary& dict = *dictionary_;
-  Tokenize(text, taken, dict, key.name == NameKey::kPerson, &st.tokens, &st.folded, &st.tmp, &st.blocks);
+  AnswerWords(text, taken, dict, &st.tokens, &st.folded);
   const std::vector<Token>& tok = st.tokens;
-  if (tok.empty()) return true;
+  if (tok.empty()) return;
   auto fold = [&](size_t k) {
     return (tok[k].fold_in_text ? text : std::string_view(st.folded)).substr(tok[k].fold_start, tok[k].fold_len);
   };
@@ -925,7 +933,7 @@ bool PersonNameFinder::Find(const KeyContext& key, std::string_view text,
     if (ok && tok.size() == 1 && (tok[0].flags & NamesDictionary::kCommon) && !is_name_word(0)) ok = false;
     if (ok && any_name_like) {
       out->push_back({PiiType::kPersonName, a, b, 0.95f});
-      return true;
+      return;
     }
   }
 
@@ -1146,7 +1154,6 @@ bool PersonNameFinder::Find(const KeyContext& key, std::string_view text,
     size_t name_end = suffix ? tok[chain_end - 1].end : tok[e - 1].end;
     out->push_back({PiiType::kPersonName, tok[first_tok].start, name_end, confidence});
   }
-  return true;
 }
 
 }  // namespace vg

@@ -104,15 +104,19 @@ class PersonNameFinder {
     std::unique_ptr<State> state_;
   };
 
-  // Appends the person names found in `text` to `out` (type kPersonName, byte offsets into `text`).
-  // `taken`: spans already claimed by other detectors (emails, ...), sorted by start and disjoint; names
-  // never overlap them. Linear in text.size(). Returns false when the text was not even split into words
-  // (it cannot hold a name in this key's context: ASCII without a capitalised word start), true otherwise.
-  bool Find(const KeyContext& key, std::string_view text, const std::vector<std::pair<size_t, size_t>>& taken,
+  // Finding names is two calls, so that the dictionary's memory is fetched while the caller does other
+  // work. Prepare splits `text` into words and starts their dictionary look-ups; it returns false when
+  // the text cannot hold a name in this key's context (ASCII without a capitalised word start, outside
+  // person-name keys), and then there is nothing to find. After a Prepare that returned true, with no other
+  // call on that scratch in between, Find appends the person names in `text` to `out` (type
+  // kPersonName, byte offsets into `text`). `taken`: spans already claimed by other detectors (emails,
+  // ...), sorted by start and disjoint; names never overlap them. Both are linear in text.size().
+  bool Prepare(const KeyContext& key, std::string_view text, Scratch* scratch) const;
+  void Find(const KeyContext& key, std::string_view text, const std::vector<std::pair<size_t, size_t>>& taken,
             Scratch* scratch, std::vector<PiiFinding>* out) const;
 
-  // Whether Find may look at `text` under `key` at all: false exactly when Find would return false at
-  // once (no person-name key, ASCII without a capitalised word start).
+  // Whether Prepare may look at `text` under `key` at all: false exactly when Prepare would return false
+  // at once (no person-name key, ASCII without a capitalised word start).
   static bool MayFind(const KeyContext& key, std::string_view text);
 
   const NamesDictionary& dictionary() const { return *dictionary_; }

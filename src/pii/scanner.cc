@@ -1677,6 +1677,9 @@ void PiiScanner::Scan(std::string_view key_path, std::string_view value, Scratch
   const size_t out_before = out->size();
   const bool decoded = PercentDecode(value, &st->decoded, &st->offsets);
   std::string_view text = decoded ? std::string_view(st->decoded) : value;
+  // Words split and their dictionary look-ups started before the other detectors run, so that the
+  // answers are in cache when the names are found below.
+  const bool names_tokenized = impl.names->Prepare(key, text, &st->names);
   impl.ScanText(key, text, st);
 
   // Overlaps: keep the higher-priority type, then the more confident, then the longer finding.
@@ -1710,7 +1713,7 @@ void PiiScanner::Scan(std::string_view key_path, std::string_view value, Scratch
   st->taken.clear();
   for (const PiiFinding& f : kept) st->taken.emplace_back(f.start, f.end);
   size_t before_names = kept.size();
-  const bool names_tokenized = impl.names->Find(key, text, st->taken, &st->names, &kept);
+  if (names_tokenized) impl.names->Find(key, text, st->taken, &st->names, &kept);
   kept.erase(std::remove_if(kept.begin() + static_cast<ptrdiff_t>(before_names), kept.end(),
                             [&](const PiiFinding& f) { return f.confidence < impl.min_confidence; }),
              kept.end());
