@@ -77,10 +77,14 @@ class JsonPath {
 };
 
 // Calls fn(path, value) for every string in `v`, in document order; `path` holds v's own path on entry
-// and again on return.
+// and again on return. Numbers, booleans and nulls are skipped without a path, and a string member or
+// item (most of them) is handed on without a call.
 template <typename Fn>
 void ForEachJsonString(simdjson::dom::element v, JsonPath* path, Fn& fn) {
   using simdjson::dom::element_type;
+  auto holds_strings = [](element_type t) {
+    return t == element_type::STRING || t == element_type::OBJECT || t == element_type::ARRAY;
+  };
   switch (v.type()) {
     case element_type::STRING:
       fn(path->view(), v.get_string().value_unsafe());
@@ -88,9 +92,15 @@ void ForEachJsonString(simdjson::dom::element v, JsonPath* path, Fn& fn) {
     case element_type::OBJECT: {
       const simdjson::dom::object object = v.get_object().value_unsafe();  // not a temporary's member
       for (auto field : object) {
+        const element_type type = field.value.type();
+        if (!holds_strings(type)) continue;
         const size_t size = path->size();
         path->PushKey(field.key);
-        ForEachJsonString(field.value, path, fn);
+        if (type == element_type::STRING) {
+          fn(path->view(), field.value.get_string().value_unsafe());
+        } else {
+          ForEachJsonString(field.value, path, fn);
+        }
         path->Truncate(size);
       }
       break;
@@ -99,8 +109,10 @@ void ForEachJsonString(simdjson::dom::element v, JsonPath* path, Fn& fn) {
       const simdjson::dom::array array = v.get_array().value_unsafe();
       size_t index = 0;
       for (auto item : array) {
+        const size_t i = index++;
+        if (!holds_strings(item.type())) continue;
         const size_t size = path->size();
-        path->PushIndex(index++);
+        path->PushIndex(i);
         ForEachJsonString(item, path, fn);
         path->Truncate(size);
       }

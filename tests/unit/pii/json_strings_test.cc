@@ -34,6 +34,9 @@ TEST(JsonStrings, PathsJoinKeysWithDotsAndIndicesInBrackets) {
   EXPECT_EQ(Strings(R"("at the root")"), (Pairs{{"", "at the root"}}));
   EXPECT_EQ(Strings(R"(["a", "b"])"), (Pairs{{"[0]", "a"}, {"[1]", "b"}}));
   EXPECT_EQ(Strings(R"(42)"), Pairs{});
+  // Numbers, booleans and nulls are skipped, and keep their place in the indices.
+  EXPECT_EQ(Strings(R"([1, "a", null, {"k": "v", "n": 2.5, "z": false}, true, ["x", 0, "y"], "b"])"),
+            (Pairs{{"[1]", "a"}, {"[3].k", "v"}, {"[5][0]", "x"}, {"[5][2]", "y"}, {"[6]", "b"}}));
   // Keys are unescaped; an empty key still adds its dot.
   EXPECT_EQ(Strings(R"({"a\"b":{"":"v"}})"), (Pairs{{"a\"b.", "v"}}));
 }
