@@ -86,6 +86,10 @@ class CompiledPolicy {
 
   const PolicyConfig& config() const { return config_; }
 
+  // How many property names this thread has decided from the rules rather than from its cache of
+  // decisions (for tests: a name seen before is answered from the cache).
+  static uint64_t UncachedDecisionsOnThisThread();
+
  private:
   struct Writer;
   CompiledPolicy(const PolicyConfig& config, std::optional<std::string> token,
