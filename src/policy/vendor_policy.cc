@@ -79,8 +79,12 @@ struct CompiledPolicy::Writer {
   CategorySet categories = 0;
   bool token_written = false;
   bool blocked = false;  // a pii-block finding: nothing of the event is sent
-  std::string scratch, scratch2;  // reused buffers: no allocation per property once warm
-  std::vector<PiiFinding> findings;
+  // Buffers of this thread, reused across properties and events (Apply is not re-entered on a thread):
+  // no allocation per property once warm.
+  std::string& scratch;
+  std::string& scratch2;
+  std::string& key_path;
+  std::vector<PiiFinding>& findings;
 
   void Trace(std::string_view rule, std::string_view path, std::string_view key, std::string_view action) {
     if (trace == nullptr) return;
@@ -213,7 +217,7 @@ struct CompiledPolicy::Writer {
         }
         const JsonWriter::Mark before = json.GetMark();
         json.Key(k);
-        std::string key_path(path);
+        key_path.assign(path);  // a buffer kept across properties: most paths are longer than SSO's 15 bytes
         if (!key_path.empty()) key_path.push_back('.');
         key_path.append(k);
         if (!ScannedValue(key_path, p.value, d.category)) json.Rewind(before);
@@ -441,7 +445,13 @@ std::shared_ptr<const CompiledPolicy> CompiledPolicy::Compile(const PolicyConfig
 ApplyResult CompiledPolicy::Apply(const Event& event, const RequestContext& ctx, const Pseudonymizer& pseudonymizer,
                                   std::string* out, std::vector<RuleAction>* trace) const {
   const size_t start = out->size();
-  Writer w{*this, ctx, pseudonymizer, JsonWriter(out), trace, 0, false, false, {}, {}, {}};
+  struct Buffers {
+    std::string scratch, scratch2, key_path;
+    std::vector<PiiFinding> findings;
+  };
+  thread_local Buffers buffers;
+  Writer w{*this, ctx, pseudonymizer, JsonWriter(out), trace, 0, false, false,
+           buffers.scratch, buffers.scratch2, buffers.key_path, buffers.findings};
   ApplyResult result;
   if (event.kind == EventKind::kTrack) {
     static constexpr std::string_view kCountryKey = "mp_country_code";
