@@ -136,19 +136,23 @@ uint32_t GetU32(const char* p) {
 
 // Layout: u8 version (1), u32 key epoch, u32 categories, u16 subject length, subject, u8 insert_id
 // length, insert_id; integers little-endian. The subject is cut to 65535 bytes and the insert_id to 255.
-std::string EncodeDisclosureMeta(const DisclosureMeta& m) {
+void AppendDisclosureMeta(const DisclosureMeta& m, std::string* out) {
   const std::string_view subject = m.subject.substr(0, 0xffff);
   const std::string_view insert_id = m.insert_id.substr(0, 0xff);
+  out->push_back(static_cast<char>(kMetaVersion));
+  PutU32(out, m.key_epoch);
+  PutU32(out, m.categories);
+  out->push_back(static_cast<char>(subject.size() & 0xff));
+  out->push_back(static_cast<char>(subject.size() >> 8));
+  out->append(subject);
+  out->push_back(static_cast<char>(insert_id.size()));
+  out->append(insert_id);
+}
+
+std::string EncodeDisclosureMeta(const DisclosureMeta& m) {
   std::string out;
-  out.reserve(1 + 4 + 4 + 2 + subject.size() + 1 + insert_id.size());
-  out.push_back(static_cast<char>(kMetaVersion));
-  PutU32(&out, m.key_epoch);
-  PutU32(&out, m.categories);
-  out.push_back(static_cast<char>(subject.size() & 0xff));
-  out.push_back(static_cast<char>(subject.size() >> 8));
-  out.append(subject);
-  out.push_back(static_cast<char>(insert_id.size()));
-  out.append(insert_id);
+  out.reserve(1 + 4 + 4 + 2 + std::min<size_t>(m.subject.size(), 0xffff) + 1 + std::min<size_t>(m.insert_id.size(), 0xff));
+  AppendDisclosureMeta(m, &out);
   return out;
 }
 

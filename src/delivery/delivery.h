@@ -92,6 +92,7 @@ struct DisclosureMeta {
 };
 // Compact binary form (versioned). Decode returns false for bytes that are not one.
 std::string EncodeDisclosureMeta(const DisclosureMeta& m);
+void AppendDisclosureMeta(const DisclosureMeta& m, std::string* out);  // the same, appended to *out
 bool DecodeDisclosureMeta(std::string_view bytes, DisclosureMeta* out);
 
 enum class DisclosureOutcome : uint8_t { kDelivered = 0, kDeadLettered = 1, kCut = 2 };

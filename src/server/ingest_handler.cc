@@ -242,10 +242,15 @@ HttpResponse IngestHandler::HandleNow(const HttpRequestView& req, std::function<
   std::vector<std::string> subjects;
   subjects.reserve(events.size());
   for (const Event& e : events) subjects.push_back(SubjectOf(e));
-  std::vector<std::string> payloads, metas;
+  // The copies and their ledger records, back to back in two buffers of this thread, reused across
+  // requests (no allocation per event once warm): Submit copies them into the spool before it returns.
+  thread_local std::string payloads, metas;
+  payloads.clear();
+  metas.clear();
   std::vector<SpoolEntry> entries;
-  payloads.reserve(events.size() * vendors_->size());
-  metas.reserve(events.size() * vendors_->size());
+  std::vector<std::array<size_t, 2>> ends;  // per entry: where its payload and its meta end
+  entries.reserve(events.size() * vendors_->size());
+  ends.reserve(events.size() * vendors_->size());
   for (VendorRuntime& vendor : *vendors_) {
     if (!delivery_->Accepting(vendor.id)) continue;  // cut: nothing more goes to it
     OutboundEndpoint endpoint = kind == EventKind::kProfile ? OutboundEndpoint::kEngage
@@ -254,24 +259,25 @@ HttpResponse IngestHandler::HandleNow(const HttpRequestView& req, std::function<
                                                                 : OutboundEndpoint::kTrack;
     for (size_t k = 0; k < events.size(); ++k) {
       const Event& e = events[k];
-      std::string json;
-      json.reserve(256);
-      const ApplyResult applied = vendor.policy->Apply(e, ctx, *vendor.pseudonymizer, &json, nullptr);
-      if (!applied.send) continue;
+      const ApplyResult applied = vendor.policy->Apply(e, ctx, *vendor.pseudonymizer, &payloads, nullptr);
+      if (!applied.send) continue;  // nothing was appended
       DisclosureMeta meta;
       meta.subject = subjects[k];
       meta.key_epoch = vendor.pseudonymizer->epoch();
       meta.categories = applied.categories;
       meta.insert_id = e.kind == EventKind::kTrack ? FindString(e, "$insert_id") : std::string_view();
-      payloads.push_back(std::move(json));
-      metas.push_back(EncodeDisclosureMeta(meta));
+      AppendDisclosureMeta(meta, &metas);
       entries.push_back({vendor.id, static_cast<uint8_t>(endpoint), {}, {}});
+      ends.push_back({payloads.size(), metas.size()});
     }
   }
   if (entries.empty()) return Answer(req, p.verbose, p.img, p.callback, 200, "");
-  for (size_t i = 0; i < entries.size(); ++i) {
-    entries[i].payload = payloads[i];
-    entries[i].meta = metas[i];
+  // Views only now that the buffers have stopped growing.
+  for (size_t i = 0, payload_from = 0, meta_from = 0; i < entries.size(); ++i) {
+    entries[i].payload = std::string_view(payloads).substr(payload_from, ends[i][0] - payload_from);
+    entries[i].meta = std::string_view(metas).substr(meta_from, ends[i][1] - meta_from);
+    payload_from = ends[i][0];
+    meta_from = ends[i][1];
   }
 
   auto answer = [this, req, verbose = p.verbose, img = p.img, callback = p.callback](int status, std::string_view error) {
