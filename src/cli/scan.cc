@@ -217,6 +217,7 @@ class FileScanner {
 
  private:
   void ScanValue(size_t line, std::string_view path, std::string_view value) {
+    if (!report_) return;
     findings_.clear();
     scanner_.Scan(path, value, &scratch_, &findings_);
     for (const PiiFinding& f : findings_) reporter_->Finding(file_, line, path, value, f);
@@ -260,7 +261,7 @@ class FileScanner {
       // The DOM parser checks the whole line (its UTF-8 too) before anything in it is scanned, so a bad
       // line reports its error and no findings.
       simdjson::dom::element root;
-      if (auto e = line_parser_.parse(padded_.data(), line.size(), /*realloc_if_needed=*/false).get(root)) {
+      if (auto e = dom_parser_.parse(padded_.data(), line.size(), /*realloc_if_needed=*/false).get(root)) {
         reporter_->Error(file_, line_no, Describe(e));
         return;
       }
@@ -270,6 +271,9 @@ class FileScanner {
     });
   }
 
+  // A JSON document is checked whole first (the DOM parser), so that a bad one reports its error and
+  // none of its findings, and then walked on-demand, which knows where each value sits (its line). When
+  // the check fails, the same walk, reporting nothing, finds the line of the error.
   void ScanJsonDocument(std::string_view content) {
     padded_.assign(content.data(), content.size());
     padded_.reserve(content.size() + simdjson::SIMDJSON_PADDING);
@@ -278,15 +282,22 @@ class FileScanner {
     for (size_t i = 0; i < content.size(); ++i) {
       if (content[i] == '\n') newlines_.push_back(i);
     }
-    simdjson::error_code e = ParseAndWalk(padded_.data(), content.size(), padded_.capacity());
-    if (e) reporter_->Error(file_, LineAt(last_location_), Describe(e));
+    simdjson::dom::element root;
+    const simdjson::error_code invalid =
+        dom_parser_.parse(padded_.data(), content.size(), /*realloc_if_needed=*/false).get(root);
+    report_ = !invalid;
+    const simdjson::error_code e = ParseAndWalk(padded_.data(), content.size(), padded_.capacity(), !invalid);
+    report_ = true;
+    if (invalid || e) reporter_->Error(file_, LineAt(last_location_), Describe(e ? e : invalid));
   }
 
   size_t LineAt(size_t offset) const {
     return 1 + static_cast<size_t>(std::lower_bound(newlines_.begin(), newlines_.end(), offset) - newlines_.begin());
   }
 
-  simdjson::error_code ParseAndWalk(const char* data, size_t len, size_t capacity) {
+  // `checked`: the document is known to be valid JSON, so what follows a scalar root value (which the
+  // on-demand walk does not consume) is not taken for trailing content.
+  simdjson::error_code ParseAndWalk(const char* data, size_t len, size_t capacity, bool checked) {
     last_location_ = 0;
     if (!simdjson::validate_utf8(data, len)) return simdjson::UTF8_ERROR;
     simdjson::ondemand::document doc;
@@ -314,7 +325,7 @@ class FileScanner {
     if (e) return e;
     // Anything after the root value ("{...} x", two values on one line) is an error too.
     const char* rest;
-    if (doc.current_location().get(rest) == simdjson::SUCCESS) return simdjson::TRAILING_CONTENT;
+    if (!checked && doc.current_location().get(rest) == simdjson::SUCCESS) return simdjson::TRAILING_CONTENT;
     return simdjson::SUCCESS;
   }
 
@@ -498,7 +509,7 @@ class FileScanner {
   Reporter* reporter_;
   PiiScanner::Scratch scratch_;
   std::vector<PiiFinding> findings_;
-  simdjson::dom::parser line_parser_;  // JSON lines: parsed whole, then walked
+  simdjson::dom::parser dom_parser_;  // JSON lines: parsed whole, then walked; JSON documents: checked
   JsonPath line_path_;
   simdjson::ondemand::parser parser_;  // a JSON document: walked while parsed, for each value's line
   std::string padded_;
@@ -506,6 +517,7 @@ class FileScanner {
   std::string file_;
   const char* line_base_ = nullptr;
   size_t last_location_ = 0;
+  bool report_ = true;  // false while a walk only looks for the line of an error
   std::vector<size_t> newlines_;
 };
 

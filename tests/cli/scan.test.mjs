@@ -83,6 +83,24 @@ test('JSON document: lines are where each string value sits; offsets are into th
   assert.deepEqual(findings(r.stdout).map(brief), ['4 [0].properties.note email 15-35', '8 [1].properties.ip ip_address 0-12']);
 }));
 
+test('JSON document: a bad one reports its error at its line and none of its findings; a bare value is a document', () => withDir((dir) => {
+  const bad = join(dir, 'bad.json');
+  writeFileSync(bad, `{\n  "a": "${EMAIL}",\n  "b": [1, 2,\n  "c": 3\n}\n`);
+  const trailing = join(dir, 'trailing.json');
+  writeFileSync(trailing, `{"a": "${EMAIL}"} x\n`);
+  const number = join(dir, 'number.json');
+  writeFileSync(number, '123\n');
+  const string = join(dir, 'string.json');
+  writeFileSync(string, `"${EMAIL}"\n`);
+  const r = run(['scan', '--format', 'jsonl', bad, trailing, number, string]);
+  assert.equal(r.status, 2, r.stderr);
+  const errors = r.stderr.trim().split('\n');
+  assert.equal(errors.length, 2, r.stderr);
+  assert.match(errors[0], /bad\.json:4: invalid JSON/);
+  assert.match(errors[1], /trailing\.json:1: .*trailing content/);
+  assert.deepEqual(findings(r.stdout).map((f) => `${f.file.split('/').pop()} ${brief(f)}`), ['string.json 1  email 0-20']);
+}));
+
 test('CSV: the path is the column header; quoted fields may span lines', () => withDir((dir) => {
   const file = join(dir, 'people.csv');
   writeFileSync(file, `id,email,comment\n1,${EMAIL},"fine, thanks"\n2,nobody,"first line\nCall me back on ${PHONE} after 5pm"\n`);
