@@ -242,7 +242,8 @@ class FileScanner {
       case simdjson::UTF8_ERROR: return "invalid UTF-8";
       case simdjson::UNCLOSED_STRING: return "invalid JSON: unclosed string (truncated line?)";
       case simdjson::INCOMPLETE_ARRAY_OR_OBJECT: return "invalid JSON: unclosed object or array (truncated line?)";
-      case simdjson::TAPE_ERROR: return "invalid JSON: unexpected structure (a truncated line, or more than one value?)";
+      case simdjson::TAPE_ERROR:
+        return "invalid JSON: unexpected structure (a truncated line, or more than one value?)";
       case simdjson::EMPTY: return "invalid JSON: empty";
       default: return simdjson::error_message(e);
     }
@@ -266,8 +267,8 @@ class FileScanner {
         return;
       }
       auto scan = [&](std::string_view path, std::string_view value) { ScanValue(line_no, path, value); };
-      line_path_.Truncate(0);
-      ForEachJsonString(root, &line_path_, scan);
+      path_.Truncate(0);
+      ForEachJsonString(root, &path_, scan);
     });
   }
 
@@ -302,7 +303,7 @@ class FileScanner {
     if (!simdjson::validate_utf8(data, len)) return simdjson::UTF8_ERROR;
     simdjson::ondemand::document doc;
     if (auto e = parser_.iterate(data, len, capacity).get(doc)) return e;
-    path_.clear();
+    path_.Truncate(0);
     simdjson::ondemand::json_type type;
     if (auto e = doc.type().get(type)) return e;
     simdjson::error_code e = simdjson::SUCCESS;
@@ -316,7 +317,7 @@ class FileScanner {
       last_location_ = static_cast<size_t>(raw.data() - line_base_);
       std::string_view s;
       if ((e = doc.get_string().get(s))) return e;
-      ScanValue(LineAt(last_location_), path_, s);
+      ScanValue(LineAt(last_location_), path_.view(), s);
     } else {
       // A bare number, boolean or null: nothing to scan, but it must be well-formed.
       std::string_view raw;
@@ -341,12 +342,11 @@ class FileScanner {
           std::string_view key;
           if (auto e = field.unescaped_key().get(key)) return e;
           size_t old = path_.size();
-          if (!path_.empty()) path_.push_back('.');
-          path_.append(key);
+          path_.PushKey(key);
           simdjson::ondemand::value child;
           simdjson::error_code e = field.value().get(child);
           if (!e) e = Walk(child);
-          path_.resize(old);
+          path_.Truncate(old);
           if (e) return e;
         }
         return simdjson::SUCCESS;
@@ -357,13 +357,11 @@ class FileScanner {
         size_t index = 0;
         for (auto element : arr) {
           size_t old = path_.size();
-          path_.push_back('[');
-          path_.append(std::to_string(index++));
-          path_.push_back(']');
+          path_.PushIndex(index++);
           simdjson::ondemand::value child;
           simdjson::error_code e = element.get(child);
           if (!e) e = Walk(child);
-          path_.resize(old);
+          path_.Truncate(old);
           if (e) return e;
         }
         return simdjson::SUCCESS;
@@ -373,7 +371,7 @@ class FileScanner {
         last_location_ = static_cast<size_t>(raw.data() - line_base_);
         std::string_view s;
         if (auto e = v.get_string().get(s)) return e;
-        ScanValue(LineAt(last_location_), path_, s);
+        ScanValue(LineAt(last_location_), path_.view(), s);
         return simdjson::SUCCESS;
       }
       default: {
@@ -510,10 +508,9 @@ class FileScanner {
   PiiScanner::Scratch scratch_;
   std::vector<PiiFinding> findings_;
   simdjson::dom::parser dom_parser_;  // JSON lines: parsed whole, then walked; JSON documents: checked
-  JsonPath line_path_;
   simdjson::ondemand::parser parser_;  // a JSON document: walked while parsed, for each value's line
   std::string padded_;
-  std::string path_;
+  JsonPath path_;  // the key path of the value being walked
   std::string file_;
   const char* line_base_ = nullptr;
   size_t last_location_ = 0;

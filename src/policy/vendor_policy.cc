@@ -6,6 +6,7 @@
 
 #include "common/short_hash.h"
 #include "geo/geo_locator.h"
+#include "pii/json_strings.h"
 #include "pii/scanner.h"
 #include "policy/user_agent.h"
 #include "wire/mixpanel.h"
@@ -83,7 +84,7 @@ struct CompiledPolicy::Writer {
   // no allocation per property once warm.
   std::string& scratch;
   std::string& scratch2;
-  std::string& key_path;
+  JsonPath& key_path;  // where the value being scanned sits, as the scanner takes paths
   std::vector<PiiFinding>& findings;
 
   void Trace(std::string_view rule, std::string_view path, std::string_view key, std::string_view action) {
@@ -217,28 +218,33 @@ struct CompiledPolicy::Writer {
         }
         const JsonWriter::Mark before = json.GetMark();
         json.Key(k);
-        key_path.assign(path);  // a buffer kept across properties: most paths are longer than SSO's 15 bytes
-        if (!key_path.empty()) key_path.push_back('.');
-        key_path.append(k);
-        if (!ScannedValue(key_path, p.value, d.category)) json.Rewind(before);
+        key_path.Truncate(0);
+        key_path.PushKey(path);
+        key_path.PushKey(k);
+        if (!ScannedValue(p.value, d.category)) json.Rewind(before);
         return;
       }
     }
   }
 
-  // Writes `v` with the personal data inside its strings treated as the policy's `pii` actions say.
-  // Returns false when the whole property must go (drop-property or block-event).
-  bool ScannedValue(const std::string& key_path, simdjson::dom::element v, CategorySet key_category) {
+  // Writes `v`, which sits at `key_path`, with the personal data inside its strings treated as the
+  // policy's `pii` actions say. Returns false when the whole property must go (drop-property or
+  // block-event).
+  bool ScannedValue(simdjson::dom::element v, CategorySet key_category) {
     using simdjson::dom::element_type;
     switch (v.type()) {
       case element_type::STRING:
-        return ScannedString(key_path, v.get_string().value_unsafe(), key_category);
+        return ScannedString(key_path.view(), v.get_string().value_unsafe(), key_category);
       case element_type::OBJECT: {
         json.BeginObject();
         simdjson::dom::object obj = v.get_object().value_unsafe();
         for (auto field : obj) {
           json.Key(field.key);
-          if (!ScannedValue(key_path + "." + std::string(field.key), field.value, key_category)) return false;
+          const size_t size = key_path.size();
+          key_path.PushKey(field.key);
+          const bool kept = ScannedValue(field.value, key_category);
+          key_path.Truncate(size);
+          if (!kept) return false;
         }
         json.EndObject();
         return true;
@@ -248,7 +254,11 @@ struct CompiledPolicy::Writer {
         simdjson::dom::array arr = v.get_array().value_unsafe();
         size_t i = 0;
         for (auto item : arr) {
-          if (!ScannedValue(key_path + "[" + std::to_string(i++) + "]", item, key_category)) return false;
+          const size_t size = key_path.size();
+          key_path.PushIndex(i++);
+          const bool kept = ScannedValue(item, key_category);
+          key_path.Truncate(size);
+          if (!kept) return false;
         }
         json.EndArray();
         return true;
@@ -260,7 +270,7 @@ struct CompiledPolicy::Writer {
     }
   }
 
-  bool ScannedString(const std::string& key_path, std::string_view s, CategorySet key_category) {
+  bool ScannedString(std::string_view key_path, std::string_view s, CategorySet key_category) {
     findings.clear();
     policy.scanner_->Scan(key_path, s, &findings);
     // Text a person typed: a custom property whose value has words in it.
@@ -446,7 +456,8 @@ ApplyResult CompiledPolicy::Apply(const Event& event, const RequestContext& ctx,
                                   std::string* out, std::vector<RuleAction>* trace) const {
   const size_t start = out->size();
   struct Buffers {
-    std::string scratch, scratch2, key_path;
+    std::string scratch, scratch2;
+    JsonPath key_path;
     std::vector<PiiFinding> findings;
   };
   thread_local Buffers buffers;

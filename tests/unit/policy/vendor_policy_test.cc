@@ -294,6 +294,16 @@ TEST_F(PiiPolicyTest, RedactsInsideAllowedValuesIncludingNested) {
   EXPECT_FALSE(result_.categories & kCatContact);  // redacted: the email did not leave
 }
 
+// The path a nested value is scanned and traced under joins keys with '.' and indices as "[i]", as
+// `vendorguard scan` reports them, however deep.
+TEST_F(PiiPolicyTest, NestedValuesAreScannedUnderTheirFullPath) {
+  std::string out = ApplyPii(AllowingComment(), R"({"event":"e","properties":{"details":{"lines":["ok",
+    {"text":"mail jane.doe@example.com"}, "card 4111 1111 1111 1111"]}}})");
+  EXPECT_NE(out.find(R"("lines":["ok",{"text":"mail [EMAIL]"},"card [CREDIT_CARD]"])"), std::string::npos) << out;
+  EXPECT_TRUE(Traced("pii-redact", "properties.details.lines[1].text"));
+  EXPECT_TRUE(Traced("pii-redact", "properties.details.lines[2]"));
+}
+
 TEST_F(PiiPolicyTest, DropPropertyBlockEventAndAllow) {
   PolicyConfig p = AllowingComment();
   p.pii[static_cast<int>(PiiType::kEmail)] = PiiAction::kDropProperty;
