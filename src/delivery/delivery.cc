@@ -151,7 +151,6 @@ void AppendDisclosureMeta(const DisclosureMeta& m, std::string* out) {
 
 std::string EncodeDisclosureMeta(const DisclosureMeta& m) {
   std::string out;
-  out.reserve(1 + 4 + 4 + 2 + std::min<size_t>(m.subject.size(), 0xffff) + 1 + std::min<size_t>(m.insert_id.size(), 0xff));
   AppendDisclosureMeta(m, &out);
   return out;
 }

@@ -268,7 +268,6 @@ inline void FilterBits(uint64_t h, size_t words, size_t* w1, uint64_t* b1, size_
 }
 }  // namespace
 
-
 void NamesDictionary::Build(const std::unordered_map<std::string, uint8_t>& entries) {
   size_t cap = 16;
   while (cap < entries.size() * 2) cap *= 2;
@@ -681,8 +680,8 @@ inline ClassesIn ClassesOf(const AsciiBlock* blocks, size_t s, size_t e) {
 
 // SplitWords for ASCII text: from the bit masks of ClassifyAscii instead of byte by byte, the
 // same tokens as SplitText. A word that is not lower case is folded in the lower-case copy at its offset.
-void SplitAscii(std::string_view text, const NamesDictionary& dict, bool lookup_lowercase, const std::vector<AsciiBlock>& block_vector,
-                std::vector<Token>* tokens, const std::string& folded) {
+void SplitAscii(std::string_view text, const NamesDictionary& dict, bool lookup_lowercase,
+                const std::vector<AsciiBlock>& block_vector, std::vector<Token>* tokens, const std::string& folded) {
   const AsciiBlock* blocks = block_vector.data();
   const size_t block_count = (text.size() + 63) / 64;
   uint64_t carry_word = 0;  // bit 0: the byte before this block is a word byte
@@ -724,8 +723,8 @@ void SplitAscii(std::string_view text, const NamesDictionary& dict, bool lookup_
 }
 
 // SplitWords for any text, by code point.
-void SplitText(std::string_view text, const NamesDictionary& dict, bool lookup_lowercase, std::vector<Token>* tokens, std::string* folded,
-               std::string* tmp) {
+void SplitText(std::string_view text, const NamesDictionary& dict, bool lookup_lowercase, std::vector<Token>* tokens,
+               std::string* folded, std::string* tmp) {
   folded->clear();
   size_t i = 0;
   const size_t n = text.size();
@@ -821,7 +820,7 @@ void SplitWords(std::string_view text, const NamesDictionary& dict, bool lookup_
 }
 
 void AnswerWords(std::string_view text, const std::vector<std::pair<size_t, size_t>>& taken,
-                 const NamesDictionary& dict, std::vector<Token>* tokens, const std::string* folded) {
+                 const NamesDictionary& dict, std::vector<Token>* tokens, const std::string& folded) {
   size_t taken_i = 0;
   for (Token& t : *tokens) {
     while (taken_i < taken.size() && taken[taken_i].second <= t.start) ++taken_i;
@@ -830,7 +829,7 @@ void AnswerWords(std::string_view text, const std::vector<std::pair<size_t, size
   // The dictionary's answers, once every word is split off and its look-up under way.
   for (Token& t : *tokens) {
     if (!t.looked_up) continue;  // flags stay 0
-    const std::string_view f = (t.fold_in_text ? text : std::string_view(*folded)).substr(t.fold_start, t.fold_len);
+    const std::string_view f = (t.fold_in_text ? text : std::string_view(folded)).substr(t.fold_start, t.fold_len);
     t.flags = dict.Lookup(f, t.hash);
     if (t.letter_case == Case::kCaseless &&
         !(t.flags & (NamesDictionary::kFirst | NamesDictionary::kLast))) {
@@ -900,7 +899,7 @@ void PersonNameFinder::Find(const KeyContext& key, std::string_view text,
                             std::vector<PiiFinding>* out) const {
   Scratch::State& st = *scratch->state_;
   const NamesDictionary& dict = *dictionary_;
-  AnswerWords(text, taken, dict, &st.tokens, &st.folded);
+  AnswerWords(text, taken, dict, &st.tokens, st.folded);
   const std::vector<Token>& tok = st.tokens;
   if (tok.empty()) return;
   auto fold = [&](size_t k) {

@@ -167,7 +167,8 @@ bool IsSpaceByte(unsigned c) { return c == ' ' || (c >= '\t' && c <= '\r'); }
 
 // Whether p[0, j) ends with `word`, in either case.
 bool EndsWithFolded(const unsigned char* p, size_t j, std::string_view word) {
-  return j >= word.size() && AsciiIEquals(std::string_view(reinterpret_cast<const char*>(p) + j - word.size(), word.size()), word);
+  if (j < word.size()) return false;
+  return AsciiIEquals(std::string_view(reinterpret_cast<const char*>(p) + j - word.size(), word.size()), word);
 }
 // The three ways a secrets match can show itself (MayHoldSecret), each checked exactly at one position:
 // p[i] is ':' or '=' right after a kSecretAssign keyword, an optional quote and at most three \s. Every
@@ -257,7 +258,6 @@ constexpr bool TokenPrefixesAreAsciiAndLong() {
 }
 static_assert(TokenPrefixesAreAsciiAndLong(), "MayHoldSecret's tables need ASCII prefixes of 3 bytes or more");
 constexpr PrefixByteSet kPrefixByte0(0), kPrefixByte1(1), kPrefixByte2(2);
-
 
 // Whether the secrets database can match anywhere in `text`. False means hs_scan would report nothing:
 //   - a token pattern's match begins with one of kTokenPrefixes;
@@ -616,7 +616,6 @@ bool PercentDecode(std::string_view in, std::string* decoded, std::vector<uint32
 
 // ---------------------------------------------------------------------------------------------------
 // Hand-found shapes (kHandFound)
-
 
 enum : uint8_t {
   kClsEmailLocal = 1,   // [A-Za-z0-9._%+\-'\x80-\xff]: may stand right before an email's '@'
