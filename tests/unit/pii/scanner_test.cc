@@ -339,24 +339,43 @@ TEST(PiiScanner, MixedCaseLowerWordsAreNotCues) {
   ExpectNothing("properties.note", "cOm Mr. Smith");
 }
 
+// Three pages of a filler text, for values written at offsets around a page boundary with the filler
+// right after their end: the scanner reads past a value's end in whole chunks, and that must neither
+// fault nor change what it finds.
+class FilledPages {
+ public:
+  explicit FilledPages(std::string_view filler) {
+    while (bytes_.size() < 3 * 4096) bytes_ += filler;
+    clean_ = bytes_;
+  }
+  // The offset of the buffer's second page boundary.
+  size_t page() const { return 4096 - (reinterpret_cast<uintptr_t>(bytes_.data()) & 4095) + 4096; }
+  // Writes `value` at `shift`, scans it under `key`, and puts the filler back.
+  std::vector<PiiFinding> ScanAt(size_t shift, std::string_view key, std::string_view value) {
+    const auto at = static_cast<ptrdiff_t>(shift);
+    std::copy(value.begin(), value.end(), bytes_.begin() + at);
+    std::vector<PiiFinding> out;
+    Scanner().Scan(key, std::string_view(bytes_.data() + shift, value.size()), &out);
+    std::copy(clean_.begin() + at, clean_.begin() + at + static_cast<ptrdiff_t>(value.size()), bytes_.begin() + at);
+    return out;
+  }
+
+ private:
+  std::string bytes_, clean_;
+};
+
 // The last block of a value is read in place past its end (within a page): letters and joiners there
 // must not extend its last word, just before, at and across a page boundary.
 TEST(PiiScanner, PersonNamesEndingAtEveryLengthAndAlignment) {
-  const std::string filler = "owalski-Nowak Smith ";
-  std::string buffer;
-  while (buffer.size() < 3 * 4096) buffer += filler;
-  const std::string clean_buffer = buffer;
-  const size_t page = 4096 - (reinterpret_cast<uintptr_t>(buffer.data()) & 4095) + 4096;  // the second one
+  FilledPages pages("owalski-Nowak Smith ");
+  const size_t page = pages.page();
   for (size_t pad = 0; pad < 70; ++pad) {
     for (size_t shift : {size_t{0}, size_t{5}, page - 80, page - 16 - pad, page - 22 - pad, page - 30 - pad,
                          page - 37 - pad, page - 1 - pad}) {
       for (const char* end : {"", "-", "'"}) {
         SCOPED_TRACE(std::to_string(pad) + "/" + std::to_string(shift) + end);
         const std::string value = std::string(pad, 'x') + " Regards,\nJan Kowalski" + end;
-        std::copy(value.begin(), value.end(), buffer.begin() + static_cast<ptrdiff_t>(shift));
-        std::vector<PiiFinding> out;
-        Scanner().Scan("properties.note", std::string_view(buffer.data() + shift, value.size()), &out);
-        buffer = clean_buffer;
+        const std::vector<PiiFinding> out = pages.ScanAt(shift, "properties.note", value);
         ASSERT_EQ(out.size(), 1u);
         EXPECT_EQ(out[0].type, PiiType::kPersonName);
         EXPECT_EQ(out[0].start, pad + 10);
@@ -463,29 +482,19 @@ TEST(PiiScanner, KeyContextCacheKeepsEachPathApart) {
 // Each finding is checked at every length and alignment of a value that ends with it.
 TEST(PiiScanner, ValuesEndingInAShapeAtEveryLengthAndAlignment) {
   // Past each value's end: capitalised words, digits, ':' and '@'.
-  const std::string filler = " Ana Oliveira 4111 1111 1111 1111 12:@x";
-  std::string buffer;
-  while (buffer.size() < 3 * 4096) buffer += filler;
-  const std::string clean_buffer = buffer;
-  // Offsets from the buffer's first page boundary, so that values end just before, at and after one.
-  const size_t page = 4096 - (reinterpret_cast<uintptr_t>(buffer.data()) & 4095) + 4096;  // the second one
+  FilledPages pages(" Ana Oliveira 4111 1111 1111 1111 12:@x");
+  // Offsets from a page boundary, so that values end just before, at and after one.
+  const size_t page = pages.page();
   for (size_t pad = 0; pad < 70; ++pad) {
     for (size_t shift : {size_t{0}, size_t{1}, page - 80, page - 17 - pad, page - 3 - pad, page - 40 - pad}) {
       SCOPED_TRACE(std::to_string(pad) + "/" + std::to_string(shift));
-      std::string value = std::string(pad, 'x') + " jane@example.com";
-      std::copy(value.begin(), value.end(), buffer.begin() + static_cast<ptrdiff_t>(shift));
-      std::vector<PiiFinding> out;
-      Scanner().Scan("properties.comment", std::string_view(buffer.data() + shift, value.size()), &out);
+      const std::string value = std::string(pad, 'x') + " jane@example.com";
+      const std::vector<PiiFinding> out = pages.ScanAt(shift, "properties.comment", value);
       ASSERT_EQ(out.size(), 1u);
       EXPECT_EQ(out[0].type, PiiType::kEmail);
       EXPECT_EQ(out[0].end, value.size());
       // Lower-case text followed by names and numbers: nothing may be found past the end.
-      std::string lower = std::string(pad, 'x') + " and more";
-      std::copy(lower.begin(), lower.end(), buffer.begin() + static_cast<ptrdiff_t>(shift));
-      out.clear();
-      Scanner().Scan("properties.comment", std::string_view(buffer.data() + shift, lower.size()), &out);
-      EXPECT_TRUE(out.empty());
-      buffer = clean_buffer;
+      EXPECT_TRUE(pages.ScanAt(shift, "properties.comment", std::string(pad, 'x') + " and more").empty());
     }
   }
 }
@@ -660,21 +669,12 @@ TEST(PiiScanner, ShortCutsKeepTheFindingsAtTheirEdges) {
 // Ids read in one 64-byte block past their end: what lies beyond (a hyphen, digits, capitals) must
 // neither spoil the id test nor count, just before, at and across a page boundary.
 TEST(PiiScanner, IdsEndingAtEveryLengthAndAlignment) {
-  const std::string filler = "-4111-1111-1111-1111 GB82WEST12345698765432 Ana Oliveira -";
-  std::string buffer;
-  while (buffer.size() < 3 * 4096) buffer += filler;
-  const std::string clean_buffer = buffer;
-  const size_t page = 4096 - (reinterpret_cast<uintptr_t>(buffer.data()) & 4095) + 4096;  // the second one
+  FilledPages pages("-4111-1111-1111-1111 GB82WEST12345698765432 Ana Oliveira -");
+  const size_t page = pages.page();
   for (size_t pad = 0; pad < 66; ++pad) {
     for (size_t shift : {size_t{0}, size_t{3}, page - 80, page - 16 - pad, page - 12 - pad, page - 1 - pad}) {
       SCOPED_TRACE(std::to_string(pad) + "/" + std::to_string(shift));
-      auto scan_at = [&](const std::string& value) {
-        std::copy(value.begin(), value.end(), buffer.begin() + static_cast<ptrdiff_t>(shift));
-        std::vector<PiiFinding> out;
-        Scanner().Scan("properties.note", std::string_view(buffer.data() + shift, value.size()), &out);
-        buffer = clean_buffer;
-        return out;
-      };
+      auto scan_at = [&](const std::string& value) { return pages.ScanAt(shift, "properties.note", value); };
       // An id: nothing, whatever follows it.
       EXPECT_TRUE(scan_at(std::string(pad, 'a') + "9f-078").empty());
       // Digits and hyphens only (no letter): the SSN is found.
