@@ -54,8 +54,8 @@ constexpr std::string_view kAdminKeys[] = {"socket", "listen", "tls_cert", "tls_
                                            "session_idle_minutes", "session_max_hours"};
 constexpr std::string_view kLedgerKeys[] = {"retention_days", "retention_check_interval"};
 constexpr std::string_view kVendorKeys[] = {
-    "name", "kind", "endpoint", "api", "token", "api_secret_env", "key_epoch", "gzip", "linger_ms", "policy",
-    "purpose", "legal_basis", "destination_country", "retention_days",
+    "name", "kind", "endpoint", "api", "token", "api_secret_env", "key_epoch", "gzip", "linger_ms",
+    "batch_max_events", "batch_max_bytes", "policy", "purpose", "legal_basis", "destination_country", "retention_days",
 };
 // GDPR Art. 6(1)'s lawful bases.
 constexpr std::string_view kLegalBases[] = {"consent", "contract", "legal_obligation", "vital_interests",
@@ -419,9 +419,10 @@ class ConfigParser {
   }
 
   // "1GiB", "512MiB", "64KiB", "1000000" (bytes).
-  Status Bytes(const Entry& e, uint64_t min, uint64_t* out) const {
-    const std::string expected = Quoted(e.key) + " must be a size in bytes, optionally with KiB, MiB or GiB (e.g. 1GiB), at least " +
-                                 std::to_string(min);
+  Status Bytes(const Entry& e, uint64_t min, uint64_t* out, uint64_t max = UINT64_MAX) const {
+    const std::string expected = Quoted(e.key) + " must be a size in bytes, optionally with KiB, MiB or GiB (e.g. 1GiB), " +
+                                 (max == UINT64_MAX ? "at least " + std::to_string(min)
+                                                    : "from " + std::to_string(min) + " to " + std::to_string(max));
     if (!e.value.IsScalar()) return ValueError(e, expected);
     std::string_view text = e.value.Scalar();
     uint64_t unit = 1;
@@ -434,7 +435,9 @@ class ConfigParser {
       }
     }
     uint64_t n;
-    if (!ParseDecimal(text, &n) || n > UINT64_MAX / unit || n * unit < min) return ValueError(e, expected);
+    if (!ParseDecimal(text, &n) || n > UINT64_MAX / unit || n * unit < min || n * unit > max) {
+      return ValueError(e, expected);
+    }
     *out = n * unit;
     return Status::Ok();
   }
@@ -738,6 +741,12 @@ class ConfigParser {
         uint64_t n;
         s = Integer(e, 0, 1000, "a number of milliseconds from 0 to 1000", &n);
         vendor->linger_ms = static_cast<uint32_t>(n);
+      } else if (e.key == "batch_max_events") {
+        uint64_t n;
+        s = Integer(e, 1, 2000, "a number of events from 1 to 2000 (the vendor's limit per request)", &n);
+        vendor->batch_max_events = static_cast<uint32_t>(n);
+      } else if (e.key == "batch_max_bytes") {
+        s = Bytes(e, 1024, &vendor->batch_max_bytes, 10'000'000);
       } else if (e.key == "purpose") {
         s = String(e, &vendor->purpose);
       } else if (e.key == "legal_basis") {

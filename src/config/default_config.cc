@@ -107,6 +107,12 @@ vendors:
     # are on disk either way.
     # linger_ms: 10
 
+    # The most events (1 to 2000; default 2000) and bytes of uncompressed JSON (1024 to 10000000, with
+    # KiB or MiB allowed; default 2000000) one request to the vendor carries. Mixpanel accepts up to
+    # 2000 events and 10 MB per request; an event larger than the byte limit goes alone.
+    # batch_max_events: 2000
+    # batch_max_bytes: 2000000
+
     # What this vendor may receive. Without a `policy` key the strict default applies, which is
     # exactly the policy below. Lists are property-name globs where `*` matches any run of characters
     # and `?` one character. With a `policy` key, a list left out is empty, except `pseudonymize` and

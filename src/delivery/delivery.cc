@@ -175,6 +175,8 @@ struct VendorRuntimeState {
   SpoolVendorId id = 0;
   std::unique_ptr<Transport> transport;
   std::chrono::milliseconds linger{0};
+  size_t batch_max_events = 1;  // per request to the vendor (VendorConfig)
+  size_t batch_max_bytes = 0;   // of the JSON array the events make, before gzip
   std::atomic<VendorState> state{VendorState::kActive};
   std::atomic<bool> abort{false};  // ends an in-flight request (cut, or pause)
   std::atomic<uint64_t> accepted{0}, delivered{0}, retries{0}, dead_lettered{0}, discarded{0};
@@ -230,6 +232,8 @@ class Delivery::Impl {
       v->name = vc.name;
       v->id = static_cast<SpoolVendorId>(i);
       v->linger = std::chrono::milliseconds(vc.linger_ms);
+      v->batch_max_events = vc.batch_max_events;
+      v->batch_max_bytes = vc.batch_max_bytes;
       auto transport = vc.endpoint ? MakeHttpTransport(vc, options_.request_timeout)
                                    : MakeShadowTransport(config_.data_dir, vc.name);
       if (!transport.ok()) return transport.status();
@@ -446,8 +450,16 @@ class Delivery::Impl {
       while (i < records.size() && !interrupted) {
         const uint8_t kind = records[i].kind;
         const auto endpoint = static_cast<OutboundEndpoint>(kind <= 3 ? kind : 0);
-        size_t j = i;
-        while (j < records.size() && records[j].kind == kind && j - i < BatchLimit(endpoint)) ++j;
+        // One request: consecutive events of one endpoint, within the vendor's limits on events and on
+        // the bytes of the JSON array they make ('[', the events, a ',' between each two, ']'); at least
+        // one event, however large.
+        size_t j = i + 1;
+        size_t body_bytes = 2 + records[i].payload.size();
+        while (j < records.size() && records[j].kind == kind && j - i < v.batch_max_events &&
+               body_bytes + 1 + records[j].payload.size() <= v.batch_max_bytes) {
+          body_bytes += 1 + records[j].payload.size();
+          ++j;
+        }
         views.clear();
         for (size_t k = i; k < j; ++k) views.push_back(records[k].payload);
         int attempt = 0;

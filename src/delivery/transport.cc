@@ -24,8 +24,6 @@ std::string_view OutboundPath(OutboundEndpoint e) {
   return "/track";
 }
 
-size_t BatchLimit(OutboundEndpoint e) { return e == OutboundEndpoint::kTrack ? 50 : 2000; }
-
 namespace {
 
 class ShadowTransport final : public Transport {

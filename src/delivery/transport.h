@@ -24,8 +24,6 @@ struct SendOutcome {
   std::string reason;      // for logs, last_error and dead letters (at most ~300 bytes of the answer)
 };
 
-// The most events one request may carry (Mixpanel: 50 for /track, 2000 for /import, /engage, /groups).
-size_t BatchLimit(OutboundEndpoint endpoint);
 
 class Transport {
  public:

@@ -270,14 +270,14 @@ test('a vendor answering 429 or 500 to a seeded random 20% of requests: every ev
     if (x < 0.20) return { status: 500, body: '{"error":"internal error","status":0}' };
     return undefined;
   });
-  // The gateway needs at least N/50 requests (at most 50 events per /track batch), so with this seed the
-  // sink is sure to fail some of them.
+  // The gateway needs at least N/50 requests (batch_max_events: 50 below), so with this seed the sink is
+  // sure to fail some of them.
   const minRequests = Math.ceil(N / 50);
   assert.ok(plan.slice(0, minRequests).some(Boolean), `seed ${SEED} fails none of the first ${minRequests} requests`);
 
   const sink = await h.sink({ answer: (r, i) => plan[i] });
   const gw = await h.gateway({
-    vendors: [{ name: 'mixpanel', kind: 'mixpanel', endpoint: sink.url, policy: TEST_POLICY }],
+    vendors: [{ name: 'mixpanel', kind: 'mixpanel', endpoint: sink.url, policy: TEST_POLICY, batch_max_events: 50 }],
   });
   const ids = Array.from({ length: N }, (_, i) => `flaky-${i}`);
   // Four SDK clients, three batches of 50 each, concurrently.

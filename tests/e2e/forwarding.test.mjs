@@ -96,7 +96,7 @@ function retryLines(stderr) {
   return stderr.split('\n').filter((l) => /vendor mixpanel: \/track failed .*retry \d+ in \d+ ms/.test(l));
 }
 
-test('5xx answers are retried: every event reaches the vendor exactly once, at most 50 per /track batch',
+test('5xx answers are retried: every event reaches the vendor exactly once, at most batch_max_events a request',
      { timeout: 30_000 }, async (t) => {
   const h = harness(t);
   const sink = await h.sink({
@@ -104,7 +104,7 @@ test('5xx answers are retried: every event reaches the vendor exactly once, at m
   });
   const gw = await h.gateway({
     geoip_db: GEOIP_DB,
-    vendors: [mixpanelVendor({ name: 'mixpanel', sink, policy: TEST_POLICY })],
+    vendors: [{ ...mixpanelVendor({ name: 'mixpanel', sink, policy: TEST_POLICY }), batch_max_events: 50 }],
   });
   const mp = client(gw.host);
   const expected = Array.from({ length: 120 }, (_, i) => `fw-retry-${i}`);
@@ -129,7 +129,7 @@ test('5xx answers are retried: every event reaches the vendor exactly once, at m
   for (const r of sink.requests) {
     assert.equal(r.path, '/track', r.url);
     assert.ok(Array.isArray(r.json), `a JSON array per request: ${r.text.slice(0, 200)}`);
-    assert.ok(r.json.length <= 50, `a /track batch of ${r.json.length} events (at most 50): ${r.url}`);
+    assert.ok(r.json.length <= 50, `a batch of ${r.json.length} events (batch_max_events: 50): ${r.url}`);
     assert.ok(r.json.length >= 1, `no empty batch: ${r.url}`);
   }
   for (const e of sink.events('/track', { status: 200 })) {
@@ -313,6 +313,46 @@ test('linger_ms: a burst of client requests reaches the vendor as one request af
   // The other vendor did not wait.
   assert.ok(eager.requests[0].at < lingering.requests[0].at, `eager: ${eager.summary()}`);
   assert.deepEqual(eager.events('/track').map((e) => e.properties.$insert_id).sort(), [...ids].sort());
+});
+
+test('batches to the vendor: up to 2000 events a request by default, within batch_max_events and ' +
+     'batch_max_bytes when set; an event larger than the byte limit goes alone', { timeout: 30_000 }, async (t) => {
+  const h = harness(t);
+  const [whole, counted, sized] = [await h.sink(), await h.sink(), await h.sink()];
+  // A linger long enough for the six client requests below to be in the spool before a sender reads.
+  const vendor = (name, sink, extra) => ({ ...mixpanelVendor({ name, sink, policy: TEST_POLICY }), linger_ms: 1000, ...extra });
+  const gw = await h.gateway({
+    vendors: [
+      vendor('whole', whole, {}),
+      vendor('counted', counted, { batch_max_events: 7 }),
+      vendor('sized', sized, { batch_max_bytes: '2KiB' }),
+    ],
+  });
+  const ids = Array.from({ length: 300 }, (_, i) => `fw-batch-${i}`);
+  const events = ids.map((id, i) => eventFor(id, i));
+  events[123].properties.plan = 'p'.repeat(3000);  // alone larger than 2 KiB once serialized
+  const mp = client(gw.host);
+  await Promise.all(Array.from({ length: 6 }, (_, b) => trackBatch(mp, events.slice(b * 50, b * 50 + 50))));
+  for (const [name, sink] of [['whole', whole], ['counted', counted], ['sized', sized]]) {
+    await waitFor(() => sink.events('/track').length >= ids.length, 15_000,
+                  () => `${ids.length} events at vendor ${name}:\n${sink.summary()}\n${gw.logs()}`);
+    assert.deepEqual(sink.events('/track').map((e) => e.properties.$insert_id).sort(), [...ids].sort(), name);
+  }
+  const sizes = (sink) => sink.requests.map((r) => r.json.length);
+  // More than the 50 events of one client request went in one vendor request (all 300 unless a client
+  // request came in after the linger).
+  assert.ok(Math.max(...sizes(whole)) > 50, `request sizes at 'whole': ${sizes(whole)}`);
+  assert.ok(sizes(counted).every((n) => n <= 7), `request sizes at 'counted': ${sizes(counted)}`);
+  assert.ok(sizes(counted).filter((n) => n === 7).length >= 40, `request sizes at 'counted': ${sizes(counted)}`);
+  // Every request within 2 KiB of JSON, except the one that carries the large event, alone.
+  const big = sized.requests.filter((r) => r.body.length > 2048);
+  assert.deepEqual(big.map((r) => r.json.map((e) => e.properties.$insert_id)), [[ids[123]]],
+                   `requests over 2 KiB at 'sized': ${big.map((r) => r.body.length)}`);
+  const small = sized.requests.filter((r) => r.body.length <= 2048);
+  assert.ok(small.filter((r) => r.json.length >= 2).length >= 10, `request sizes at 'sized': ${sizes(sized)}`);
+  t.diagnostic(`requests: whole ${sizes(whole)}; counted ${counted.requests.length}; ` +
+               `sized ${sized.requests.length} (bodies ${Math.min(...small.map((r) => r.body.length))}–` +
+               `${Math.max(...small.map((r) => r.body.length))} bytes)`);
 });
 
 // The data form of a /track request with one event and no ip property; ?ip=1 asks the gateway to

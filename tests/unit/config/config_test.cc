@@ -129,6 +129,8 @@ vendors:
     key_epoch: 7
     gzip: false
     linger_ms: 0
+    batch_max_events: 50
+    batch_max_bytes: 64KiB
     policy:
       allow: [distinct_id, "$*", "utm_?"]
       drop: [$email]
@@ -169,6 +171,8 @@ vendors:
   EXPECT_EQ(v.key_epoch, 7u);
   EXPECT_FALSE(v.gzip);
   EXPECT_EQ(v.linger_ms, 0u);
+  EXPECT_EQ(v.batch_max_events, 50u);
+  EXPECT_EQ(v.batch_max_bytes, 65536u);
   EXPECT_FALSE(v.policy.is_default);
   EXPECT_EQ(v.policy.allow, (Strings{"distinct_id", "$*", "utm_?"}));
   EXPECT_EQ(v.policy.drop, Strings{"$email"});
@@ -185,6 +189,8 @@ vendors:
   EXPECT_EQ(w.api, "track");
   EXPECT_TRUE(w.gzip);
   EXPECT_EQ(w.linger_ms, 10u);  // the default
+  EXPECT_EQ(w.batch_max_events, 2000u);
+  EXPECT_EQ(w.batch_max_bytes, 2'000'000u);
   EXPECT_FALSE(w.policy.is_default);
   EXPECT_TRUE(w.policy.allow.empty());
   EXPECT_TRUE(w.policy.drop.empty());
@@ -286,6 +292,19 @@ TEST_F(ConfigTest, WrongTypes) {
             "test.yaml:4:16: 'linger_ms' must be a number of milliseconds from 0 to 1000");
   EXPECT_EQ(ErrorOf("vendors:\n  - name: x\n    kind: mixpanel\n    linger_ms: -1\n"),
             "test.yaml:4:16: 'linger_ms' must be a number of milliseconds from 0 to 1000");
+  for (const char* n : {"0", "2001", "-1", "ten"}) {
+    EXPECT_EQ(ErrorOf(std::string("vendors:\n  - name: x\n    kind: mixpanel\n    batch_max_events: ") + n + "\n"),
+              "test.yaml:4:23: 'batch_max_events' must be a number of events from 1 to 2000 (the vendor's limit per "
+              "request)")
+        << n;
+  }
+  for (const char* n : {"1023", "10000001", "10MiB", "1KB"}) {
+    EXPECT_EQ(ErrorOf(std::string("vendors:\n  - name: x\n    kind: mixpanel\n    batch_max_bytes: ") + n + "\n"),
+              "test.yaml:4:22: 'batch_max_bytes' must be a size in bytes, optionally with KiB, MiB or GiB (e.g. "
+              "1GiB), from 1024 to 10000000")
+        << n;
+  }
+  EXPECT_TRUE(ParseConfig("vendors:\n  - name: x\n    kind: mixpanel\n    batch_max_bytes: 1KiB\n", "t.yaml").ok());
   EXPECT_EQ(ErrorOf("vendors:\n  - name: x\n    kind: mixpanel\n    key_epoch: 0\n"),
             "test.yaml:4:16: 'key_epoch' must be a positive integer");
   EXPECT_EQ(ErrorOf("vendors:\n  - name: x\n    kind: mixpanel\n    policy: [a]\n"),
