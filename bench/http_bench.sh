@@ -386,26 +386,30 @@ NGINX_PID=""
 row() {  # row NAME LABEL NGINX_EVENTS_PER_S NGINX_EVENTS_PER_CPU_S
   local name="$1" label="$2" ref="$3" ref_cpu="$4"
   local result_var="R_${name}_result" acc_var="R_${name}_accepted" rec_var="R_${name}_received"
-  local cpu_var="R_${name}_cpu_total"
+  local cpu_var="R_${name}_cpu_total" drain_var="R_${name}_drain_s"
   local result="${!result_var}"
   awk -v label="$label" -v req="$(json_field "$result" requests)" -v non2xx="$(json_field "$result" non2xx)" \
-      -v dur="$(json_field "$result" duration_us)" -v epb="$EVENTS_PER_BATCH" -v cpu="${!cpu_var}" \
+      -v dur="$(json_field "$result" duration_us)" -v epb="$EVENTS_PER_BATCH" -v cpu="${!cpu_var}" -v drain="${!drain_var}" \
       -v p50="$(json_field "$result" p50_us)" -v p99="$(json_field "$result" p99_us)" -v ref="$ref" -v ref_cpu="$ref_cpu" \
       -v acc="${!acc_var}" -v rec="${!rec_var}" -v errs="$(( $(json_field "$result" connect_errors) + $(json_field "$result" read_errors) + $(json_field "$result" write_errors) + $(json_field "$result" timeouts) ))" '
     function group(x,   s, neg) { s = sprintf("%.0f", x); neg = ""; while (length(s) > 3) { neg = "," substr(s, length(s) - 2) neg; s = substr(s, 1, length(s) - 3) } return s neg }
     BEGIN {
-      secs = dur / 1e6; eps = (req - non2xx) * epb / secs
+      secs = dur / 1e6; accepted_eps = (req - non2xx) * epb / secs
+      if (drain < 0) drain = 0
+      eps = (req - non2xx) * epb / (secs + drain)
       ratio = ref > 0 ? sprintf("%.2f×", eps / ref) : "—"
       per_cpu = cpu > 0 ? group(acc / cpu) : "—"
       ratio_cpu = ref_cpu > 0 && cpu > 0 ? sprintf("%.2f×", acc / cpu / ref_cpu) : "—"
-      printf "| %s | %s | %s | %s | %s | %.2f | %.2f | %s | %s | %s / %s | %d / %d |\n", label, group(eps), ratio,
-        per_cpu, ratio_cpu, p50 / 1000, p99 / 1000, cpu, group((req - non2xx) / secs), group(rec), group(acc), non2xx, errs
+      printf "| %s | %s | %s | %s | %s | %s | %.2f | %.2f | %s | %s | %s / %s | %d / %d |\n", label, group(eps), ratio,
+        group(accepted_eps), per_cpu, ratio_cpu, p50 / 1000, p99 / 1000, cpu, group((req - non2xx) / secs), group(rec),
+        group(acc), non2xx, errs
     }'
 }
-events_per_s() {
-  local result="$1"
-  awk -v req="$(json_field "$result" requests)" -v non2xx="$(json_field "$result" non2xx)" \
-      -v dur="$(json_field "$result" duration_us)" -v epb="$EVENTS_PER_BATCH" 'BEGIN { x = (req - non2xx) * epb / (dur / 1e6); print x }'
+events_per_s() {  # events_per_s RESULT DRAIN_S: end to end, from the run's start until the sink had them all
+  local result="$1" drain="$2"
+  awk -v req="$(json_field "$result" requests)" -v non2xx="$(json_field "$result" non2xx)" -v drain="$drain" \
+      -v dur="$(json_field "$result" duration_us)" -v epb="$EVENTS_PER_BATCH" \
+      'BEGIN { if (drain < 0) drain = 0; x = (req - non2xx) * epb / (dur / 1e6 + drain); print x }'
 }
 paced_row() {
   local label="$1" result="$2"
@@ -417,7 +421,7 @@ paced_row() {
       p50 / 1000, p90 / 1000, p99 / 1000, mx / 1000, non2xx }'
 }
 
-NGINX_EPS=$(events_per_s "$R_nginx_result")
+NGINX_EPS=$(events_per_s "$R_nginx_result" "$R_nginx_drain_s")
 NGINX_EPCPU=$(awk -v a="$R_nginx_accepted" -v c="$R_nginx_cpu_total" 'BEGIN { x = c > 0 ? a / c : 0; print x }')
 CPU_MODEL=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
 # The checkout the binary was built in (its build dir is inside it), and whether it had uncommitted changes.
@@ -445,10 +449,11 @@ $COMMAND_LINE
 - Load: wrk $(wrk -v 2>&1 | head -1 | awk '{print $2}'), $WRK_THREADS thread(s), $CONNECTIONS connections, ${WARMUP} s warm-up then ${DURATION} s measured, POST $TRACK_PATH as the Node SDK's track_batch sends it (form body \`data=<base64>\`); $BATCHES distinct batches of $EVENTS_PER_BATCH events rotated (seed $SEED; ${json_bytes} bytes of JSON, ${body_bytes}-byte bodies).
 - Gateway: \`$BIN\` (built $BIN_TIME${COMMIT:+ in a checkout of $COMMIT$DIRTY}), \`threads: $TARGET_THREADS\` ($GATEWAY_THREADS_SEEN threads in the process), strict default policy, PII scan, country database, forwarding gzip batches to the sink; data_dir on $DATA_DIR_FS, after the run: ${DATA_DIR_CONTENT:-empty}.
 - nginx $(nginx -v 2>&1 | sed 's|.*nginx/||'): $NGINX_WORKER_COUNT worker(s), \`proxy_pass\` to the sink over keep-alive, bodies buffered in memory, no access log.
+- events/s: end to end, the accepted events over the time from the start of the measured run until the sink had received them all (the run plus the drain after it: the gateway answers once events are on its disk and delivers asynchronously, so a sender that falls behind shows here); accepted/s: what the clients saw, over the run alone.
 - CPU-s: the target's user+system CPU time from /proc/PID/stat (nginx: master + workers) from the start of the measured run until the sink had received everything (the gateway delivers asynchronously); events per CPU-second = accepted events / that.
 
-| target | events/s | × nginx | events per CPU-s | × nginx per CPU-s | p50 ms | p99 ms | CPU-s | requests/s | sink received / accepted events | non-2xx / socket errors |
-|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|
+| target | events/s | × nginx | accepted/s | events per CPU-s | × nginx per CPU-s | p50 ms | p99 ms | CPU-s | requests/s | sink received / accepted events | non-2xx / socket errors |
+|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|
 $(row gateway vendorguard "$NGINX_EPS" "$NGINX_EPCPU")
 $(row nginx "nginx relay" 0 0)
 
