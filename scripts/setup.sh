@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 packages=(
   build-essential cmake ninja-build ccache pkg-config clang libclang-rt-14-dev
   libsimdjson-dev libyaml-cpp-dev libboost-dev libsodium-dev libssl-dev libcurl4-openssl-dev
-  zlib1g-dev libdeflate-dev libzstd-dev libmaxminddb-dev libcli11-dev libspdlog-dev libfmt-dev
+  zlib1g-dev libisal-dev libzstd-dev libmaxminddb-dev libcli11-dev libspdlog-dev libfmt-dev
   libhyperscan-dev libphonenumber-dev publicsuffix libctemplate-dev libsqlite3-dev libqrencode-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   nodejs chromium ca-certificates python3-aiosmtpd oathtool

@@ -82,8 +82,9 @@ struct MixpanelPayload {
 [[nodiscard]] StatusOr<std::string> Base64Decode(std::string_view in);
 // gzip (or zlib-wrapped deflate) decompression; output over max_out is TooLarge.
 [[nodiscard]] StatusOr<std::string> Gunzip(std::string_view in, size_t max_out);
-// gzip compression (used by delivery and tests; libdeflate): kFast (level 1, what delivery sends: analytics
-// JSON is repetitive enough that the fastest level already shrinks it several-fold) or kSmall (level 12).
+// gzip compression (used by delivery and tests; ISA-L): kFast (level 1, what delivery sends: analytics JSON
+// is repetitive enough that a fast level already shrinks it about five-fold) or kSmall (its highest, 3).
+// Inputs over 2 GiB abort (delivery's batches are at most 10 MB).
 enum class GzipLevel { kFast, kSmall };
 std::string Gzip(std::string_view in, GzipLevel level = GzipLevel::kFast);
 
