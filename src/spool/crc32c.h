@@ -1,7 +1,6 @@
 // CRC32C (Castagnoli), the checksum of every spool record, segment header and cursor file.
 //
-// Uses the SSE4.2 crc32 instruction when the CPU has it (checked once at run time), else a
-// slicing-by-8 table. Thread-safety: pure functions.
+// ISA-L's implementation (the fastest the CPU has, chosen at run time). Thread-safety: pure functions.
 #pragma once
 
 #include <cstddef>
@@ -22,8 +21,5 @@ inline uint32_t Unmask(uint32_t masked) {
   uint32_t rot = masked - 0xa282ead8u;
   return (rot >> 17) | (rot << 15);
 }
-
-// True when the hardware path is in use (for the benchmark's report).
-bool HardwareAccelerated();
 
 }  // namespace vg::crc32c

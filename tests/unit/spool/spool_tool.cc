@@ -29,7 +29,6 @@
 #include <thread>
 #include <vector>
 
-#include "spool/crc32c.h"
 #include "spool/spool.h"
 #include "spool_test_util.h"
 
@@ -200,9 +199,8 @@ int Bench(const BenchArgs& args) {
   };
   uint64_t n = committed.load();
   double rec_bytes = static_cast<double>(args.size + 32);
-  std::printf("append: fsync=%s threads=%d window=%d size=%zu crc32c_hw=%d\n",
-              std::string(FsyncPolicyName(args.fsync)).c_str(), args.threads, args.window, args.size,
-              crc32c::HardwareAccelerated() ? 1 : 0);
+  std::printf("append: fsync=%s threads=%d window=%d size=%zu\n", std::string(FsyncPolicyName(args.fsync)).c_str(),
+              args.threads, args.window, args.size);
   std::printf("  %llu records in %.2f s: %.0f appends/s, %.1f MB/s of payload (%.1f MB/s on disk)\n",
               static_cast<unsigned long long>(n), secs, n / secs, n * args.size / secs / 1e6,
               n * rec_bytes / secs / 1e6);
