@@ -16,13 +16,17 @@
 #include "config/config.h"
 #include "delivery/delivery.h"
 #include "ledger/ledger.h"
+#include "ledger/ledger_segment.h"
 #include "policy/categories.h"
 #include "server/admin_server.h"
 #include "../testing/shadow_config.h"
 
+#include <openssl/evp.h>
 #include <simdjson.h>
 
+#include <algorithm>
 #include <fstream>
+#include <map>
 #include <sstream>
 
 namespace vg {
@@ -164,6 +168,53 @@ TEST_F(DisclosureLedgerTest, DeliveredEventsAreRecordedWithSubjectCategoriesAndT
   ledger::VerifyReport report = ledger::Verify(dir_ + "/data/ledger");
   EXPECT_TRUE(report.ok) << report.problem;
   EXPECT_EQ(report.records, 2u + 2u + 4u);  // two vendor declarations, two policies first seen, four disclosures
+}
+
+// The ledger's proof of what a vendor got is the SHA-256 of the exact bytes sent: computed here from what
+// the (shadow) vendor received, it must equal what the sealed segment holds for each delivered event.
+TEST_F(DisclosureLedgerTest, EachDeliveredEventsPayloadHashIsTheSha256OfTheBytesTheVendorReceived) {
+  StartDelivery(ledger_.get());
+  Submit(0, {"u1", "u2", "u3", "u\u00e9-4"}, kCatIdentifier);
+  Submit(1, {"u5", "u6"}, kCatIdentifier);
+  ASSERT_TRUE(WaitFor([&] { return Pending("alpha") == 0 && Pending("beta") == 0; }));
+  ASSERT_EQ(Delivered("alpha"), 4u);
+  ASSERT_TRUE(ledger_->ledger().SealForTesting().ok());
+
+  auto sha256 = [](std::string_view bytes) {
+    ledger::Hash h{};
+    unsigned int n = 0;
+    EXPECT_EQ(EVP_Digest(bytes.data(), bytes.size(), h.data(), &n, EVP_sha256(), nullptr), 1);
+    return h;
+  };
+  // What each vendor received: the shadow outbox holds one {"endpoint":...,"data":<payload>} line an event.
+  std::map<std::string, std::vector<ledger::Hash>> received;
+  for (const std::string vendor : {"alpha", "beta"}) {
+    std::ifstream in(dir_ + "/data/outbox/" + vendor + ".jsonl");
+    const std::string prefix = "{\"endpoint\":\"/track\",\"data\":";
+    for (std::string line; std::getline(in, line);) {
+      ASSERT_TRUE(line.starts_with(prefix) && line.ends_with("}")) << line;
+      received[vendor].push_back(sha256(std::string_view(line).substr(prefix.size(), line.size() - prefix.size() - 1)));
+    }
+  }
+  // What the ledger recorded, from the sealed segment.
+  std::map<std::string, std::vector<ledger::Hash>> recorded;
+  for (const auto& e : std::filesystem::directory_iterator(dir_ + "/data/ledger")) {
+    if (e.path().extension() != ".vgl") continue;
+    auto seg = ledger::SegmentFile::Open(e.path().string());
+    ASSERT_TRUE(seg.ok()) << seg.status().message();
+    ledger::SegmentContent content;
+    ASSERT_TRUE((*seg)->ReadAll(&content).ok());
+    for (size_t r = 0; r < content.rows.size(); ++r) {
+      if (content.rows.kind[r] != static_cast<uint8_t>(ledger::RecordKind::kDisclosure)) continue;
+      recorded[content.vendors.at(content.rows.vendor[r]).name].push_back(content.rows.payload_hash[r]);
+    }
+  }
+  for (auto* m : {&received, &recorded}) {
+    for (auto& [vendor, hashes] : *m) std::sort(hashes.begin(), hashes.end());
+  }
+  ASSERT_EQ(received["alpha"].size(), 4u);
+  ASSERT_EQ(received["beta"].size(), 2u);
+  EXPECT_EQ(recorded, received);
 }
 
 TEST_F(DisclosureLedgerTest, CutRecordsTheDiscardedEventsAndTheAction) {
