@@ -71,7 +71,9 @@ Fixture& Data() {
       const int64_t span = pass == 0 ? 8 * kDay : 16 * kDay;
       for (size_t i = 0; i < n; ++i) {
         const int64_t t = start + static_cast<int64_t>(i) * (span / static_cast<int64_t>(n));
-        const uint32_t cats = kCatIdentifier | kCatActivity | (i % 3 == 0 ? kCatContact : 0) | (pass ? kCatDevice : 0);
+        uint32_t cats = kCatIdentifier | kCatActivity;
+        if (i % 3 == 0) cats |= kCatContact;
+        if (pass) cats |= kCatDevice;
         batch.push_back(ledger::LedgerRecord::Disclosure(t, mixpanel, names[i], 1, cats, ledger::Outcome::kDelivered,
                                                          "ins", {}));
         if (i % 4 == 0) {

@@ -420,9 +420,10 @@ class ConfigParser {
 
   // "1GiB", "512MiB", "64KiB", "1000000" (bytes).
   Status Bytes(const Entry& e, uint64_t min, uint64_t* out, uint64_t max = UINT64_MAX) const {
-    const std::string expected = Quoted(e.key) + " must be a size in bytes, optionally with KiB, MiB or GiB (e.g. 1GiB), " +
-                                 (max == UINT64_MAX ? "at least " + std::to_string(min)
-                                                    : "from " + std::to_string(min) + " to " + std::to_string(max));
+    const std::string expected =
+        Quoted(e.key) + " must be a size in bytes, optionally with KiB, MiB or GiB (e.g. 1GiB), " +
+        (max == UINT64_MAX ? "at least " + std::to_string(min)
+                           : "from " + std::to_string(min) + " to " + std::to_string(max));
     if (!e.value.IsScalar()) return ValueError(e, expected);
     std::string_view text = e.value.Scalar();
     uint64_t unit = 1;

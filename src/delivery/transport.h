@@ -24,7 +24,6 @@ struct SendOutcome {
   std::string reason;      // for logs, last_error and dead letters (at most ~300 bytes of the answer)
 };
 
-
 class Transport {
  public:
   virtual ~Transport() = default;

@@ -320,7 +320,8 @@ test('batches to the vendor: up to 2000 events a request by default, within batc
   const h = harness(t);
   const [whole, counted, sized] = [await h.sink(), await h.sink(), await h.sink()];
   // A linger long enough for the six client requests below to be in the spool before a sender reads.
-  const vendor = (name, sink, extra) => ({ ...mixpanelVendor({ name, sink, policy: TEST_POLICY }), linger_ms: 1000, ...extra });
+  const vendor = (name, sink, extra) =>
+    ({ ...mixpanelVendor({ name, sink, policy: TEST_POLICY }), linger_ms: 1000, ...extra });
   const gw = await h.gateway({
     vendors: [
       vendor('whole', whole, {}),

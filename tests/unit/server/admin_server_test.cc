@@ -48,7 +48,7 @@ class AdminTest : public ::testing::Test {
   }
 
   AdminResponse Call(std::string_view method, std::string_view target) {
-    AdminPeer peer{true, getuid(), getpid()};
+    AdminPeer peer{true, getuid(), getpid(), ""};
     return HandleAdminRequest(*delivery_, method, target, peer);
   }
 
@@ -265,8 +265,9 @@ TEST_F(AdminTest, ServesOnAUnixSocketOnlyItsUserMayOpen) {
 // maximum size even when JSON escapes make the body longer than 4 KiB.
 TEST_F(AdminTest, LedgerEraseOverTheSocketWithABody) {
   // Without a ledger: 503, however good the body.
-  AdminResponse none = HandleAdminRequest(*delivery_, "POST", "/v1/ledger/erase", AdminPeer{true, getuid(), getpid()},
-                                          nullptr, nullptr, "{\"subject\":\"a\"}");
+  const AdminPeer peer{true, getuid(), getpid(), ""};
+  AdminResponse none = HandleAdminRequest(*delivery_, "POST", "/v1/ledger/erase", peer, nullptr, nullptr,
+                                          "{\"subject\":\"a\"}");
   EXPECT_EQ(none.status, 503u);
   EXPECT_EQ(Error(none), "this gateway runs without a disclosure ledger");
 

@@ -298,7 +298,7 @@ TEST_F(DisclosureLedgerTest, EraseThroughTheAdminRouteRemovesTheIdentifierAndNam
   Submit(0, {"erase-me@example.com", "keep-me"}, kCatIdentifier | kCatContact);
   ASSERT_TRUE(WaitFor([&] { return Pending("alpha") == 0 && Delivered("alpha") == 2; }));
   ASSERT_TRUE(ledger_->ledger().Subject("erase-me@example.com")->found);
-  const AdminPeer peer{true, getuid(), getpid()};
+  const AdminPeer peer{true, getuid(), getpid(), ""};
   auto call = [&](std::string_view method, std::string_view body, DisclosureLedger* ledger) {
     return HandleAdminRequest(*delivery_, method, "/v1/ledger/erase", peer, nullptr, ledger, body);
   };
