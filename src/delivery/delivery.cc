@@ -132,6 +132,18 @@ uint32_t GetU32(const char* p) {
   return v;
 }
 
+// How many times one batch may be split to find the events a vendor refuses (each split costs one more
+// request): enough to single out a few bad events among 2,000 (about 11 splits each).
+constexpr int kMaxSplitsPerBatch = 32;
+
+// A refusal that may be the fault of one event in the batch rather than of the whole request: 400, 413
+// (too large), 422, or a 2xx whose body says Mixpanel refused it ({"status":0}). Not 401/403 (the
+// credentials), 404 or 405 (the endpoint), which no smaller batch would change.
+bool MayBeOneEventsFault(const SendOutcome& out) {
+  return out.http_status == 400 || out.http_status == 413 || out.http_status == 422 ||
+         (out.http_status >= 200 && out.http_status < 300);
+}
+
 }  // namespace
 
 // Layout: u8 version (1), u32 key epoch, u32 categories, u16 subject length, subject, u8 insert_id
@@ -460,73 +472,93 @@ class Delivery::Impl {
           body_bytes += 1 + records[j].payload.size();
           ++j;
         }
-        views.clear();
-        for (size_t k = i; k < j; ++k) views.push_back(records[k].payload);
-        int attempt = 0;
-        while (true) {
-          if (v.state.load() != VendorState::kActive || Stop()) {
-            interrupted = true;
-            break;
-          }
-          const int64_t attempt_at = Now();  // the disclosure's time: when the accepted attempt began
-          SendOutcome out = v.transport->Send(endpoint, views, v.abort);
-          if (out.kind == SendOutcome::Kind::kDelivered) {
-            v.delivered += views.size();
-            v.delivered_rate.Add(views.size());
-            NoteDisclosures(v, records, i, j, DisclosureOutcome::kDelivered, attempt_at, &disclosures);
-            break;
-          }
-          if (out.kind == SendOutcome::Kind::kRejected) {
-            spdlog::error("vendor {}: {} refused a batch of {} events: {}", v.name, OutboundPath(endpoint), views.size(),
-                          out.reason);
-            RecordError(v, out.reason);
-            if (Status s = WriteDeadLetters(v, endpoint, records, i, j, out); !s.ok()) {
-              // Nothing may be lost: keep the batch pending and try again later.
-              spdlog::critical("vendor {}: cannot write dead letters: {}", v.name, s.message());
+        // The ranges of [i, j) still to send, the next one last. A refusal that may be one event's fault
+        // (MayBeOneEventsFault) splits its range in halves, so a bad event is dead-lettered alone and its
+        // neighbours are delivered; at most kMaxSplitsPerBatch times, so a vendor that refuses everything
+        // costs a bounded number of requests.
+        std::vector<std::pair<size_t, size_t>> ranges{{i, j}};
+        int splits_left = kMaxSplitsPerBatch;
+        while (!ranges.empty() && !interrupted) {
+          const auto [from, to] = ranges.back();
+          ranges.pop_back();
+          views.clear();
+          for (size_t k = from; k < to; ++k) views.push_back(records[k].payload);
+          bool split = false;
+          int attempt = 0;
+          while (true) {
+            if (v.state.load() != VendorState::kActive || Stop()) {
               interrupted = true;
-              WaitForWork(generation, std::chrono::steady_clock::now() + std::chrono::seconds(1));
               break;
             }
-            v.dead_lettered += views.size();
-            NoteDisclosures(v, records, i, j, DisclosureOutcome::kDeadLettered, attempt_at, &disclosures);
-            break;
-          }
-          // Retry with exponential backoff and full jitter; Retry-After is honoured up to a bound, so a
-          // vendor cannot stall delivery for days.
-          if (v.state.load() != VendorState::kActive) {
-            interrupted = true;
-            break;
-          }
-          ++v.retries;
-          ++attempt;
-          RecordError(v, out.reason);
-          const int64_t cap = std::min<int64_t>(options_.max_backoff.count(), int64_t{100} << std::min(attempt, 12));
-          std::uniform_int_distribution<int64_t> jitter(0, cap);
-          const int64_t retry_after_ms =
-              std::clamp<int64_t>(out.retry_after_s, 0, options_.max_retry_after.count()) * 1000;
-          auto wait = std::chrono::milliseconds(std::max(jitter(rng), retry_after_ms));
-          spdlog::warn("vendor {}: {} failed ({}), retry {} in {} ms", v.name, OutboundPath(endpoint), out.reason,
-                       attempt, wait.count());
-          auto until = std::min(std::chrono::steady_clock::now() + wait, deadline_.load());
-          // Sleep, waking early for a state change or the shutdown deadline (the generation moves on
-          // commits too, so re-check in a loop).
-          while (std::chrono::steady_clock::now() < until && v.state.load() == VendorState::kActive && !Stop()) {
-            uint64_t g;
-            {
-              std::lock_guard<std::mutex> lock(wake_mu_);
-              g = generation_;
+            const int64_t attempt_at = Now();  // the disclosure's time: when the accepted attempt began
+            SendOutcome out = v.transport->Send(endpoint, views, v.abort);
+            if (out.kind == SendOutcome::Kind::kDelivered) {
+              v.delivered += views.size();
+              v.delivered_rate.Add(views.size());
+              NoteDisclosures(v, records, from, to, DisclosureOutcome::kDelivered, attempt_at, &disclosures);
+              break;
             }
-            WaitForWork(g, until);
+            if (out.kind == SendOutcome::Kind::kRejected) {
+              RecordError(v, out.reason);
+              if (to - from > 1 && splits_left > 0 && MayBeOneEventsFault(out)) {
+                spdlog::warn("vendor {}: {} refused a batch of {} events ({}); sending it in halves to find the "
+                             "events refused", v.name, OutboundPath(endpoint), views.size(), out.reason);
+                --splits_left;
+                const size_t mid = from + (to - from) / 2;
+                ranges.push_back({mid, to});
+                ranges.push_back({from, mid});
+                split = true;
+                break;
+              }
+              spdlog::error("vendor {}: {} refused a batch of {} events: {}", v.name, OutboundPath(endpoint),
+                            views.size(), out.reason);
+              if (Status s = WriteDeadLetters(v, endpoint, records, from, to, out); !s.ok()) {
+                // Nothing may be lost: keep the batch pending and try again later.
+                spdlog::critical("vendor {}: cannot write dead letters: {}", v.name, s.message());
+                interrupted = true;
+                WaitForWork(generation, std::chrono::steady_clock::now() + std::chrono::seconds(1));
+                break;
+              }
+              v.dead_lettered += views.size();
+              NoteDisclosures(v, records, from, to, DisclosureOutcome::kDeadLettered, attempt_at, &disclosures);
+              break;
+            }
+            // Retry with exponential backoff and full jitter; Retry-After is honoured up to a bound, so a
+            // vendor cannot stall delivery for days.
+            if (v.state.load() != VendorState::kActive) {
+              interrupted = true;
+              break;
+            }
+            ++v.retries;
+            ++attempt;
+            RecordError(v, out.reason);
+            const int64_t cap = std::min<int64_t>(options_.max_backoff.count(), int64_t{100} << std::min(attempt, 12));
+            std::uniform_int_distribution<int64_t> jitter(0, cap);
+            const int64_t retry_after_ms =
+                std::clamp<int64_t>(out.retry_after_s, 0, options_.max_retry_after.count()) * 1000;
+            auto wait = std::chrono::milliseconds(std::max(jitter(rng), retry_after_ms));
+            spdlog::warn("vendor {}: {} failed ({}), retry {} in {} ms", v.name, OutboundPath(endpoint), out.reason,
+                         attempt, wait.count());
+            auto until = std::min(std::chrono::steady_clock::now() + wait, deadline_.load());
+            // Sleep, waking early for a state change or the shutdown deadline (the generation moves on
+            // commits too, so re-check in a loop).
+            while (std::chrono::steady_clock::now() < until && v.state.load() == VendorState::kActive && !Stop()) {
+              uint64_t g;
+              {
+                std::lock_guard<std::mutex> lock(wake_mu_);
+                g = generation_;
+              }
+              WaitForWork(g, until);
+            }
+            if (stopping_.load() && Stop()) {
+              interrupted = true;
+              break;
+            }
           }
-          if (stopping_.load() && Stop()) {
-            interrupted = true;
-            break;
-          }
+          // Ranges go in order: when one is done, so is everything before it.
+          if (!interrupted && !split) done_seq = records[to - 1].seq;
         }
-        if (!interrupted) {
-          done_seq = records[j - 1].seq;
-          i = j;
-        }
+        if (!interrupted) i = j;
       }
       if (done_seq > after) {
         if (Status f = v.transport->Flush(); !f.ok()) {

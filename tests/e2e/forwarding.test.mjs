@@ -168,15 +168,16 @@ test('429 with Retry-After: 1 delays the retry by at least a second', { timeout:
   assert.match(gw.stderr(), /HTTP 429/, 'the 429 is logged');
 });
 
-test('a 400 refusal is not retried: logged with the vendor\'s reason and written to the dead-letter file',
+test('a refusal no smaller batch would change (401) is neither retried nor split: logged with the vendor\'s ' +
+     'reason, the whole batch written to the dead-letter file',
      { timeout: 20_000 }, async (t) => {
   const h = harness(t);
-  const sink = await h.sink({ answer: () => ({ status: 400, body: '{"error":"bad token","status":0}' }) });
+  const sink = await h.sink({ answer: () => ({ status: 401, body: '{"error":"bad token","status":0}' }) });
   const gw = await h.gateway({
     geoip_db: GEOIP_DB,
     vendors: [mixpanelVendor({ name: 'mixpanel', sink, policy: TEST_POLICY })],
   });
-  const ids = ['fw-400-1', 'fw-400-2', 'fw-400-3'];
+  const ids = ['fw-401-1', 'fw-401-2', 'fw-401-3'];
   // One SDK request, so one batch; the gateway accepts it (the SDK sees "1") before the vendor refuses.
   await trackBatch(client(gw.host), ids.map((id, i) => eventFor(id, i)));
 
@@ -186,13 +187,13 @@ test('a 400 refusal is not retried: logged with the vendor\'s reason and written
                 () => `${ids.length} lines in ${rejectedFile}\nsink:\n${sink.summary()}\n${gw.logs()}`);
   assert.equal(sink.requests.length, 1, `one request:\n${sink.summary()}`);
   await holdsFor(() => sink.requests.length === 1, 2_000,
-                 () => `a 400 must not be retried, but the sink got:\n${sink.summary()}\n${gw.logs()}`);
+                 () => `a 401 must not be retried, but the sink got:\n${sink.summary()}\n${gw.logs()}`);
   assert.deepEqual(sink.requests[0].json.map((e) => e.properties.$insert_id), ids, 'the whole batch in one request');
 
   await waitFor(() => /bad token/.test(gw.stderr()), 5_000, () => `the vendor's reason on stderr\n${gw.logs()}`);
   const line = gw.stderr().split('\n').find((l) => /bad token/.test(l));
   assert.match(line, /mixpanel/, `the log line names the vendor: ${line}`);
-  assert.match(line, /400/, `the log line names the status: ${line}`);
+  assert.match(line, /401/, `the log line names the status: ${line}`);
 
   const text = await readRejected();
   assert.ok(!text.includes(EMAIL), `email in ${rejectedFile}:\n${text}`);
@@ -202,12 +203,78 @@ test('a 400 refusal is not retried: logged with the vendor\'s reason and written
   assert.deepEqual(lines.map((l) => l.data?.properties?.$insert_id), ids, text);
   for (const l of lines) {
     assert.equal(l.endpoint, '/track', JSON.stringify(l));
-    assert.equal(l.http_status, 400, JSON.stringify(l));
+    assert.equal(l.http_status, 401, JSON.stringify(l));
     assert.match(l.reason, /bad token/, JSON.stringify(l));
     assert.match(l.data.properties.distinct_id, PSEUDONYM_RE, JSON.stringify(l));
     assert.ok(!('$email' in l.data.properties), JSON.stringify(l));
     assert.equal(l.data.properties.plan, 'pro', JSON.stringify(l));
   }
+});
+
+test('a 400 for two bad events among 300: the batch is sent in halves until each bad event is alone; they ' +
+     'go to the dead-letter file, the other 298 are delivered, in a few dozen requests', { timeout: 30_000 }, async (t) => {
+  const h = harness(t);
+  const isBad = (e) => /^fw-split-bad-/.test(e?.properties?.$insert_id ?? '');
+  const sink = await h.sink({
+    answer: (r) => (Array.isArray(r.json) && r.json.some(isBad)
+      ? { status: 400, body: '{"error":"event has an invalid property","status":0}' } : undefined),
+  });
+  const gw = await h.gateway({
+    vendors: [{ ...mixpanelVendor({ name: 'mixpanel', sink, policy: TEST_POLICY }), linger_ms: 1000 }],
+  });
+  const ids = Array.from({ length: 300 }, (_, i) => (i === 77 || i === 230 ? `fw-split-bad-${i}` : `fw-split-${i}`));
+  const mp = client(gw.host);
+  await Promise.all(Array.from({ length: 6 }, (_, b) =>
+    trackBatch(mp, ids.slice(b * 50, b * 50 + 50).map((id, k) => eventFor(id, b * 50 + k)))));
+
+  const good = ids.filter((id) => !/bad/.test(id));
+  const rejectedFile = path.join(gw.dataDir, 'deadletter', 'mixpanel.jsonl');
+  const readRejected = async () => (await fs.readFile(rejectedFile, 'utf8').catch(() => '')).split('\n').filter(Boolean)
+      .map((l) => JSON.parse(l));
+  await waitFor(async () => sink.events('/track', { status: 200 }).length >= good.length &&
+                            (await readRejected()).length >= 2, 15_000,
+                () => `298 events delivered and 2 dead letters\n${sink.summary()}\n${gw.logs()}`);
+  await holdsFor(() => sink.events('/track', { status: 200 }).length === good.length, 1_500,
+                 () => `no more deliveries\n${sink.summary()}`);
+  // Each good event delivered exactly once; the bad ones never in an accepted request.
+  const counts = countByInsertId(sink.events('/track', { status: 200 }));
+  assert.deepEqual([...counts.keys()].sort(), [...good].sort());
+  assert.ok([...counts.values()].every((n) => n === 1), JSON.stringify([...counts]));
+  // The dead letters: exactly the two bad events, each refused alone.
+  const dead = await readRejected();
+  assert.deepEqual(dead.map((l) => l.data.properties.$insert_id).sort(), ['fw-split-bad-230', 'fw-split-bad-77']);
+  assert.ok(dead.every((l) => l.http_status === 400 && /invalid property/.test(l.reason)), JSON.stringify(dead));
+  const refusedAlone = sink.requests.filter((r) => r.status === 400 && r.json.length === 1);
+  assert.deepEqual(refusedAlone.map((r) => r.json[0].properties.$insert_id).sort(), ['fw-split-bad-230', 'fw-split-bad-77']);
+  // Halving: about two requests per level for each bad event (log2 300 < 9), far fewer than one per event.
+  assert.ok(sink.requests.length <= 40, `${sink.requests.length} requests:\n${sink.summary()}`);
+  assert.match(gw.stderr(), /sending it in halves/, 'the split is logged');
+  t.diagnostic(`${sink.requests.length} requests, sizes ${sink.requests.map((r) => `${r.json.length}:${r.status}`)}`);
+});
+
+test('a vendor that refuses every event with 400: splitting stops after 32 splits a batch (65 requests at most ' +
+     'for one read of 300 refused events); all 300 are in the dead-letter file', { timeout: 30_000 }, async (t) => {
+  const h = harness(t);
+  const sink = await h.sink({ answer: () => ({ status: 400, body: '{"error":"schema mismatch","status":0}' }) });
+  const gw = await h.gateway({
+    vendors: [{ ...mixpanelVendor({ name: 'mixpanel', sink, policy: TEST_POLICY }), linger_ms: 1000 }],
+  });
+  const ids = Array.from({ length: 300 }, (_, i) => `fw-allbad-${i}`);
+  const mp = client(gw.host);
+  await Promise.all(Array.from({ length: 6 }, (_, b) =>
+    trackBatch(mp, ids.slice(b * 50, b * 50 + 50).map((id, k) => eventFor(id, b * 50 + k)))));
+  const rejectedFile = path.join(gw.dataDir, 'deadletter', 'mixpanel.jsonl');
+  const deadIds = async () => (await fs.readFile(rejectedFile, 'utf8').catch(() => '')).split('\n').filter(Boolean)
+      .map((l) => JSON.parse(l).data.properties.$insert_id);
+  await waitFor(async () => (await deadIds()).length >= ids.length, 15_000,
+                () => `300 dead letters\n${sink.summary()}\n${gw.logs()}`);
+  await holdsFor(async () => (await deadIds()).length === ids.length, 1_000, 'no event dead-lettered twice');
+  assert.deepEqual((await deadIds()).sort(), [...ids].sort());
+  // Every spool read of the sender is split at most 32 times (one more request each); the 300 events came in
+  // one read when the linger held, in two or three otherwise.
+  assert.ok(sink.requests.length <= 3 * 65, `${sink.requests.length} requests:\n${sink.summary()}`);
+  assert.ok(sink.requests.length < 300, `${sink.requests.length} requests`);
+  t.diagnostic(`${sink.requests.length} requests`);
 });
 
 test('a vendor that is down: events are kept and delivered once it comes up', { timeout: 30_000 }, async (t) => {
