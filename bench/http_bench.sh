@@ -22,9 +22,10 @@
 # What it does: builds bench/http/sink.cc (a Mixpanel-like sink that counts events), writes --batches
 # distinct batches of 50 realistic events (bench/http/make_batches.mjs, fixed seed), then for each target: starts
 # it, checks one batch gets through to the sink, warms up with wrk, measures a closed-loop run with
-# --connections connections for --duration seconds (events/s, p50/p99), reads the target's CPU time from
-# /proc (gateway: its process; nginx: master + workers) over the window and until the sink has received
-# everything accepted, and then a paced run at half the gateway's saturated rate, for latency below
+# --connections connections for --duration seconds (p50/p99; events/s end to end: the accepted events over
+# the run plus the time until the sink has them all), reads the target's CPU time from /proc (gateway: its
+# process; nginx: master + workers) over the window and until the sink has received everything accepted,
+# and then a paced run at half the gateway's saturated rate, for latency below
 # saturation. The gateway runs with the strict default policy, the PII scan and the DB-IP country
 # database; whatever delivery/spool the binary has is what is measured.
 #
