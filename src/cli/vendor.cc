@@ -180,6 +180,7 @@ void PrintVendor(simdjson::dom::element v) {
       {"accepted:", std::to_string(UInt(v, "accepted")) + " (" + Rate(Num(v, "accepted_per_s")) + "/s)"},
       {"delivered:", std::to_string(UInt(v, "delivered")) + " (" + Rate(Num(v, "delivered_per_s")) + "/s)"},
       {"retries:", std::to_string(UInt(v, "retries"))},
+      {"batch splits:", std::to_string(UInt(v, "splits")) + " (refused batches re-sent in halves)"},
       {"dead-lettered:", std::to_string(UInt(v, "dead_lettered")) + " (" + std::to_string(UInt(v, "dead_letters")) +
                              " in the dead-letter file)"},
       {"discarded:", std::to_string(UInt(v, "discarded"))},

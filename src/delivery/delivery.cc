@@ -191,7 +191,7 @@ struct VendorRuntimeState {
   size_t batch_max_bytes = 0;   // of the JSON array the events make, before gzip
   std::atomic<VendorState> state{VendorState::kActive};
   std::atomic<bool> abort{false};  // ends an in-flight request (cut, or pause)
-  std::atomic<uint64_t> accepted{0}, delivered{0}, retries{0}, dead_lettered{0}, discarded{0};
+  std::atomic<uint64_t> accepted{0}, delivered{0}, retries{0}, splits{0}, dead_lettered{0}, discarded{0};
   std::atomic<uint64_t> dead_letters_in_file{0};  // lines in the dead-letter file now
   RateWindow accepted_rate, delivered_rate;
   mutable std::mutex mu;  // last_error*, and the dead-letter file
@@ -504,6 +504,7 @@ class Delivery::Impl {
                 spdlog::warn("vendor {}: {} refused a batch of {} events ({}); sending it in halves to find the "
                              "events refused", v.name, OutboundPath(endpoint), views.size(), out.reason);
                 --splits_left;
+                ++v.splits;
                 const size_t mid = from + (to - from) / 2;
                 ranges.push_back({mid, to});
                 ranges.push_back({from, mid});
@@ -751,6 +752,7 @@ class Delivery::Impl {
     s.accepted = v.accepted.load();
     s.delivered = v.delivered.load();
     s.retries = v.retries.load();
+    s.splits = v.splits.load();
     s.dead_lettered = v.dead_lettered.load();
     s.discarded = v.discarded.load();
     s.dead_letters_in_file = v.dead_letters_in_file.load();

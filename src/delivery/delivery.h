@@ -59,6 +59,7 @@ struct VendorStatus {
   uint64_t accepted = 0;               // events committed to the spool for it (this process)
   uint64_t delivered = 0;              // events the vendor acknowledged (or written, in shadow mode)
   uint64_t retries = 0;                // failed attempts that were retried
+  uint64_t splits = 0;                 // refused batches sent again in halves, to find the refused events
   uint64_t dead_lettered = 0;          // events the vendor refused for good
   uint64_t discarded = 0;              // events dropped by a cut
   uint64_t pending = 0;                // in the spool, not yet acknowledged

@@ -67,6 +67,7 @@ std::string VendorJson(const VendorStatus& v) {
       .UInt("accepted", v.accepted)
       .UInt("delivered", v.delivered)
       .UInt("retries", v.retries)
+      .UInt("splits", v.splits)
       .UInt("dead_lettered", v.dead_lettered)
       .UInt("discarded", v.discarded)
       .UInt("pending", v.pending)

@@ -82,6 +82,9 @@ std::string RenderMetrics(const Delivery& delivery, const HttpMetrics& http) {
           [](const VendorStatus& v) { return v.delivered; });
   counter("vendorguard_delivery_retries_total", "Failed delivery attempts that were retried.",
           [](const VendorStatus& v) { return v.retries; });
+  counter("vendorguard_delivery_batch_splits_total",
+          "Refused batches sent again in halves to single out the events refused (a vendor refusing events).",
+          [](const VendorStatus& v) { return v.splits; });
   counter("vendorguard_events_dead_lettered_total", "Events the vendor refused for good (in its dead-letter file).",
           [](const VendorStatus& v) { return v.dead_lettered; });
   counter("vendorguard_events_discarded_total", "Queued events dropped by the kill switch (cut).",

@@ -11,7 +11,10 @@ import path from 'node:path';
 import { test } from 'node:test';
 import zlib from 'node:zlib';
 
-import { GEOIP_DB, PSEUDONYM_RE, TEST_POLICY, base64Json, harness, mixpanelVendor, waitFor } from './helpers.mjs';
+import {
+  GEOIP_DB, PSEUDONYM_RE, TEST_POLICY, adminRequest, base64Json, fetchMetrics, harness, metricValue, mixpanelVendor,
+  waitFor,
+} from './helpers.mjs';
 
 const require = createRequire(import.meta.url);
 const Mixpanel = require('mixpanel');
@@ -249,6 +252,12 @@ test('a 400 for two bad events among 300: the batch is sent in halves until each
   // Halving: about two requests per level for each bad event (log2 300 < 9), far fewer than one per event.
   assert.ok(sink.requests.length <= 40, `${sink.requests.length} requests:\n${sink.summary()}`);
   assert.match(gw.stderr(), /sending it in halves/, 'the split is logged');
+  // Each refusal of more than one event was one split, counted in /metrics and in the vendor's status.
+  const splits = sink.requests.filter((r) => r.status === 400 && r.json.length > 1).length;
+  assert.equal(metricValue(await fetchMetrics(gw), 'vendorguard_delivery_batch_splits_total', { vendor: 'mixpanel' }),
+               splits);
+  const status = await adminRequest(gw.dataDir, 'GET', '/v1/vendors');
+  assert.equal(status.json.vendors.find((v) => v.name === 'mixpanel').splits, splits, status.body);
   t.diagnostic(`${sink.requests.length} requests, sizes ${sink.requests.map((r) => `${r.json.length}:${r.status}`)}`);
 });
 
