@@ -498,6 +498,32 @@ class Delivery::Impl {
               NoteDisclosures(v, records, from, to, DisclosureOutcome::kDelivered, attempt_at, &disclosures);
               break;
             }
+            if (out.kind == SendOutcome::Kind::kPartlyRejected) {
+              // The vendor took the others: only the events it names are dead letters, each with its reason.
+              RecordError(v, out.reason);
+              spdlog::error("vendor {}: {} refused {} of a batch of {} events (the others were taken): {}", v.name,
+                            OutboundPath(endpoint), out.refused.size(), views.size(), out.refused[0].second);
+              std::vector<std::pair<size_t, std::string_view>> named;
+              for (const auto& [pos, why] : out.refused) named.emplace_back(from + pos, why);
+              if (Status s = WriteDeadLetters(v, endpoint, records, named, out.http_status); !s.ok()) {
+                spdlog::critical("vendor {}: cannot write dead letters: {}", v.name, s.message());
+                interrupted = true;
+                WaitForWork(generation, std::chrono::steady_clock::now() + std::chrono::seconds(1));
+                break;
+              }
+              size_t next = 0;  // in out.refused
+              for (size_t k = from; k < to; ++k) {
+                const bool refused = next < out.refused.size() && out.refused[next].first == k - from;
+                next += refused ? 1 : 0;
+                NoteDisclosures(v, records, k, k + 1,
+                                refused ? DisclosureOutcome::kDeadLettered : DisclosureOutcome::kDelivered, attempt_at,
+                                &disclosures);
+              }
+              v.dead_lettered += out.refused.size();
+              v.delivered += views.size() - out.refused.size();
+              v.delivered_rate.Add(views.size() - out.refused.size());
+              break;
+            }
             if (out.kind == SendOutcome::Kind::kRejected) {
               RecordError(v, out.reason);
               if (to - from > 1 && splits_left > 0 && MayBeOneEventsFault(out)) {
@@ -513,7 +539,9 @@ class Delivery::Impl {
               }
               spdlog::error("vendor {}: {} refused a batch of {} events: {}", v.name, OutboundPath(endpoint),
                             views.size(), out.reason);
-              if (Status s = WriteDeadLetters(v, endpoint, records, from, to, out); !s.ok()) {
+              std::vector<std::pair<size_t, std::string_view>> all;
+              for (size_t k = from; k < to; ++k) all.emplace_back(k, out.reason);
+              if (Status s = WriteDeadLetters(v, endpoint, records, all, out.http_status); !s.ok()) {
                 // Nothing may be lost: keep the batch pending and try again later.
                 spdlog::critical("vendor {}: cannot write dead letters: {}", v.name, s.message());
                 interrupted = true;
@@ -588,14 +616,15 @@ class Delivery::Impl {
     for (size_t k = from; k < to; ++k) out->push_back({at, v.id, outcome, records[k].meta, records[k].payload});
   }
 
+  // One line for each refused record (`records` index, the vendor's reason), appended and synced at once.
   Status WriteDeadLetters(VendorRuntimeState& v, OutboundEndpoint endpoint, const std::vector<SpoolRecordView>& records,
-                          size_t from, size_t to, const SendOutcome& out) {
+                          std::span<const std::pair<size_t, std::string_view>> refused, int http_status) {
     std::string lines;
     const int64_t now = Now() / 1'000'000;
-    for (size_t k = from; k < to; ++k) {
+    for (const auto& [k, reason] : refused) {
       lines += "{\"seq\":" + std::to_string(records[k].seq) + ",\"endpoint\":\"" + std::string(OutboundPath(endpoint)) +
-               "\",\"http_status\":" + std::to_string(out.http_status) + ",\"reason\":";
-      AppendJsonStringLossy(&lines, out.reason);
+               "\",\"http_status\":" + std::to_string(http_status) + ",\"reason\":";
+      AppendJsonStringLossy(&lines, reason);
       lines += ",\"at\":" + std::to_string(now) + ",\"meta\":\"" + Hex(records[k].meta) + "\",\"data\":";
       lines.append(records[k].payload);
       lines += "}\n";
@@ -616,7 +645,7 @@ class Delivery::Impl {
     const bool synced = ::fdatasync(fd) == 0;
     ::close(fd);
     if (!synced) return Status::IOError(v.dead_letter_path + ": sync failed");
-    v.dead_letters_in_file += to - from;
+    v.dead_letters_in_file += refused.size();
     return Status::Ok();
   }
 

@@ -1,6 +1,7 @@
 #include "delivery/transport.h"
 
 #include <curl/curl.h>
+#include <simdjson.h>
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -45,7 +46,7 @@ class ShadowTransport final : public Transport {
     while (done < buf_.size()) {
       ssize_t n = ::write(fd_, buf_.data() + done, buf_.size() - done);
       if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) return {SendOutcome::Kind::kRetry, 1, 0, path_ + ": write failed: " + std::strerror(errno)};
+      if (n <= 0) return {SendOutcome::Kind::kRetry, 1, 0, path_ + ": write failed: " + std::strerror(errno), {}};
       done += static_cast<size_t>(n);
     }
     return {};
@@ -62,9 +63,13 @@ class ShadowTransport final : public Transport {
   std::string buf_;
 };
 
+// The most of a vendor's answer kept: enough for failed_records listing every event of a 2,000-event
+// batch; a longer answer is cut, and then does not parse (the batch counts as refused whole).
+constexpr size_t kMaxAnswerBytes = 1 << 20;
+
 size_t CollectBody(char* data, size_t size, size_t n, void* user) {
   auto* body = static_cast<std::string*>(user);
-  if (body->size() < 4096) body->append(data, std::min(size * n, 4096 - body->size()));
+  if (body->size() < kMaxAnswerBytes) body->append(data, std::min(size * n, kMaxAnswerBytes - body->size()));
   return size * n;
 }
 
@@ -159,6 +164,11 @@ class HttpTransport final : public Transport {
     }
     out.reason = "HTTP " + std::to_string(status) + ": " + response.substr(0, 300);
     out.kind = status == 429 || status >= 500 || status == 408 ? SendOutcome::Kind::kRetry : SendOutcome::Kind::kRejected;
+    if (status == 400 && endpoint == OutboundEndpoint::kImport &&
+        ParseMixpanelFailedRecords(response, events.size(), &out.refused)) {
+      out.kind = SendOutcome::Kind::kPartlyRejected;
+      for (auto& [index, why] : out.refused) why = "HTTP 400: " + why;
+    }
     return out;
   }
   bool shadow() const override { return false; }
@@ -171,6 +181,37 @@ class HttpTransport final : public Transport {
 };
 
 }  // namespace
+
+bool ParseMixpanelFailedRecords(std::string_view answer, size_t batch_size,
+                                std::vector<std::pair<size_t, std::string>>* refused) {
+  refused->clear();
+  simdjson::dom::parser parser;
+  simdjson::dom::element doc;
+  simdjson::dom::array failed;
+  if (parser.parse(answer.data(), answer.size()).get(doc) || doc["failed_records"].get_array().get(failed)) {
+    return false;
+  }
+  for (simdjson::dom::element record : failed) {
+    uint64_t index;
+    if (record["index"].get_uint64().get(index) || index >= batch_size) return false;
+    std::string_view message, field;
+    if (record["message"].get_string().get(message)) message = "refused";
+    std::string why(message.substr(0, 300));
+    if (!record["field"].get_string().get(field) && !field.empty() && why.find(field) == std::string::npos) {
+      why += " (" + std::string(field.substr(0, 100)) + ")";
+    }
+    refused->emplace_back(static_cast<size_t>(index), std::move(why));
+  }
+  std::sort(refused->begin(), refused->end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  for (size_t i = 1; i < refused->size(); ++i) {
+    if ((*refused)[i].first == (*refused)[i - 1].first) return false;
+  }
+  uint64_t imported;
+  if (!doc["num_records_imported"].get_uint64().get(imported) && imported + refused->size() != batch_size) {
+    return false;
+  }
+  return !refused->empty();
+}
 
 StatusOr<std::unique_ptr<Transport>> MakeShadowTransport(const std::string& data_dir, const std::string& vendor) {
   std::filesystem::path dir = std::filesystem::path(data_dir) / "outbox";

@@ -9,6 +9,8 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "common/status.h"
 #include "config/config.h"
@@ -17,12 +19,23 @@
 namespace vg {
 
 struct SendOutcome {
-  enum class Kind { kDelivered, kRetry, kRejected };
+  // kPartlyRejected: the vendor took every event of the batch but those in `refused` (Mixpanel's /import
+  // with strict=1 answers 400 and lists them in failed_records).
+  enum class Kind { kDelivered, kRetry, kRejected, kPartlyRejected };
   Kind kind = Kind::kDelivered;
   long retry_after_s = 0;  // from the vendor's Retry-After, 0 when absent
   int http_status = 0;     // 0 for network errors
   std::string reason;      // for logs, last_error and dead letters (at most ~300 bytes of the answer)
+  // kPartlyRejected: positions in the batch, ascending and unique, each with the vendor's reason.
+  std::vector<std::pair<size_t, std::string>> refused;
 };
+
+// Mixpanel's /import?strict=1 answer to a batch of `batch_size` events that it took in part: the
+// positions of failed_records, ascending, each with its message (and field). False when `answer` is not
+// such an answer, or does not add up (an index out of range or twice, num_records_imported plus the
+// failures not the batch size): the caller then treats the whole batch as refused.
+bool ParseMixpanelFailedRecords(std::string_view answer, size_t batch_size,
+                                std::vector<std::pair<size_t, std::string>>* refused);
 
 class Transport {
  public:

@@ -261,6 +261,57 @@ test('a 400 for two bad events among 300: the batch is sent in halves until each
   t.diagnostic(`${sink.requests.length} requests, sizes ${sink.requests.map((r) => `${r.json.length}:${r.status}`)}`);
 });
 
+test('/import answering 400 with failed_records: only the events it names are dead letters, each with its ' +
+     'reason; the others count as delivered and are not sent again', { timeout: 30_000 }, async (t) => {
+  const h = harness(t);
+  // Mixpanel's strict /import: takes the valid events of a batch, answers 400 naming the others.
+  const isBad = (e) => /^fw-import-bad-/.test(e?.properties?.$insert_id ?? '');
+  const sink = await h.sink({
+    answer: (r) => {
+      if (!Array.isArray(r.json) || !r.json.some(isBad)) return undefined;
+      const failed = r.json.flatMap((e, index) => (isBad(e) ? [{
+        index, insert_id: e.properties.$insert_id, field: 'properties.time',
+        message: `'properties.time' is invalid for ${e.properties.$insert_id}`,
+      }] : []));
+      return { status: 400, body: JSON.stringify({
+        code: 400, error: 'some data points in the request failed validation', status: 'Bad Request',
+        num_records_imported: r.json.length - failed.length, failed_records: failed }) };
+    },
+  });
+  const gw = await h.gateway({
+    vendors: [{ ...mixpanelVendor({ name: 'mixpanel', sink, policy: TEST_POLICY }), api: 'import', linger_ms: 1000 }],
+  });
+  const ids = Array.from({ length: 150 }, (_, i) => (i % 50 === 7 ? `fw-import-bad-${i}` : `fw-import-${i}`));
+  const mp = client(gw.host);
+  await Promise.all(Array.from({ length: 3 }, (_, b) =>
+    trackBatch(mp, ids.slice(b * 50, b * 50 + 50).map((id, k) => eventFor(id, b * 50 + k)))));
+
+  const bad = ids.filter((id) => /bad/.test(id));
+  const rejectedFile = path.join(gw.dataDir, 'deadletter', 'mixpanel.jsonl');
+  const readRejected = async () => (await fs.readFile(rejectedFile, 'utf8').catch(() => '')).split('\n').filter(Boolean)
+      .map((l) => JSON.parse(l));
+  await waitFor(async () => (await readRejected()).length >= bad.length, 15_000,
+                () => `${bad.length} dead letters\n${sink.summary()}\n${gw.logs()}`);
+  await holdsFor(async () => (await readRejected()).length === bad.length, 1_000, 'no more dead letters');
+  const dead = await readRejected();
+  assert.deepEqual(dead.map((l) => l.data.properties.$insert_id).sort(), [...bad].sort());
+  for (const l of dead) {
+    assert.equal(l.endpoint, '/import', JSON.stringify(l));
+    assert.equal(l.http_status, 400, JSON.stringify(l));
+    assert.equal(l.reason, `HTTP 400: 'properties.time' is invalid for ${l.data.properties.$insert_id}`);
+  }
+  // Each event sent once: the vendor took the good ones in the request it answered with 400.
+  const sent = countByInsertId(sink.events('/import'));
+  assert.deepEqual([...sent.keys()].sort(), [...ids].sort());
+  assert.ok([...sent.values()].every((n) => n === 1), `events sent more than once: ${sink.summary()}`);
+  const vendors = (await adminRequest(gw.dataDir, 'GET', '/v1/vendors')).json.vendors;
+  const status = vendors.find((v) => v.name === 'mixpanel');
+  assert.equal(status.delivered, ids.length - bad.length, JSON.stringify(status));
+  assert.equal(status.dead_lettered, bad.length, JSON.stringify(status));
+  assert.equal(status.splits, 0, JSON.stringify(status));
+  t.diagnostic(`${sink.requests.length} request(s): ${sink.requests.map((r) => `${r.json.length}:${r.status}`)}`);
+});
+
 test('a vendor that refuses every event with 400: splitting stops after 32 splits a batch (65 requests at most ' +
      'for one read of 300 refused events); all 300 are in the dead-letter file', { timeout: 30_000 }, async (t) => {
   const h = harness(t);
