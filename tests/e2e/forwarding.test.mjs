@@ -57,6 +57,19 @@ function countByInsertId(events) {
   return counts;
 }
 
+// Posts one event per id (eventFor) as concurrent SDK batches of 50, which the gateway takes in one spool
+// read when its vendor lingers.
+function trackInBatchesOf50(mp, ids) {
+  return Promise.all(Array.from({ length: Math.ceil(ids.length / 50) }, (_, b) =>
+    trackBatch(mp, ids.slice(b * 50, b * 50 + 50).map((id, k) => eventFor(id, b * 50 + k)))));
+}
+
+// The lines of the gateway's dead-letter file for `vendor`, parsed (none yet: []).
+async function deadLetters(gw, vendor = 'mixpanel') {
+  const text = await fs.readFile(path.join(gw.dataDir, 'deadletter', `${vendor}.jsonl`), 'utf8').catch(() => '');
+  return text.split('\n').filter(Boolean).map((l) => JSON.parse(l));
+}
+
 // Proves an absence: polls `predicate` for `ms` and fails as soon as it is false. Bounded by design.
 async function holdsFor(predicate, ms, what) {
   const deadline = Date.now() + ms;
@@ -227,13 +240,10 @@ test('a 400 for two bad events among 300: the batch is sent in halves until each
   });
   const ids = Array.from({ length: 300 }, (_, i) => (i === 77 || i === 230 ? `fw-split-bad-${i}` : `fw-split-${i}`));
   const mp = client(gw.host);
-  await Promise.all(Array.from({ length: 6 }, (_, b) =>
-    trackBatch(mp, ids.slice(b * 50, b * 50 + 50).map((id, k) => eventFor(id, b * 50 + k)))));
+  await trackInBatchesOf50(mp, ids);
 
   const good = ids.filter((id) => !/bad/.test(id));
-  const rejectedFile = path.join(gw.dataDir, 'deadletter', 'mixpanel.jsonl');
-  const readRejected = async () => (await fs.readFile(rejectedFile, 'utf8').catch(() => '')).split('\n').filter(Boolean)
-      .map((l) => JSON.parse(l));
+  const readRejected = () => deadLetters(gw);
   await waitFor(async () => sink.events('/track', { status: 200 }).length >= good.length &&
                             (await readRejected()).length >= 2, 15_000,
                 () => `298 events delivered and 2 dead letters\n${sink.summary()}\n${gw.logs()}`);
@@ -283,13 +293,10 @@ test('/import answering 400 with failed_records: only the events it names are de
   });
   const ids = Array.from({ length: 150 }, (_, i) => (i % 50 === 7 ? `fw-import-bad-${i}` : `fw-import-${i}`));
   const mp = client(gw.host);
-  await Promise.all(Array.from({ length: 3 }, (_, b) =>
-    trackBatch(mp, ids.slice(b * 50, b * 50 + 50).map((id, k) => eventFor(id, b * 50 + k)))));
+  await trackInBatchesOf50(mp, ids);
 
   const bad = ids.filter((id) => /bad/.test(id));
-  const rejectedFile = path.join(gw.dataDir, 'deadletter', 'mixpanel.jsonl');
-  const readRejected = async () => (await fs.readFile(rejectedFile, 'utf8').catch(() => '')).split('\n').filter(Boolean)
-      .map((l) => JSON.parse(l));
+  const readRejected = () => deadLetters(gw);
   await waitFor(async () => (await readRejected()).length >= bad.length, 15_000,
                 () => `${bad.length} dead letters\n${sink.summary()}\n${gw.logs()}`);
   await holdsFor(async () => (await readRejected()).length === bad.length, 1_000, 'no more dead letters');
@@ -321,11 +328,8 @@ test('a vendor that refuses every event with 400: splitting stops after 32 split
   });
   const ids = Array.from({ length: 300 }, (_, i) => `fw-allbad-${i}`);
   const mp = client(gw.host);
-  await Promise.all(Array.from({ length: 6 }, (_, b) =>
-    trackBatch(mp, ids.slice(b * 50, b * 50 + 50).map((id, k) => eventFor(id, b * 50 + k)))));
-  const rejectedFile = path.join(gw.dataDir, 'deadletter', 'mixpanel.jsonl');
-  const deadIds = async () => (await fs.readFile(rejectedFile, 'utf8').catch(() => '')).split('\n').filter(Boolean)
-      .map((l) => JSON.parse(l).data.properties.$insert_id);
+  await trackInBatchesOf50(mp, ids);
+  const deadIds = async () => (await deadLetters(gw)).map((l) => l.data.properties.$insert_id);
   await waitFor(async () => (await deadIds()).length >= ids.length, 15_000,
                 () => `300 dead letters\n${sink.summary()}\n${gw.logs()}`);
   await holdsFor(async () => (await deadIds()).length === ids.length, 1_000, 'no event dead-lettered twice');
