@@ -112,6 +112,15 @@ Status ToHashes(std::span<const std::vector<uint8_t>> proof, std::vector<Hash>* 
 
 }  // namespace
 
+Hash Sha256(std::string_view data) {
+  SHA256_CTX ctx;
+  SHA256_Init(&ctx);
+  SHA256_Update(&ctx, data.data(), data.size());
+  Hash out;
+  SHA256_Final(out.data(), &ctx);
+  return out;
+}
+
 Hash LeafHash(std::span<const uint8_t> data) {
   SHA256_CTX ctx;
   SHA256_Init(&ctx);
@@ -136,13 +145,7 @@ Hash NodeHash(const Hash& left, const Hash& right) {
 }
 
 Hash EmptyRoot() {
-  static const Hash kEmpty = [] {
-    SHA256_CTX ctx;
-    SHA256_Init(&ctx);
-    Hash out;
-    SHA256_Final(out.data(), &ctx);
-    return out;
-  }();
+  static const Hash kEmpty = Sha256("");
   return kEmpty;
 }
 

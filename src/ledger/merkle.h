@@ -43,6 +43,9 @@ namespace vg::ledger {
 using Hash = std::array<uint8_t, 32>;
 inline constexpr size_t kHashBytes = 32;
 
+// SHA-256(data): the payload hashes the ledger records (by OpenSSL's low-level API: its one-shot
+// SHA256() fetches the algorithm under a lock on every call).
+Hash Sha256(std::string_view data);
 // SHA-256(0x00 || data).
 Hash LeafHash(std::span<const uint8_t> data);
 // SHA-256(0x01 || left || right).

@@ -1,9 +1,5 @@
-// The low-level SHA256_* API: OpenSSL 3's one-shot SHA256() fetches the algorithm (under a lock) on every
-// call, which cost more than hashing a small payload.
-#define OPENSSL_SUPPRESS_DEPRECATED
 #include "server/disclosure_ledger.h"
 
-#include <openssl/sha.h>
 #include <spdlog/spdlog.h>
 
 #include <chrono>
@@ -17,6 +13,7 @@
 #include "common/time_text.h"
 
 #include "ledger/ledger.h"
+#include "ledger/merkle.h"
 
 namespace vg {
 namespace {
@@ -40,15 +37,7 @@ std::string PolicyFingerprint(const VendorConfig& v, uint32_t key_epoch) {
           "\nuser_agent:" + std::to_string(static_cast<int>(p.user_agent)) + "\npii:";
   for (PiiAction a : p.pii) text += std::to_string(static_cast<int>(a));
   text += "\nkey_epoch:" + std::to_string(key_epoch) + "\nendpoint:" + v.endpoint.value_or("(shadow)") + "\n";
-  unsigned char digest[32];
-  SHA256(reinterpret_cast<const unsigned char*>(text.data()), text.size(), digest);
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (int i = 0; i < 8; ++i) {
-    out.push_back(kHex[digest[i] >> 4]);
-    out.push_back(kHex[digest[i] & 15]);
-  }
-  return out;
+  return ledger::HashHex(ledger::Sha256(text)).substr(0, 16);
 }
 
 }  // namespace
@@ -207,10 +196,7 @@ Status DisclosureLedger::RecordDisclosures(std::span<const DisclosureEvent> even
     }
     ledger::Hash payload_hash{};
     if (e.outcome != DisclosureOutcome::kCut) {
-      SHA256_CTX ctx;
-      SHA256_Init(&ctx);
-      SHA256_Update(&ctx, e.payload.data(), e.payload.size());
-      SHA256_Final(payload_hash.data(), &ctx);
+      payload_hash = ledger::Sha256(e.payload);
     }
     const std::string_view subject = meta.subject.substr(0, ledger::kMaxSubjectBytes);
     const auto outcome = e.outcome == DisclosureOutcome::kDelivered      ? ledger::Outcome::kDelivered
