@@ -126,6 +126,10 @@ MerkleTree ReferenceTree() {
 
 TEST(MerkleHashes, FollowTheRfcDefinitions) {
   EXPECT_EQ(HashHex(EmptyRoot()), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+  // FIPS 180-2's "abc", and a message longer than one block (the payload hashes are several).
+  EXPECT_EQ(HashHex(Sha256("abc")), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  EXPECT_EQ(HashHex(Sha256("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq")),
+            "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
   // SHA-256(0x00): the hash of the empty leaf.
   EXPECT_EQ(HashHex(LeafHash({})), "6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d");
   // A leaf and a node with the same 64 bytes hash differently (the prefixes).
