@@ -492,43 +492,18 @@ class Delivery::Impl {
             }
             const int64_t attempt_at = Now();  // the disclosure's time: when the accepted attempt began
             SendOutcome out = v.transport->Send(endpoint, views, v.abort);
-            if (out.kind == SendOutcome::Kind::kDelivered) {
-              v.delivered += views.size();
-              v.delivered_rate.Add(views.size());
-              NoteDisclosures(v, records, from, to, DisclosureOutcome::kDelivered, attempt_at, &disclosures);
-              break;
-            }
+            // The vendor's answer settles the range unless it is to be retried or split: every event is
+            // delivered, or dead-lettered with the vendor's reason (all of them, or those it names).
+            std::vector<std::pair<size_t, std::string_view>> refused;
             if (out.kind == SendOutcome::Kind::kPartlyRejected) {
-              // The vendor took the others: only the events it names are dead letters, each with its reason.
-              RecordError(v, out.reason);
               spdlog::error("vendor {}: {} refused {} of a batch of {} events (the others were taken): {}", v.name,
                             OutboundPath(endpoint), out.refused.size(), views.size(), out.refused[0].second);
-              std::vector<std::pair<size_t, std::string_view>> named;
-              for (const auto& [pos, why] : out.refused) named.emplace_back(from + pos, why);
-              if (Status s = WriteDeadLetters(v, endpoint, records, named, out.http_status); !s.ok()) {
-                spdlog::critical("vendor {}: cannot write dead letters: {}", v.name, s.message());
-                interrupted = true;
-                WaitForWork(generation, std::chrono::steady_clock::now() + std::chrono::seconds(1));
-                break;
-              }
-              size_t next = 0;  // in out.refused
-              for (size_t k = from; k < to; ++k) {
-                const bool refused = next < out.refused.size() && out.refused[next].first == k - from;
-                next += refused ? 1 : 0;
-                NoteDisclosures(v, records, k, k + 1,
-                                refused ? DisclosureOutcome::kDeadLettered : DisclosureOutcome::kDelivered, attempt_at,
-                                &disclosures);
-              }
-              v.dead_lettered += out.refused.size();
-              v.delivered += views.size() - out.refused.size();
-              v.delivered_rate.Add(views.size() - out.refused.size());
-              break;
-            }
-            if (out.kind == SendOutcome::Kind::kRejected) {
-              RecordError(v, out.reason);
+              for (const auto& [pos, why] : out.refused) refused.emplace_back(from + pos, why);
+            } else if (out.kind == SendOutcome::Kind::kRejected) {
               if (to - from > 1 && splits_left > 0 && MayBeOneEventsFault(out)) {
                 spdlog::warn("vendor {}: {} refused a batch of {} events ({}); sending it in halves to find the "
                              "events refused", v.name, OutboundPath(endpoint), views.size(), out.reason);
+                RecordError(v, out.reason);
                 --splits_left;
                 ++v.splits;
                 const size_t mid = from + (to - from) / 2;
@@ -539,17 +514,17 @@ class Delivery::Impl {
               }
               spdlog::error("vendor {}: {} refused a batch of {} events: {}", v.name, OutboundPath(endpoint),
                             views.size(), out.reason);
-              std::vector<std::pair<size_t, std::string_view>> all;
-              for (size_t k = from; k < to; ++k) all.emplace_back(k, out.reason);
-              if (Status s = WriteDeadLetters(v, endpoint, records, all, out.http_status); !s.ok()) {
-                // Nothing may be lost: keep the batch pending and try again later.
+              for (size_t k = from; k < to; ++k) refused.emplace_back(k, out.reason);
+            }
+            if (out.kind != SendOutcome::Kind::kRetry) {
+              if (!refused.empty()) RecordError(v, out.reason);
+              if (Status s = Settle(v, endpoint, records, from, to, refused, out.http_status, attempt_at, &disclosures);
+                  !s.ok()) {
+                // Nothing may be lost: keep the range pending and try again later.
                 spdlog::critical("vendor {}: cannot write dead letters: {}", v.name, s.message());
                 interrupted = true;
                 WaitForWork(generation, std::chrono::steady_clock::now() + std::chrono::seconds(1));
-                break;
               }
-              v.dead_lettered += views.size();
-              NoteDisclosures(v, records, from, to, DisclosureOutcome::kDeadLettered, attempt_at, &disclosures);
               break;
             }
             // Retry with exponential backoff and full jitter; Retry-After is honoured up to a bound, so a
@@ -614,6 +589,30 @@ class Delivery::Impl {
                        DisclosureOutcome outcome, int64_t at, std::vector<DisclosureEvent>* out) const {
     if (options_.recorder == nullptr) return;
     for (size_t k = from; k < to; ++k) out->push_back({at, v.id, outcome, records[k].meta, records[k].payload});
+  }
+
+  // Settles records [from, to) after the vendor's answer: writes the dead letters of `refused` (records
+  // indices, ascending, with the vendor's reasons), then notes every event's fate (the refused dead-lettered,
+  // the others delivered) and counts them. When the dead letters cannot be written nothing is noted: the
+  // range stays pending.
+  Status Settle(VendorRuntimeState& v, OutboundEndpoint endpoint, const std::vector<SpoolRecordView>& records,
+                size_t from, size_t to, std::span<const std::pair<size_t, std::string_view>> refused, int http_status,
+                int64_t at, std::vector<DisclosureEvent>* disclosures) {
+    if (!refused.empty()) {
+      if (Status s = WriteDeadLetters(v, endpoint, records, refused, http_status); !s.ok()) return s;
+    }
+    size_t next = 0;  // in refused
+    for (size_t k = from; k < to; ++k) {
+      const bool dead = next < refused.size() && refused[next].first == k;
+      next += dead ? 1 : 0;
+      NoteDisclosures(v, records, k, k + 1, dead ? DisclosureOutcome::kDeadLettered : DisclosureOutcome::kDelivered,
+                      at, disclosures);
+    }
+    const size_t delivered = (to - from) - refused.size();
+    v.dead_lettered += refused.size();
+    v.delivered += delivered;
+    if (delivered > 0) v.delivered_rate.Add(delivered);
+    return Status::Ok();
   }
 
   // One line for each refused record (`records` index, the vendor's reason), appended and synced at once.

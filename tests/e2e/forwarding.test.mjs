@@ -319,10 +319,32 @@ test('/import answering 400 with failed_records: only the events it names are de
   t.diagnostic(`${sink.requests.length} request(s): ${sink.requests.map((r) => `${r.json.length}:${r.status}`)}`);
 });
 
-test('a vendor that refuses every event with 400: splitting stops after 32 splits a batch (65 requests at most ' +
-     'for one read of 300 refused events); all 300 are in the dead-letter file', { timeout: 30_000 }, async (t) => {
+test('a refusal whose dead letters cannot be written keeps the events pending (logged); once the file ' +
+     'can be written they are dead-lettered, each once', { timeout: 30_000 }, async (t) => {
   const h = harness(t);
-  const sink = await h.sink({ answer: () => ({ status: 400, body: '{"error":"schema mismatch","status":0}' }) });
+  const sink = await h.sink({ answer: () => ({ status: 401, body: '{"error":"bad token","status":0}' }) });
+  const gw = await h.gateway({ vendors: [mixpanelVendor({ name: 'mixpanel', sink, policy: TEST_POLICY })] });
+  // A directory where the dead-letter file goes: opening it for writing fails, even for root.
+  const file = path.join(gw.dataDir, 'deadletter', 'mixpanel.jsonl');
+  await fs.mkdir(file);
+  const ids = ['fw-dlfail-1', 'fw-dlfail-2'];
+  await trackBatch(client(gw.host), ids.map((id, i) => eventFor(id, i)));
+  await waitFor(() => /cannot write dead letters/.test(gw.stderr()) && sink.requests.length >= 2, 10_000,
+                () => `a failed dead-letter write, then the batch sent again\n${sink.summary()}\n${gw.logs()}`);
+  const pending = async () => (await adminRequest(gw.dataDir, 'GET', '/v1/vendors')).json.vendors[0].pending;
+  assert.equal(await pending(), ids.length, 'the refused events stay in the spool');
+
+  await fs.rmdir(file);
+  await waitFor(async () => (await pending()) === 0, 10_000, () => `the spool drained\n${gw.logs()}`);
+  assert.deepEqual((await deadLetters(gw)).map((l) => l.data.properties.$insert_id), ids);
+  await holdsFor(async () => (await deadLetters(gw)).length === ids.length, 1_500, 'each dead-lettered once');
+});
+
+test('a vendor that refuses every event (200 with Mixpanel\'s {"status":0}, which splits like a 400): splitting ' +
+     'stops after 32 splits a batch (65 requests at most for one read of 300 refused events); all 300 are in the ' +
+     'dead-letter file', { timeout: 30_000 }, async (t) => {
+  const h = harness(t);
+  const sink = await h.sink({ answer: () => ({ status: 200, body: '{"status":0,"error":"schema mismatch"}' }) });
   const gw = await h.gateway({
     vendors: [{ ...mixpanelVendor({ name: 'mixpanel', sink, policy: TEST_POLICY }), linger_ms: 1000 }],
   });
