@@ -1,8 +1,8 @@
 #include "delivery/transport.h"
 
 #include <curl/curl.h>
-#include <simdjson.h>
 #include <fcntl.h>
+#include <simdjson.h>
 #include <unistd.h>
 
 #include <algorithm>
