@@ -1,10 +1,11 @@
 // Delivery rate to a slow vendor: how many events a second one vendor's sender gets through when every
-// answer takes --delay-ms (a round trip to a distant API), for each --batch-max-events. The gateway runs
+// answer takes --delay-ms (a round trip to a distant API), for each --batch-max-events and each number of
+// --connections (each has one request in flight). The gateway runs
 // with a minimal policy; the client posts --events events as 50-event SDK batches first, then the time
 // until the sink has them all is measured (the events still queued when posting ended, over that time).
 //
 //   node bench/vendor_rtt.mjs [--bin build/release/src/vendorguard] [--delay-ms 100] [--events 20000]
-//                             [--batch-max-events 50,2000]
+//                             [--batch-max-events 50,2000] [--connections 1,4]
 //
 // The sink is the e2e tests' Mixpanel sink (tests/e2e/helpers.mjs), on 127.0.0.1.
 import { spawn } from 'node:child_process';
@@ -22,24 +23,28 @@ const { values: opt } = parseArgs({
     'delay-ms': { type: 'string', default: '100' },
     events: { type: 'string', default: '20000' },
     'batch-max-events': { type: 'string', default: '50,2000' },
+    connections: { type: 'string', default: '1,4' },
   },
 });
 const delayMs = Number(opt['delay-ms']);
 const total = Math.ceil(Number(opt.events) / 50) * 50;
 const sizes = opt['batch-max-events'].split(',').map(Number);
-if (!fs.existsSync(opt.bin) || !(delayMs >= 0) || !(total > 0) || sizes.some((n) => !(n >= 1 && n <= 2000))) {
-  console.error('usage: node bench/vendor_rtt.mjs [--bin PATH] [--delay-ms N] [--events N] [--batch-max-events 50,2000]');
+const connectionCounts = opt.connections.split(',').map(Number);
+if (!fs.existsSync(opt.bin) || !(delayMs >= 0) || !(total > 0) || sizes.some((n) => !(n >= 1 && n <= 2000)) ||
+    connectionCounts.some((n) => !(Number.isInteger(n) && n >= 1 && n <= 16))) {
+  console.error('usage: node bench/vendor_rtt.mjs [--bin PATH] [--delay-ms N] [--events N] [--batch-max-events 50,2000] ' +
+                '[--connections 1,4]');
   process.exit(2);
 }
 
-console.log(`| batch_max_events | events delivered after posting | seconds | events/s | requests to the vendor |`);
-console.log(`|---:|---:|---:|---:|---:|`);
-for (const max of sizes) {
+console.log(`| batch_max_events | connections | events delivered after posting | seconds | events/s | requests to the vendor |`);
+console.log(`|---:|---:|---:|---:|---:|---:|`);
+for (const max of sizes) for (const connections of connectionCounts) {
   const sink = await startSink({ delayMs });
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vg-rtt-'));
   fs.writeFileSync(path.join(dir, 'c.yaml'), toYaml({
     listen: '127.0.0.1:0', data_dir: path.join(dir, 'data'), admin: { listen: 'off' },
-    vendors: [{ name: 'mixpanel', kind: 'mixpanel', endpoint: sink.url, batch_max_events: max,
+    vendors: [{ name: 'mixpanel', kind: 'mixpanel', endpoint: sink.url, batch_max_events: max, connections,
                 policy: { allow: ['distinct_id', '$insert_id', 'time'] } }],
   }));
   const portFile = path.join(dir, 'port');
@@ -65,7 +70,7 @@ for (const max of sizes) {
   const before = sink.events('/track').length;
   while (sink.events('/track').length < total) await new Promise((r) => setTimeout(r, 10));
   const secs = (Date.now() - t0) / 1000;
-  console.log(`| ${max} | ${total - before} | ${secs.toFixed(2)} | ${Math.round((total - before) / secs)} | ` +
+  console.log(`| ${max} | ${connections} | ${total - before} | ${secs.toFixed(2)} | ${Math.round((total - before) / secs)} | ` +
               `${sink.requests.length} |`);
   gw.kill('SIGTERM');
   await new Promise((r) => gw.once('exit', r));

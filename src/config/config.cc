@@ -55,7 +55,7 @@ constexpr std::string_view kAdminKeys[] = {"socket", "listen", "tls_cert", "tls_
 constexpr std::string_view kLedgerKeys[] = {"retention_days", "retention_check_interval"};
 constexpr std::string_view kVendorKeys[] = {
     "name", "kind", "endpoint", "api", "token", "api_secret_env", "key_epoch", "gzip", "linger_ms",
-    "batch_max_events", "batch_max_bytes", "policy", "purpose", "legal_basis", "destination_country", "retention_days",
+    "batch_max_events", "batch_max_bytes", "connections", "policy", "purpose", "legal_basis", "destination_country", "retention_days",
 };
 // GDPR Art. 6(1)'s lawful bases.
 constexpr std::string_view kLegalBases[] = {"consent", "contract", "legal_obligation", "vital_interests",
@@ -748,6 +748,10 @@ class ConfigParser {
         vendor->batch_max_events = static_cast<uint32_t>(n);
       } else if (e.key == "batch_max_bytes") {
         s = Bytes(e, 1024, &vendor->batch_max_bytes, 10'000'000);
+      } else if (e.key == "connections") {
+        uint64_t n;
+        s = Integer(e, 1, 16, "a number of connections from 1 to 16", &n);
+        vendor->connections = static_cast<uint32_t>(n);
       } else if (e.key == "purpose") {
         s = String(e, &vendor->purpose);
       } else if (e.key == "legal_basis") {

@@ -94,6 +94,11 @@ struct VendorConfig {
   // the vendor less per event; smaller ones lose less time to a retry.
   uint32_t batch_max_events = 2000;
   uint64_t batch_max_bytes = 2'000'000;
+  // Keep-alive connections to the vendor, each with one request in flight: with one, a distant vendor
+  // gets at most one batch per round trip. Batches of /track and /import may arrive out of order (each
+  // event carries its time); /engage and /groups batches, whose order matters, go one at a time.
+  // Shadow mode writes one file and uses one.
+  uint32_t connections = 4;
   PolicyConfig policy;
   // What the company declares about this disclosure (GDPR Art. 30 records, Art. 15(1)(c) answers): kept
   // with every ledger record about the vendor. Empty = not declared.

@@ -113,6 +113,12 @@ vendors:
     # batch_max_events: 2000
     # batch_max_bytes: 2000000
 
+    # Keep-alive connections to the vendor (1 to 16; default 4), each with one request in flight, so
+    # a distant vendor is not limited to one batch per round trip. /track and /import batches may
+    # then arrive out of order (every event carries its time); /engage and /groups profile updates,
+    # whose order matters, are still sent one batch at a time.
+    # connections: 4
+
     # What this vendor may receive. Without a `policy` key the strict default applies, which is
     # exactly the policy below. Lists are property-name globs where `*` matches any run of characters
     # and `?` one character. With a `policy` key, a list left out is empty, except `pseudonymize` and

@@ -19,6 +19,7 @@
 #include <thread>
 
 #include "common/files.h"
+#include "common/function_ref.h"
 #include "common/json_text.h"
 #include "delivery/transport.h"
 #include "common/thread_name.h"
@@ -182,10 +183,82 @@ bool DecodeDisclosureMeta(std::string_view b, DisclosureMeta* out) {
   return true;
 }
 
+// The threads that send one vendor's requests: its sender thread and a helper for each connection after
+// the first. Run() hands out a round of jobs, each to the next free thread, which passes its connection's
+// index (the sender's is 0), and returns when all are done.
+class SenderCrew {
+ public:
+  SenderCrew(size_t helpers, const std::string& name) {
+    for (size_t c = 1; c <= helpers; ++c) {
+      threads_.emplace_back([this, c] { Loop(c); });
+      SetThreadName(threads_.back(), name);
+    }
+  }
+  ~SenderCrew() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stop_ = true;
+    }
+    start_.notify_all();
+    for (auto& t : threads_) t.join();
+  }
+
+  void Run(size_t jobs, FunctionRef<void(size_t job, size_t connection)> fn) {
+    if (jobs == 0) return;
+    if (jobs == 1 || threads_.empty()) {  // nothing to share
+      for (size_t j = 0; j < jobs; ++j) fn(j, 0);
+      return;
+    }
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      fn_ = &fn;
+      jobs_ = jobs;
+      next_ = 0;
+      busy_ = threads_.size();
+      ++round_;
+    }
+    start_.notify_all();
+    Work(0);
+    std::unique_lock<std::mutex> lock(mu_);
+    done_.wait(lock, [&] { return busy_ == 0; });
+    fn_ = nullptr;
+  }
+
+ private:
+  void Work(size_t connection) {
+    for (size_t j; (j = next_.fetch_add(1)) < jobs_;) (*fn_)(j, connection);
+  }
+  void Loop(size_t connection) {
+    uint64_t seen = 0;
+    while (true) {
+      {
+        std::unique_lock<std::mutex> lock(mu_);
+        start_.wait(lock, [&] { return stop_ || round_ != seen; });
+        if (stop_) return;
+        seen = round_;
+      }
+      Work(connection);
+      std::lock_guard<std::mutex> lock(mu_);
+      if (--busy_ == 0) done_.notify_one();
+    }
+  }
+
+  std::mutex mu_;
+  std::condition_variable start_, done_;
+  uint64_t round_ = 0;  // the rest guarded by mu_, but next_ (claimed without it) and what Run sets
+  size_t jobs_ = 0;     // before a round starts, read by the threads during it
+  std::atomic<size_t> next_{0};
+  size_t busy_ = 0;
+  const FunctionRef<void(size_t, size_t)>* fn_ = nullptr;
+  bool stop_ = false;
+  std::vector<std::thread> threads_;
+};
+
 struct VendorRuntimeState {
   std::string name;
   SpoolVendorId id = 0;
-  std::unique_ptr<Transport> transport;
+  std::vector<std::unique_ptr<Transport>> transports;  // one a connection (VendorConfig::connections)
+  std::unique_ptr<SenderCrew> crew;
   std::chrono::milliseconds linger{0};
   size_t batch_max_events = 1;  // per request to the vendor (VendorConfig)
   size_t batch_max_bytes = 0;   // of the JSON array the events make, before gzip
@@ -199,6 +272,11 @@ struct VendorRuntimeState {
   int64_t last_error_at = 0;
   std::string dead_letter_path;
   std::mutex discard_mu;  // one Spool::Discard of this vendor at a time (Cut's and the sender's)
+  // Spool sequence ranges [first, last] past the acknowledged cursor that were delivered or dead-lettered
+  // and recorded while an earlier request was interrupted (pause, cut, shutdown): the sender skips them
+  // rather than sending them again, and a cut does not record them as cut. In memory: after a restart
+  // they are sent and recorded again (at least once). Written by the sender under discard_mu.
+  std::vector<std::pair<uint64_t, uint64_t>> settled_ahead;
   std::thread thread;
 };
 
@@ -246,10 +324,15 @@ class Delivery::Impl {
       v->linger = std::chrono::milliseconds(vc.linger_ms);
       v->batch_max_events = vc.batch_max_events;
       v->batch_max_bytes = vc.batch_max_bytes;
-      auto transport = vc.endpoint ? MakeHttpTransport(vc, options_.request_timeout)
-                                   : MakeShadowTransport(config_.data_dir, vc.name);
-      if (!transport.ok()) return transport.status();
-      v->transport = std::move(*transport);
+      // Shadow mode appends to one file: one connection.
+      const size_t connections = vc.endpoint ? std::max<size_t>(1, vc.connections) : 1;
+      for (size_t c = 0; c < connections; ++c) {
+        auto transport = vc.endpoint ? MakeHttpTransport(vc, options_.request_timeout)
+                                     : MakeShadowTransport(config_.data_dir, vc.name);
+        if (!transport.ok()) return transport.status();
+        v->transports.push_back(std::move(*transport));
+      }
+      v->crew = std::make_unique<SenderCrew>(connections - 1, "vg-send:" + vc.name);
       if (auto it = saved.find(vc.name); it != saved.end()) v->state = it->second;
       v->dead_letter_path = dl_dir + "/" + vc.name + ".jsonl";
       v->dead_letters_in_file = CountLines(v->dead_letter_path);
@@ -331,13 +414,21 @@ class Delivery::Impl {
     return Status::Ok();
   }
 
-  // Called with v.discard_mu held. Each discarded event is recorded with outcome cut.
+  // Called with v.discard_mu held. Each discarded event is recorded with outcome cut, but those already
+  // settled (settled_ahead), which are neither counted nor recorded again.
   StatusOr<uint64_t> DiscardPending(VendorRuntimeState& v) {
     std::vector<std::string> metas;
+    uint64_t settled = 0;
     auto n = spool_->Discard(v.id, [&](const DiscardedRecord& r) {
-      if (options_.recorder != nullptr) metas.emplace_back(r.meta);
+      if (!v.settled_ahead.empty() && Settled(v.settled_ahead, r.seq)) {
+        ++settled;
+      } else if (options_.recorder != nullptr) {
+        metas.emplace_back(r.meta);
+      }
     });
     if (!n.ok()) return n;
+    v.settled_ahead.clear();
+    *n -= settled;
     v.discarded += *n;
     if (options_.recorder != nullptr && !metas.empty()) {
       const int64_t now = Now();
@@ -408,8 +499,72 @@ class Delivery::Impl {
 
   bool Stop() const { return stopping_.load() && std::chrono::steady_clock::now() >= deadline_.load(); }
 
+  // The records of one spool read, cut into requests: `ranges` in sequence order, each [from, to) of
+  // `records`; `jobs` lists which ranges each job sends, in order. A job is one range of /track or
+  // /import, or all the /engage and /groups ranges together (their order matters), or a range already
+  // settled before (VendorRuntimeState::settled_ahead), which nothing sends.
+  struct ReadPlan {
+    std::vector<std::pair<size_t, size_t>> ranges;
+    std::vector<bool> presettled;
+    std::vector<std::vector<size_t>> jobs;
+  };
+
+  static bool Settled(const std::vector<std::pair<uint64_t, uint64_t>>& ahead, uint64_t seq) {
+    for (const auto& [first, last] : ahead) {
+      if (seq >= first && seq <= last) return true;
+    }
+    return false;
+  }
+
+  ReadPlan PlanRequests(VendorRuntimeState& v, const std::vector<SpoolRecordView>& records) const {
+    std::vector<std::pair<uint64_t, uint64_t>> settled;
+    {
+      std::lock_guard<std::mutex> lock(v.discard_mu);
+      settled = v.settled_ahead;
+    }
+    ReadPlan plan;
+    size_t ordered_job = SIZE_MAX;  // the job of the /engage and /groups ranges
+    for (size_t i = 0; i < records.size();) {
+      size_t j = i + 1;
+      if (Settled(settled, records[i].seq)) {
+        while (j < records.size() && Settled(settled, records[j].seq)) ++j;
+        plan.ranges.emplace_back(i, j);
+        plan.presettled.push_back(true);
+        plan.jobs.push_back({plan.ranges.size() - 1});
+        i = j;
+        continue;
+      }
+      // One request: consecutive events of one endpoint, within the vendor's limits on events and on the
+      // bytes of the JSON array they make ('[', the events, a ',' between each two, ']'); at least one
+      // event, however large.
+      const uint8_t kind = records[i].kind;
+      size_t body_bytes = 2 + records[i].payload.size();
+      while (j < records.size() && records[j].kind == kind && j - i < v.batch_max_events &&
+             body_bytes + 1 + records[j].payload.size() <= v.batch_max_bytes &&
+             !Settled(settled, records[j].seq)) {
+        body_bytes += 1 + records[j].payload.size();
+        ++j;
+      }
+      plan.ranges.emplace_back(i, j);
+      plan.presettled.push_back(false);
+      const auto endpoint = static_cast<OutboundEndpoint>(kind <= 3 ? kind : 0);
+      if (endpoint == OutboundEndpoint::kEngage || endpoint == OutboundEndpoint::kGroups) {
+        if (ordered_job == SIZE_MAX) {
+          ordered_job = plan.jobs.size();
+          plan.jobs.emplace_back();
+        }
+        plan.jobs[ordered_job].push_back(plan.ranges.size() - 1);
+      } else {
+        plan.jobs.push_back({plan.ranges.size() - 1});
+      }
+      i = j;
+    }
+    return plan;
+  }
+
   void RunSender(VendorRuntimeState& v) {
-    std::mt19937_64 rng(std::random_device{}());
+    std::vector<std::mt19937_64> rngs;
+    for (size_t c = 0; c < v.transports.size(); ++c) rngs.emplace_back(std::random_device{}());
     uint64_t after = 0;  // records up to here are acknowledged (or being skipped)
     bool was_idle = false;  // the last read found nothing: what wakes us is the first of a burst
     while (true) {
@@ -440,7 +595,8 @@ class Delivery::Impl {
         std::this_thread::sleep_for(v.linger);
       }
       was_idle = false;
-      auto batch = spool_->Read(v.id, after, 2000, 16u << 20);
+      // Enough for a request on every connection.
+      auto batch = spool_->Read(v.id, after, v.batch_max_events * v.transports.size(), 16u << 20);
       if (!batch.ok()) {
         spdlog::error("vendor {}: reading the spool failed: {}", v.name, batch.status().message());
         RecordError(v, batch.status().message());
@@ -454,135 +610,179 @@ class Delivery::Impl {
         continue;
       }
       const auto& records = batch->records;
-      uint64_t done_seq = after;
-      bool interrupted = false;
-      size_t i = 0;
-      std::vector<std::string_view> views;
-      std::vector<DisclosureEvent> disclosures;
-      while (i < records.size() && !interrupted) {
-        const uint8_t kind = records[i].kind;
-        const auto endpoint = static_cast<OutboundEndpoint>(kind <= 3 ? kind : 0);
-        // One request: consecutive events of one endpoint, within the vendor's limits on events and on
-        // the bytes of the JSON array they make ('[', the events, a ',' between each two, ']'); at least
-        // one event, however large.
-        size_t j = i + 1;
-        size_t body_bytes = 2 + records[i].payload.size();
-        while (j < records.size() && records[j].kind == kind && j - i < v.batch_max_events &&
-               body_bytes + 1 + records[j].payload.size() <= v.batch_max_bytes) {
-          body_bytes += 1 + records[j].payload.size();
-          ++j;
-        }
-        // The ranges of [i, j) still to send, the next one last. A refusal that may be one event's fault
-        // (MayBeOneEventsFault) splits its range in halves, so a bad event is dead-lettered alone and its
-        // neighbours are delivered; at most kMaxSplitsPerBatch times, so a vendor that refuses everything
-        // costs a bounded number of requests.
-        std::vector<std::pair<size_t, size_t>> ranges{{i, j}};
-        int splits_left = kMaxSplitsPerBatch;
-        while (!ranges.empty() && !interrupted) {
-          const auto [from, to] = ranges.back();
-          ranges.pop_back();
-          views.clear();
-          for (size_t k = from; k < to; ++k) views.push_back(records[k].payload);
-          bool split = false;
-          int attempt = 0;
-          while (true) {
-            if (v.state.load() != VendorState::kActive || Stop()) {
-              interrupted = true;
-              break;
-            }
-            const int64_t attempt_at = Now();  // the disclosure's time: when the accepted attempt began
-            SendOutcome out = v.transport->Send(endpoint, views, v.abort);
-            // The vendor's answer settles the range unless it is to be retried or split: every event is
-            // delivered, or dead-lettered with the vendor's reason (all of them, or those it names).
-            std::vector<std::pair<size_t, std::string_view>> refused;
-            if (out.kind == SendOutcome::Kind::kPartlyRejected) {
-              spdlog::error("vendor {}: {} refused {} of a batch of {} events (the others were taken): {}", v.name,
-                            OutboundPath(endpoint), out.refused.size(), views.size(), out.refused[0].second);
-              for (const auto& [pos, why] : out.refused) refused.emplace_back(from + pos, why);
-            } else if (out.kind == SendOutcome::Kind::kRejected) {
-              if (to - from > 1 && splits_left > 0 && MayBeOneEventsFault(out)) {
-                spdlog::warn("vendor {}: {} refused a batch of {} events ({}); sending it in halves to find the "
-                             "events refused", v.name, OutboundPath(endpoint), views.size(), out.reason);
-                RecordError(v, out.reason);
-                --splits_left;
-                ++v.splits;
-                const size_t mid = from + (to - from) / 2;
-                ranges.push_back({mid, to});
-                ranges.push_back({from, mid});
-                split = true;
-                break;
-              }
-              spdlog::error("vendor {}: {} refused a batch of {} events: {}", v.name, OutboundPath(endpoint),
-                            views.size(), out.reason);
-              for (size_t k = from; k < to; ++k) refused.emplace_back(k, out.reason);
-            }
-            if (out.kind != SendOutcome::Kind::kRetry) {
-              if (!refused.empty()) RecordError(v, out.reason);
-              if (Status s = Settle(v, endpoint, records, from, to, refused, out.http_status, attempt_at, &disclosures);
-                  !s.ok()) {
-                // Nothing may be lost: keep the range pending and try again later.
-                spdlog::critical("vendor {}: cannot write dead letters: {}", v.name, s.message());
-                interrupted = true;
-                WaitForWork(generation, std::chrono::steady_clock::now() + std::chrono::seconds(1));
-              }
-              break;
-            }
-            // Retry with exponential backoff and full jitter; Retry-After is honoured up to a bound, so a
-            // vendor cannot stall delivery for days.
-            if (v.state.load() != VendorState::kActive) {
-              interrupted = true;
-              break;
-            }
-            ++v.retries;
-            ++attempt;
-            RecordError(v, out.reason);
-            const int64_t cap = std::min<int64_t>(options_.max_backoff.count(), int64_t{100} << std::min(attempt, 12));
-            std::uniform_int_distribution<int64_t> jitter(0, cap);
-            const int64_t retry_after_ms =
-                std::clamp<int64_t>(out.retry_after_s, 0, options_.max_retry_after.count()) * 1000;
-            auto wait = std::chrono::milliseconds(std::max(jitter(rng), retry_after_ms));
-            spdlog::warn("vendor {}: {} failed ({}), retry {} in {} ms", v.name, OutboundPath(endpoint), out.reason,
-                         attempt, wait.count());
-            auto until = std::min(std::chrono::steady_clock::now() + wait, deadline_.load());
-            // Sleep, waking early for a state change or the shutdown deadline (the generation moves on
-            // commits too, so re-check in a loop).
-            while (std::chrono::steady_clock::now() < until && v.state.load() == VendorState::kActive && !Stop()) {
-              uint64_t g;
-              {
-                std::lock_guard<std::mutex> lock(wake_mu_);
-                g = generation_;
-              }
-              WaitForWork(g, until);
-            }
-            if (stopping_.load() && Stop()) {
-              interrupted = true;
-              break;
-            }
+      const ReadPlan plan = PlanRequests(v, records);
+      // What each range came to: records [from, settled_to) are delivered or dead-lettered (a split range
+      // settles its halves in order), with their fates in `noted`; the rest were interrupted.
+      std::vector<size_t> settled_to(plan.ranges.size());
+      std::vector<std::vector<DisclosureEvent>> noted(plan.ranges.size());
+      for (size_t r = 0; r < plan.ranges.size(); ++r) {
+        settled_to[r] = plan.presettled[r] ? plan.ranges[r].second : plan.ranges[r].first;
+      }
+      std::atomic<bool> round_interrupted{false};
+      std::vector<std::pair<uint64_t, uint64_t>> settled_now;  // what this round added to settled_ahead
+      v.crew->Run(plan.jobs.size(), [&](size_t job, size_t connection) {
+        for (size_t r : plan.jobs[job]) {
+          if (plan.presettled[r]) continue;
+          if (round_interrupted.load()) return;
+          const auto [from, to] = plan.ranges[r];
+          settled_to[r] = SendRange(v, *v.transports[connection], rngs[connection], records, from, to, generation,
+                                    &noted[r]);
+          if (settled_to[r] > from) {
+            // Settled at once, before this round is acknowledged: a cut meanwhile does not count them.
+            std::lock_guard<std::mutex> lock(v.discard_mu);
+            v.settled_ahead.emplace_back(records[from].seq, records[settled_to[r] - 1].seq);
+            settled_now.push_back(v.settled_ahead.back());
           }
-          // Ranges go in order: when one is done, so is everything before it.
-          if (!interrupted && !split) done_seq = records[to - 1].seq;
+          if (settled_to[r] < to) {
+            round_interrupted = true;  // the others start nothing new
+            return;
+          }
         }
-        if (!interrupted) i = j;
+      });
+
+      // Record every settled event's fate, then acknowledge the settled prefix. Ranges settled after an
+      // interrupted one stay in settled_ahead until the cursor passes them.
+      uint64_t done_seq = after;
+      bool gap = false;
+      std::vector<DisclosureEvent> disclosures;
+      for (size_t r = 0; r < plan.ranges.size(); ++r) {
+        const auto [from, to] = plan.ranges[r];
+        if (!gap && settled_to[r] > from) done_seq = records[settled_to[r] - 1].seq;
+        if (settled_to[r] < to) gap = true;
+        disclosures.insert(disclosures.end(), noted[r].begin(), noted[r].end());
+      }
+      if (settled_now.empty() && done_seq == after) continue;  // interrupted before anything settled
+      // When the round cannot be recorded, nothing of it counts as settled: it is sent again.
+      auto forget_round = [&] {
+        std::lock_guard<std::mutex> lock(v.discard_mu);
+        std::erase_if(v.settled_ahead, [&](const auto& range) {
+          return std::find(settled_now.begin(), settled_now.end(), range) != settled_now.end();
+        });
+      };
+      if (Status f = FlushAll(v); !f.ok()) {
+        // Not durable at the destination: acknowledge nothing, send again (at least once).
+        spdlog::error("vendor {}: {}", v.name, f.message());
+        RecordError(v, f.message());
+        forget_round();
+        WaitForWork(generation, std::chrono::steady_clock::now() + std::chrono::seconds(1));
+        continue;
+      }
+      if (!RecordDisclosures(v, disclosures)) {
+        forget_round();
+        continue;
       }
       if (done_seq > after) {
-        if (Status f = v.transport->Flush(); !f.ok()) {
-          // Not durable at the destination: acknowledge nothing, send again (at least once).
-          spdlog::error("vendor {}: {}", v.name, f.message());
-          RecordError(v, f.message());
-          WaitForWork(generation, std::chrono::steady_clock::now() + std::chrono::seconds(1));
-          continue;
-        }
-        if (!RecordDisclosures(v, disclosures)) continue;
         if (Status s = spool_->Ack(v.id, done_seq); !s.ok()) {
           spdlog::error("vendor {}: acknowledging in the spool failed: {}", v.name, s.message());
         }
         after = done_seq;
       }
-      if (interrupted && v.state.load() == VendorState::kActive && !Stop()) {
-        // A dead-letter write failed: the loop above already waited.
-        continue;
-      }
+      std::lock_guard<std::mutex> lock(v.discard_mu);
+      std::erase_if(v.settled_ahead, [&](const auto& range) { return range.second <= after; });
     }
+  }
+
+  Status FlushAll(VendorRuntimeState& v) {
+    for (auto& t : v.transports) {
+      if (Status f = t->Flush(); !f.ok()) return f;
+    }
+    return Status::Ok();
+  }
+
+  // Sends records [from, to) as one request through `transport`, retrying as the answer asks, and
+  // settles them (Settle). A refusal that may be one event's fault (MayBeOneEventsFault) splits the
+  // range in halves, so a bad event is dead-lettered alone and its neighbours are delivered; at most
+  // kMaxSplitsPerBatch times, so a vendor that refuses everything costs a bounded number of requests.
+  // Returns where the settled records end: `to`, or less when interrupted (pause, cut, shutdown, dead
+  // letters that cannot be written), the halves done before being settled.
+  size_t SendRange(VendorRuntimeState& v, Transport& transport, std::mt19937_64& rng,
+                   const std::vector<SpoolRecordView>& records, size_t from_record, size_t to_record,
+                   uint64_t generation, std::vector<DisclosureEvent>* disclosures) {
+    const uint8_t kind = records[from_record].kind;
+    const auto endpoint = static_cast<OutboundEndpoint>(kind <= 3 ? kind : 0);
+    // The ranges still to send, the next one last.
+    std::vector<std::pair<size_t, size_t>> ranges{{from_record, to_record}};
+    size_t settled_to = from_record;
+    int splits_left = kMaxSplitsPerBatch;
+    std::vector<std::string_view> views;
+    while (!ranges.empty()) {
+      const auto [from, to] = ranges.back();
+      ranges.pop_back();
+      views.clear();
+      for (size_t k = from; k < to; ++k) views.push_back(records[k].payload);
+      bool split = false;
+      int attempt = 0;
+      while (true) {
+        if (v.state.load() != VendorState::kActive || Stop()) return settled_to;
+        const int64_t attempt_at = Now();  // the disclosure's time: when the accepted attempt began
+        SendOutcome out = transport.Send(endpoint, views, v.abort);
+        // The vendor's answer settles the range unless it is to be retried or split: every event is
+        // delivered, or dead-lettered with the vendor's reason (all of them, or those it names).
+        std::vector<std::pair<size_t, std::string_view>> refused;
+        if (out.kind == SendOutcome::Kind::kPartlyRejected) {
+          spdlog::error("vendor {}: {} refused {} of a batch of {} events (the others were taken): {}", v.name,
+                        OutboundPath(endpoint), out.refused.size(), views.size(), out.refused[0].second);
+          for (const auto& [pos, why] : out.refused) refused.emplace_back(from + pos, why);
+        } else if (out.kind == SendOutcome::Kind::kRejected) {
+          if (to - from > 1 && splits_left > 0 && MayBeOneEventsFault(out)) {
+            spdlog::warn("vendor {}: {} refused a batch of {} events ({}); sending it in halves to find the "
+                         "events refused", v.name, OutboundPath(endpoint), views.size(), out.reason);
+            RecordError(v, out.reason);
+            --splits_left;
+            ++v.splits;
+            const size_t mid = from + (to - from) / 2;
+            ranges.push_back({mid, to});
+            ranges.push_back({from, mid});
+            split = true;
+            break;
+          }
+          spdlog::error("vendor {}: {} refused a batch of {} events: {}", v.name, OutboundPath(endpoint),
+                        views.size(), out.reason);
+          for (size_t k = from; k < to; ++k) refused.emplace_back(k, out.reason);
+        }
+        if (out.kind != SendOutcome::Kind::kRetry) {
+          if (!refused.empty()) RecordError(v, out.reason);
+          if (Status s = Settle(v, endpoint, records, from, to, refused, out.http_status, attempt_at, disclosures);
+              !s.ok()) {
+            // Nothing may be lost: keep the range pending and try again later.
+            spdlog::critical("vendor {}: cannot write dead letters: {}", v.name, s.message());
+            WaitForWork(generation, std::chrono::steady_clock::now() + std::chrono::seconds(1));
+            return settled_to;
+          }
+          break;
+        }
+        // An aborted request (a pause or cut, even one already resumed; the shutdown deadline): back to the
+        // sender's loop, which looks at the state and clears the abort.
+        if (v.abort.load() || v.state.load() != VendorState::kActive) return settled_to;
+        // Retry with exponential backoff and full jitter; Retry-After is honoured up to a bound, so a
+        // vendor cannot stall delivery for days.
+        ++v.retries;
+        ++attempt;
+        RecordError(v, out.reason);
+        const int64_t cap = std::min<int64_t>(options_.max_backoff.count(), int64_t{100} << std::min(attempt, 12));
+        std::uniform_int_distribution<int64_t> jitter(0, cap);
+        const int64_t retry_after_ms =
+            std::clamp<int64_t>(out.retry_after_s, 0, options_.max_retry_after.count()) * 1000;
+        auto wait = std::chrono::milliseconds(std::max(jitter(rng), retry_after_ms));
+        spdlog::warn("vendor {}: {} failed ({}), retry {} in {} ms", v.name, OutboundPath(endpoint), out.reason,
+                     attempt, wait.count());
+        auto until = std::min(std::chrono::steady_clock::now() + wait, deadline_.load());
+        // Sleep, waking early for a state change or the shutdown deadline (the generation moves on
+        // commits too, so re-check in a loop).
+        while (std::chrono::steady_clock::now() < until && v.state.load() == VendorState::kActive && !Stop()) {
+          uint64_t g;
+          {
+            std::lock_guard<std::mutex> lock(wake_mu_);
+            g = generation_;
+          }
+          WaitForWork(g, until);
+        }
+        if (stopping_.load() && Stop()) return settled_to;
+      }
+      // Halves go in order: when one is done, so is everything before it.
+      if (!split) settled_to = to;
+    }
+    return settled_to;
   }
 
   void NoteDisclosures(const VendorRuntimeState& v, const std::vector<SpoolRecordView>& records, size_t from, size_t to,
@@ -776,7 +976,7 @@ class Delivery::Impl {
     VendorStatus s;
     s.name = v.name;
     s.state = v.state.load();
-    s.shadow = v.transport->shadow();
+    s.shadow = v.transports[0]->shadow();
     s.accepted = v.accepted.load();
     s.delivered = v.delivered.load();
     s.retries = v.retries.load();
@@ -817,6 +1017,7 @@ class Delivery::Impl {
     });
     for (auto& v : vendors_) {
       if (v->thread.joinable()) v->thread.join();
+      v->crew.reset();  // its helpers, idle now
     }
     {
       std::lock_guard<std::mutex> lock(aborter_mu_);

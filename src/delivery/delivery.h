@@ -5,7 +5,11 @@
 // callback, so an event the SDK saw accepted is durable. One sender thread per vendor reads that vendor's
 // records from the spool after its cursor, sends them in the vendor's batch format through a Transport
 // (HTTP to the vendor, or the shadow-mode outbox file), and acknowledges them once the vendor did:
-// delivery is at least once, and a redelivery carries the same bytes (the same $insert_id).
+// delivery is at least once, and a redelivery carries the same bytes (the same $insert_id). With several
+// connections (VendorConfig::connections) the sender and a helper thread per extra connection send the
+// batches of one read at once, /engage and /groups batches one after another; the cursor moves past the
+// batches settled without a gap, and those settled after an interrupted one are remembered, so they are
+// neither sent again nor recorded as cut.
 //
 // Failures: network errors, 5xx, 408 and 429 are retried with exponential backoff and full jitter,
 // honouring Retry-After (capped); other 4xx go to the vendor's dead-letter file

@@ -1,6 +1,6 @@
 // Transport: how one batch of a vendor's events leaves — to the vendor's HTTP API, or, in shadow mode, to
-// a local file showing exactly what the vendor would have received. A transport is used by its vendor's
-// sender thread only.
+// a local file showing exactly what the vendor would have received. A transport is one connection, used by
+// one of its vendor's sender threads at a time.
 #pragma once
 
 #include <atomic>

@@ -13,7 +13,7 @@ import zlib from 'node:zlib';
 
 import {
   GEOIP_DB, PSEUDONYM_RE, TEST_POLICY, adminRequest, base64Json, fetchMetrics, harness, metricValue, mixpanelVendor,
-  waitFor,
+  runCli, waitFor,
 } from './helpers.mjs';
 
 const require = createRequire(import.meta.url);
@@ -574,4 +574,122 @@ test('X-Forwarded-For from a peer that is not a trusted proxy is ignored', { tim
     assert.ok(!('mp_country_code' in e.properties),
               `the client is the loopback peer (no country), not X-Forwarded-For: ${JSON.stringify(e)}`);
   }
+});
+
+// The most requests the sink had open at once: each is open from its arrival until the sink answered it,
+// `answerMs` later.
+function mostAtOnce(sink, answerMs) {
+  const edges = sink.requests.flatMap((r) => [[r.at, 1], [r.at + answerMs, -1]]);
+  edges.sort((a, b) => a[0] - b[0] || a[1] - b[1]);  // an answer before an arrival at the same ms
+  let open = 0;
+  let most = 0;
+  for (const [, d] of edges) most = Math.max(most, (open += d));
+  return most;
+}
+
+test('connections: each has one request in flight, so 4 connections send 4 batches at once and 1 sends ' +
+     'them one after another; /engage updates, whose order matters, go one batch at a time, in order',
+     { timeout: 60_000 }, async (t) => {
+  const h = harness(t);
+  const answerMs = 200;
+  const [four, one, profiles] = [await h.sink({ delayMs: answerMs }), await h.sink({ delayMs: answerMs }),
+                                 await h.sink({ delayMs: answerMs })];
+  // A linger long enough for the client requests below to be in the spool before a sender reads.
+  const vendor = (name, sink, connections) => ({ ...mixpanelVendor({ name, sink, policy: TEST_POLICY }),
+                                                 linger_ms: 1000, batch_max_events: 10, connections });
+  const gw = await h.gateway({ vendors: [vendor('four', four, 4), vendor('one', one, 1)] });
+  const ids = Array.from({ length: 200 }, (_, i) => `fw-conn-${i}`);
+  await trackInBatchesOf50(client(gw.host), ids);
+  for (const [name, sink] of [['four', four], ['one', one]]) {
+    await waitFor(() => sink.events('/track').length >= ids.length, 30_000,
+                  () => `${ids.length} events at vendor ${name}:\n${sink.summary()}\n${gw.logs()}`);
+    const counts = countByInsertId(sink.events('/track'));
+    assert.deepEqual([...counts.keys()].sort(), [...ids].sort(), name);
+    assert.ok([...counts.values()].every((n) => n === 1), `${name}: every event once`);
+    assert.ok(sink.requests.every((r) => r.json.length <= 10), `${name}: batch_max_events`);
+  }
+  const span = (sink) => Math.max(...sink.requests.map((r) => r.at)) - Math.min(...sink.requests.map((r) => r.at));
+  t.diagnostic(`20 requests answered after ${answerMs} ms each: 'four' had ${mostAtOnce(four, answerMs)} open at ` +
+               `once and took ${span(four)} ms, 'one' ${mostAtOnce(one, answerMs)} and ${span(one)} ms`);
+  assert.equal(mostAtOnce(four, answerMs), 4, `requests at 'four': ${four.requests.map((r) => r.at)}`);
+  assert.equal(mostAtOnce(one, answerMs), 1, `requests at 'one': ${one.requests.map((r) => r.at)}`);
+  assert.ok(span(four) < span(one) / 2, `'four' took ${span(four)} ms, 'one' ${span(one)} ms`);
+
+  // Profile updates: 40 $set of one property in order, 4 a batch, through 4 connections.
+  const gw2 = await h.gateway({ vendors: [{ ...vendor('profiles', profiles, 4), batch_max_events: 4 }] });
+  const mp = client(gw2.host);
+  for (let i = 0; i < 40; ++i) {
+    await new Promise((resolve, reject) =>
+      mp.people.set('fw-conn-user', { plan: `step-${i}` }, (err) => (err ? reject(err) : resolve())));
+  }
+  await waitFor(() => profiles.events('/engage').length >= 40, 30_000,
+                () => `40 updates at the vendor:\n${profiles.summary()}\n${gw2.logs()}`);
+  assert.deepEqual(profiles.events('/engage').map((u) => u.$set.plan), Array.from({ length: 40 }, (_, i) => `step-${i}`));
+  assert.equal(mostAtOnce(profiles, answerMs), 1, `/engage requests at once: ${profiles.requests.map((r) => r.at)}`);
+});
+
+test('batches delivered while an earlier one is interrupted (pause, cut) are not sent again after a resume, ' +
+     'and a cut records only the undelivered ones as cut', { timeout: 60_000 }, async (t) => {
+  const h = harness(t);
+  const tmp = await h.tempDir();
+  const clock = path.join(tmp, 'clock');
+  await fs.writeFile(clock, '2025-11-20T10:00:00Z\n');
+  // Each sink holds the answer to the first request that carries the first event for 20 s; the rest
+  // are answered at once.
+  const holdFirstBatch = () => {
+    let held = false;
+    return (r) => {
+      if (held || !r.json?.some((e) => e.properties?.$insert_id === 'fw-ahead-0')) return 0;
+      held = true;
+      return 20_000;
+    };
+  };
+  const [resumed, cut] = [await h.sink({ delayFor: holdFirstBatch() }), await h.sink({ delayFor: holdFirstBatch() })];
+  const vendor = (name, sink) => ({ ...mixpanelVendor({ name, sink, policy: TEST_POLICY }), linger_ms: 1000,
+                                    batch_max_events: 10, connections: 4 });
+  const gw = await h.gateway({ vendors: [vendor('resumed', resumed), vendor('cut', cut)] },
+                             { env: { VENDORGUARD_TEST_CLOCK_FILE: clock } });
+  const config = ['--config', gw.configPath];
+  // One client request, one spool read: four batches of ten, each batch one subject.
+  const ids = Array.from({ length: 40 }, (_, i) => `fw-ahead-${i}`);
+  await trackBatch(client(gw.host), ids.map((id, i) => ({
+    event: 'Ahead', properties: { distinct_id: `fw-ahead-user-${Math.floor(i / 10)}`, $insert_id: id, time: 1767225600 + i },
+  })));
+  const status = async (name) =>
+    (await adminRequest(gw.dataDir, 'GET', '/v1/vendors')).json.vendors.find((v) => v.name === name);
+  for (const [name, sink] of [['resumed', resumed], ['cut', cut]]) {
+    // Three batches delivered, the first held.
+    await waitFor(async () => sink.requests.length === 4 && (await status(name)).delivered === 30, 20_000,
+                  () => `4 requests at ${name}, 30 events delivered:\n${sink.summary()}\n${gw.logs()}`);
+  }
+  assert.equal((await adminRequest(gw.dataDir, 'POST', '/v1/vendors/resumed/pause')).status, 200);
+  const cutAnswer = await adminRequest(gw.dataDir, 'POST', '/v1/vendors/cut/cut');
+  assert.equal(cutAnswer.status, 200, cutAnswer.body);
+  assert.equal(cutAnswer.json.discarded, 10, `only the held batch is discarded: ${cutAnswer.body}`);
+  assert.equal((await adminRequest(gw.dataDir, 'POST', '/v1/vendors/resumed/resume')).status, 200);
+
+  // After the resume only the interrupted batch goes again.
+  await waitFor(() => resumed.requests.length >= 5, 20_000, () => `the held batch again:\n${resumed.summary()}`);
+  await waitFor(async () => (await status('resumed')).pending === 0, 20_000, 'nothing pending at resumed');
+  await holdsFor(() => resumed.requests.length === 5, 1_500, () => `no more requests:\n${resumed.summary()}`);
+  const counts = countByInsertId(resumed.events('/track'));
+  assert.deepEqual(ids.filter((id) => counts.get(id) !== 1), ids.slice(0, 10),
+                   `the held batch twice (once unanswered), every other event once: ${JSON.stringify([...counts])}`);
+  const r = await status('resumed');
+  assert.equal(r.delivered, 40, JSON.stringify(r));
+  const c = await status('cut');
+  assert.deepEqual([c.delivered, c.discarded, c.pending], [30, 10, 0], JSON.stringify(c));
+
+  // The ledger: at 'cut', the first subject was cut, the other three delivered, none both.
+  const who = async (outcome) => {
+    const res = await runCli(['ledger', 'who', ...config, '--vendor', 'cut', '--from', '2025-11-20', '--to', '2025-11-20',
+                              '--outcome', outcome, '--format', 'json']);
+    assert.equal(res.code, 0, res.stderr);
+    return Object.fromEntries(JSON.parse(res.stdout).subjects.map((s) => [s.subject, s.counts[outcome]]));
+  };
+  let delivered;
+  await waitFor(async () => Object.keys(delivered = await who('delivered')).length === 3, 10_000,
+                () => `three subjects delivered at 'cut': ${JSON.stringify(delivered)}`);
+  assert.deepEqual(delivered, { 'fw-ahead-user-1': 10, 'fw-ahead-user-2': 10, 'fw-ahead-user-3': 10 });
+  assert.deepEqual(await who('cut'), { 'fw-ahead-user-0': 10 });
 });

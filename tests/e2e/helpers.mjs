@@ -123,11 +123,12 @@ export function base64Json(value) {
 // A stand-in for Mixpanel's ingestion API. Records every request (method, path, query, headers, the body
 // as received and decoded, arrival time, the status answered) and answers like Mixpanel:
 // {"status":1,"error":null} with verbose=1, else "1".
-// `delayMs` delays every answer, to act as a slow vendor.
+// `delayMs` delays every answer, to act as a slow vendor; `delayFor(record, index)` returns the delay of
+// one answer in ms (nothing: delayMs).
 // `answer(record, index)` programs the answers: it returns {status, headers, body} for the request (the
 // index-th the sink received, from 0), or nothing for the default answer.
 // `port` listens on that port instead of a free one (e.g. to bring up a vendor that was down).
-export async function startSink({ delayMs = 0, answer: program, port: listenPort = 0 } = {}) {
+export async function startSink({ delayMs = 0, delayFor, answer: program, port: listenPort = 0 } = {}) {
   const requests = [];
   const emitter = new EventEmitter();
   emitter.setMaxListeners(0);
@@ -186,7 +187,8 @@ export async function startSink({ delayMs = 0, answer: program, port: listenPort
         res.end('1');
       }
     };
-    if (delayMs > 0) setTimeout(answer, delayMs); else answer();
+    const delay = delayFor ? delayFor(record, index) ?? delayMs : delayMs;
+    if (delay > 0) setTimeout(answer, delay); else answer();
   });
   await new Promise((resolve, reject) => {
     server.once('error', reject);

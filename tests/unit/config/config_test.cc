@@ -131,6 +131,7 @@ vendors:
     linger_ms: 0
     batch_max_events: 50
     batch_max_bytes: 64KiB
+    connections: 1
     policy:
       allow: [distinct_id, "$*", "utm_?"]
       drop: [$email]
@@ -173,6 +174,7 @@ vendors:
   EXPECT_EQ(v.linger_ms, 0u);
   EXPECT_EQ(v.batch_max_events, 50u);
   EXPECT_EQ(v.batch_max_bytes, 65536u);
+  EXPECT_EQ(v.connections, 1u);
   EXPECT_FALSE(v.policy.is_default);
   EXPECT_EQ(v.policy.allow, (Strings{"distinct_id", "$*", "utm_?"}));
   EXPECT_EQ(v.policy.drop, Strings{"$email"});
@@ -191,6 +193,7 @@ vendors:
   EXPECT_EQ(w.linger_ms, 10u);  // the default
   EXPECT_EQ(w.batch_max_events, 2000u);
   EXPECT_EQ(w.batch_max_bytes, 2'000'000u);
+  EXPECT_EQ(w.connections, 4u);
   EXPECT_FALSE(w.policy.is_default);
   EXPECT_TRUE(w.policy.allow.empty());
   EXPECT_TRUE(w.policy.drop.empty());
@@ -305,6 +308,11 @@ TEST_F(ConfigTest, WrongTypes) {
         << n;
   }
   EXPECT_TRUE(ParseConfig("vendors:\n  - name: x\n    kind: mixpanel\n    batch_max_bytes: 1KiB\n", "t.yaml").ok());
+  for (const char* n : {"0", "17", "-1", "many"}) {
+    EXPECT_EQ(ErrorOf(std::string("vendors:\n  - name: x\n    kind: mixpanel\n    connections: ") + n + "\n"),
+              "test.yaml:4:18: 'connections' must be a number of connections from 1 to 16")
+        << n;
+  }
   EXPECT_EQ(ErrorOf("vendors:\n  - name: x\n    kind: mixpanel\n    key_epoch: 0\n"),
             "test.yaml:4:16: 'key_epoch' must be a positive integer");
   EXPECT_EQ(ErrorOf("vendors:\n  - name: x\n    kind: mixpanel\n    policy: [a]\n"),
