@@ -1,8 +1,9 @@
 // Delivery rate to a slow vendor: how many events a second one vendor's sender gets through when every
 // answer takes --delay-ms (a round trip to a distant API), for each --batch-max-events and each number of
 // --connections (each has one request in flight). The gateway runs
-// with a minimal policy; the client posts --events events as 50-event SDK batches first, then the time
-// until the sink has them all is measured (the events still queued when posting ended, over that time).
+// with a minimal policy; the vendor is paused while the client posts --events events as 50-event SDK
+// batches, then resumed, and the time from the resume until the sink has them all is measured: the
+// sender's rate from a backlog (after an outage, or when the clients post faster than it delivers).
 //
 //   node bench/vendor_rtt.mjs [--bin build/release/src/vendorguard] [--delay-ms 100] [--events 20000]
 //                             [--batch-max-events 50,2000] [--connections 1,4]
@@ -14,7 +15,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 
-import { mixpanelPost, startSink, toYaml } from '../tests/e2e/helpers.mjs';
+import { adminRequest, mixpanelPost, startSink, toYaml } from '../tests/e2e/helpers.mjs';
 
 const REPO = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 const { values: opt } = parseArgs({
@@ -37,7 +38,7 @@ if (!fs.existsSync(opt.bin) || !(delayMs >= 0) || !(total > 0) || sizes.some((n)
   process.exit(2);
 }
 
-console.log(`| batch_max_events | connections | events delivered after posting | seconds | events/s | requests to the vendor |`);
+console.log(`| batch_max_events | connections | events | seconds from the resume | events/s | requests to the vendor |`);
 console.log(`|---:|---:|---:|---:|---:|---:|`);
 for (const max of sizes) for (const connections of connectionCounts) {
   const sink = await startSink({ delayMs });
@@ -59,6 +60,12 @@ for (const max of sizes) for (const connections of connectionCounts) {
     await new Promise((r) => setTimeout(r, 50));
   }
   const port = Number(fs.readFileSync(portFile, 'utf8'));
+  const dataDir = path.join(dir, 'data');
+  const admin = async (action) => {
+    const r = await adminRequest(dataDir, 'POST', `/v1/vendors/mixpanel/${action}`);
+    if (r.status !== 200) throw new Error(`${action}: ${r.status} ${r.body}`);
+  };
+  await admin('pause');
   for (let b = 0; b < total / 50; b++) {
     const events = Array.from({ length: 50 }, (_, k) => ({
       event: 'e', properties: { distinct_id: `u${k}`, $insert_id: `rtt-${b}-${k}`, time: 1767225600, token: 't' },
@@ -66,11 +73,12 @@ for (const max of sizes) for (const connections of connectionCounts) {
     const r = await mixpanelPost(port, '/track', events);
     if (r.status !== 200) throw new Error(`the gateway answered ${r.status}: ${r.body}`);
   }
+  if (sink.requests.length !== 0) throw new Error('the paused vendor received requests');
   const t0 = Date.now();
-  const before = sink.events('/track').length;
-  while (sink.events('/track').length < total) await new Promise((r) => setTimeout(r, 10));
+  await admin('resume');
+  while (sink.events('/track').length < total) await new Promise((r) => setTimeout(r, 5));
   const secs = (Date.now() - t0) / 1000;
-  console.log(`| ${max} | ${connections} | ${total - before} | ${secs.toFixed(2)} | ${Math.round((total - before) / secs)} | ` +
+  console.log(`| ${max} | ${connections} | ${total} | ${secs.toFixed(2)} | ${Math.round(total / secs)} | ` +
               `${sink.requests.length} |`);
   gw.kill('SIGTERM');
   await new Promise((r) => gw.once('exit', r));

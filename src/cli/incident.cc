@@ -102,12 +102,12 @@ int CutVendor(const Config& config, Incident* incident) {
   incident->cut_at_us = SystemNowUs();
   if (r.status == 200) {
     uint64_t discarded = 0;
-    if (json) (void)doc["discarded"].get(discarded);
+    if (json && doc["discarded"].get(discarded) != simdjson::SUCCESS) discarded = 0;
     incident->cut_discarded = discarded;
     return 0;
   }
   std::string_view error;
-  if (json) (void)doc["error"].get(error);
+  if (json && doc["error"].get(error) != simdjson::SUCCESS) error = {};
   if (r.status == 409) {
     incident->cut_note = "the vendor was already cut when the incident was opened";
     return 0;
@@ -492,8 +492,8 @@ std::function<int()> AddIncident(CLI::App& app) {
       uint64_t subjects = 0, in_window = 0;
       std::string_view generated;
       if (parser.parse(body).get(doc) == simdjson::SUCCESS && doc["totals"]["subjects"].get(subjects) == simdjson::SUCCESS) {
-        (void)doc["totals"]["subjects_in_window"].get(in_window);
-        (void)doc["generated_at"].get(generated);
+        if (doc["totals"]["subjects_in_window"].get(in_window) != simdjson::SUCCESS) in_window = 0;
+        if (doc["generated_at"].get(generated) != simdjson::SUCCESS) generated = "time unknown";
         std::cout << "  last assessment (" << generated << "): " << subjects << " people affected, " << in_window
                   << " inside the window\n";
       }
