@@ -181,6 +181,8 @@ void PrintVendor(simdjson::dom::element v) {
       {"delivered:", std::to_string(UInt(v, "delivered")) + " (" + Rate(Num(v, "delivered_per_s")) + "/s)"},
       {"retries:", std::to_string(UInt(v, "retries"))},
       {"batch splits:", std::to_string(UInt(v, "splits")) + " (refused batches re-sent in halves)"},
+      {"connections:", std::to_string(UInt(v, "connections")) + " (" + std::to_string(UInt(v, "in_flight")) +
+                           " request(s) in flight)"},
       {"dead-lettered:", std::to_string(UInt(v, "dead_lettered")) + " (" + std::to_string(UInt(v, "dead_letters")) +
                              " in the dead-letter file)"},
       {"discarded:", std::to_string(UInt(v, "discarded"))},

@@ -266,6 +266,7 @@ struct VendorRuntimeState {
   std::atomic<bool> abort{false};  // ends an in-flight request (cut, or pause)
   std::atomic<uint64_t> accepted{0}, delivered{0}, retries{0}, splits{0}, dead_lettered{0}, discarded{0};
   std::atomic<uint64_t> dead_letters_in_file{0};  // lines in the dead-letter file now
+  std::atomic<uint32_t> in_flight{0};  // requests sent and not yet answered
   RateWindow accepted_rate, delivered_rate;
   mutable std::mutex mu;  // last_error*, and the dead-letter file
   std::string last_error;
@@ -595,8 +596,10 @@ class Delivery::Impl {
         std::this_thread::sleep_for(v.linger);
       }
       was_idle = false;
-      // Enough for a request on every connection.
-      auto batch = spool_->Read(v.id, after, v.batch_max_events * v.transports.size(), 16u << 20);
+      // Enough for a request on every connection, and at least 2,000 events: with small batches one read
+      // (one ledger write, one cursor sync) still covers many requests.
+      const size_t read_max = std::max<size_t>(2000, v.batch_max_events * v.transports.size());
+      auto batch = spool_->Read(v.id, after, read_max, 16u << 20);
       if (!batch.ok()) {
         spdlog::error("vendor {}: reading the spool failed: {}", v.name, batch.status().message());
         RecordError(v, batch.status().message());
@@ -715,7 +718,9 @@ class Delivery::Impl {
       while (true) {
         if (v.state.load() != VendorState::kActive || Stop()) return settled_to;
         const int64_t attempt_at = Now();  // the disclosure's time: when the accepted attempt began
+        ++v.in_flight;
         SendOutcome out = transport.Send(endpoint, views, v.abort);
+        --v.in_flight;
         // The vendor's answer settles the range unless it is to be retried or split: every event is
         // delivered, or dead-lettered with the vendor's reason (all of them, or those it names).
         std::vector<std::pair<size_t, std::string_view>> refused;
@@ -981,6 +986,8 @@ class Delivery::Impl {
     s.delivered = v.delivered.load();
     s.retries = v.retries.load();
     s.splits = v.splits.load();
+    s.connections = static_cast<uint32_t>(v.transports.size());
+    s.in_flight = v.in_flight.load();
     s.dead_lettered = v.dead_lettered.load();
     s.discarded = v.discarded.load();
     s.dead_letters_in_file = v.dead_letters_in_file.load();

@@ -64,6 +64,8 @@ struct VendorStatus {
   uint64_t delivered = 0;              // events the vendor acknowledged (or written, in shadow mode)
   uint64_t retries = 0;                // failed attempts that were retried
   uint64_t splits = 0;                 // refused batches sent again in halves, to find the refused events
+  uint32_t connections = 1;            // to the vendor (VendorConfig::connections; 1 in shadow mode)
+  uint32_t in_flight = 0;              // requests sent and not yet answered, now
   uint64_t dead_lettered = 0;          // events the vendor refused for good
   uint64_t discarded = 0;              // events dropped by a cut
   uint64_t pending = 0;                // in the spool, not yet acknowledged

@@ -68,6 +68,8 @@ std::string VendorJson(const VendorStatus& v) {
       .UInt("delivered", v.delivered)
       .UInt("retries", v.retries)
       .UInt("splits", v.splits)
+      .UInt("connections", v.connections)
+      .UInt("in_flight", v.in_flight)
       .UInt("dead_lettered", v.dead_lettered)
       .UInt("discarded", v.discarded)
       .UInt("pending", v.pending)

@@ -89,6 +89,11 @@ std::string RenderMetrics(const Delivery& delivery, const HttpMetrics& http) {
           [](const VendorStatus& v) { return v.dead_lettered; });
   counter("vendorguard_events_discarded_total", "Queued events dropped by the kill switch (cut).",
           [](const VendorStatus& v) { return v.discarded; });
+  gauge("vendorguard_delivery_requests_in_flight",
+        "Requests to the vendor sent and not yet answered (at most its connections: all busy = the vendor is the limit).",
+        [](const VendorStatus& v) { return v.in_flight; });
+  gauge("vendorguard_delivery_connections", "Connections the vendor's sender may use (its `connections`).",
+        [](const VendorStatus& v) { return v.connections; });
   gauge("vendorguard_spool_pending_events", "Events in the spool not yet acknowledged by the vendor.",
         [](const VendorStatus& v) { return v.pending; });
   gauge("vendorguard_spool_pending_bytes", "Bytes of those events.", [](const VendorStatus& v) { return v.pending_bytes; });

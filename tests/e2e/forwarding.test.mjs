@@ -588,7 +588,8 @@ function mostAtOnce(sink, answerMs) {
 }
 
 test('connections: each has one request in flight, so 4 connections send 4 batches at once and 1 sends ' +
-     'them one after another; /engage updates, whose order matters, go one batch at a time, in order',
+     'them one after another (the admin API and /metrics show them in flight); /engage updates, whose order ' +
+     'matters, go one batch at a time, in order',
      { timeout: 60_000 }, async (t) => {
   const h = harness(t);
   const answerMs = 200;
@@ -598,8 +599,22 @@ test('connections: each has one request in flight, so 4 connections send 4 batch
   const vendor = (name, sink, connections) => ({ ...mixpanelVendor({ name, sink, policy: TEST_POLICY }),
                                                  linger_ms: 1000, batch_max_events: 10, connections });
   const gw = await h.gateway({ vendors: [vendor('four', four, 4), vendor('one', one, 1)] });
+  // The most requests in flight each vendor reported (admin API) while delivering, and the same in /metrics.
+  const inFlight = { four: 0, one: 0 };
+  let watching = true;
+  const watcher = (async () => {
+    while (watching) {
+      for (const v of (await adminRequest(gw.dataDir, 'GET', '/v1/vendors')).json.vendors) {
+        inFlight[v.name] = Math.max(inFlight[v.name], v.in_flight);
+        assert.equal(v.connections, v.name === 'four' ? 4 : 1, JSON.stringify(v));
+      }
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  })();
   const ids = Array.from({ length: 200 }, (_, i) => `fw-conn-${i}`);
   await trackInBatchesOf50(client(gw.host), ids);
+  await waitFor(async () => metricValue(await fetchMetrics(gw), 'vendorguard_delivery_requests_in_flight',
+                                        { vendor: 'four' }) === 4, 10_000, '4 requests in flight in /metrics');
   for (const [name, sink] of [['four', four], ['one', one]]) {
     await waitFor(() => sink.events('/track').length >= ids.length, 30_000,
                   () => `${ids.length} events at vendor ${name}:\n${sink.summary()}\n${gw.logs()}`);
@@ -614,6 +629,13 @@ test('connections: each has one request in flight, so 4 connections send 4 batch
   assert.equal(mostAtOnce(four, answerMs), 4, `requests at 'four': ${four.requests.map((r) => r.at)}`);
   assert.equal(mostAtOnce(one, answerMs), 1, `requests at 'one': ${one.requests.map((r) => r.at)}`);
   assert.ok(span(four) < span(one) / 2, `'four' took ${span(four)} ms, 'one' ${span(one)} ms`);
+  watching = false;
+  await watcher;
+  assert.deepEqual(inFlight, { four: 4, one: 1 }, 'the most requests in flight the admin API showed');
+  const metrics = await fetchMetrics(gw);
+  assert.equal(metricValue(metrics, 'vendorguard_delivery_requests_in_flight', { vendor: 'four' }), 0, metrics);
+  assert.equal(metricValue(metrics, 'vendorguard_delivery_connections', { vendor: 'four' }), 4, metrics);
+  assert.equal(metricValue(metrics, 'vendorguard_delivery_connections', { vendor: 'one' }), 1, metrics);
 
   // Profile updates: 40 $set of one property in order, 4 a batch, through 4 connections.
   const gw2 = await h.gateway({ vendors: [{ ...vendor('profiles', profiles, 4), batch_max_events: 4 }] });
