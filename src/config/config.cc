@@ -55,7 +55,7 @@ constexpr std::string_view kAdminKeys[] = {"socket", "listen", "tls_cert", "tls_
 constexpr std::string_view kLedgerKeys[] = {"retention_days", "retention_check_interval"};
 constexpr std::string_view kVendorKeys[] = {
     "name", "kind", "endpoint", "api", "token", "api_secret_env", "key_epoch", "gzip", "linger_ms",
-    "batch_max_events", "batch_max_bytes", "connections", "policy", "purpose", "legal_basis", "destination_country", "retention_days",
+    "batch_max_events", "batch_max_bytes", "connections", "tls_ca_file", "policy", "purpose", "legal_basis", "destination_country", "retention_days",
 };
 // GDPR Art. 6(1)'s lawful bases.
 constexpr std::string_view kLegalBases[] = {"consent", "contract", "legal_obligation", "vital_interests",
@@ -158,6 +158,22 @@ std::string CheckReadableFile(const std::string& path) {
   }
   close(fd);
   return problem;
+}
+
+// Empty when `path` is a readable file of at most 1 MiB holding at least one PEM certificate, else why not.
+std::string CheckCaFile(const std::string& path) {
+  if (std::string problem = CheckReadableFile(path); !problem.empty()) return problem;
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (f == nullptr) return std::error_code(errno, std::generic_category()).message();
+  std::string text(1 << 20, '\0');
+  text.resize(std::fread(text.data(), 1, text.size(), f));
+  const bool more = std::fgetc(f) != EOF;
+  std::fclose(f);
+  if (more) return "larger than 1 MiB";
+  if (text.find("-----BEGIN CERTIFICATE-----") == std::string::npos) {
+    return "no PEM certificate in it (a '-----BEGIN CERTIFICATE-----' block)";
+  }
+  return "";
 }
 
 std::string Quoted(std::string_view s) { return "'" + std::string(s) + "'"; }
@@ -696,6 +712,7 @@ class ConfigParser {
     bool have_name = false;
     bool have_kind = false;
     bool have_policy = false;
+    std::optional<YAML::Mark> ca_mark;  // where tls_ca_file's value is
     for (const Entry& e : entries) {
       Status s;
       if (e.key == "name") {
@@ -748,6 +765,18 @@ class ConfigParser {
         vendor->batch_max_events = static_cast<uint32_t>(n);
       } else if (e.key == "batch_max_bytes") {
         s = Bytes(e, 1024, &vendor->batch_max_bytes, 10'000'000);
+      } else if (e.key == "tls_ca_file") {
+        std::string path;
+        s = String(e, &path);
+        if (s.ok()) {
+          if (std::string problem = CheckCaFile(path); !problem.empty()) {
+            s = ValueError(e, "'tls_ca_file' " + Quoted(path) + ": " + problem);
+          }
+        }
+        if (s.ok()) {
+          vendor->tls_ca_file = std::move(path);
+          ca_mark = ValueMark(e);
+        }
       } else if (e.key == "connections") {
         uint64_t n;
         s = Integer(e, 1, 16, "a number of connections from 1 to 16", &n);
@@ -778,6 +807,9 @@ class ConfigParser {
         s = UnknownKey(e, " in " + label, kVendorKeys);
       }
       if (!s.ok()) return s;
+    }
+    if (ca_mark && !(vendor->endpoint && vendor->endpoint->starts_with("https://"))) {
+      return Error(*ca_mark, "'tls_ca_file' needs an https:// endpoint (it says whom to trust for TLS)");
     }
     if (!have_name) return Error(node.Mark(), label + " is missing required key 'name'");
     if (!have_kind) return Error(node.Mark(), label + " is missing required key 'kind'");

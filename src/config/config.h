@@ -99,6 +99,9 @@ struct VendorConfig {
   // event carries its time); /engage and /groups batches, whose order matters, go one at a time.
   // Shadow mode writes one file and uses one.
   uint32_t connections = 4;
+  // PEM CA certificates that the endpoint's TLS certificate must chain to, instead of the system's CA
+  // store (a vendor's private CA, a TLS-inspecting egress proxy). Needs an https:// endpoint.
+  std::optional<std::string> tls_ca_file;
   PolicyConfig policy;
   // What the company declares about this disclosure (GDPR Art. 30 records, Art. 15(1)(c) answers): kept
   // with every ledger record about the vendor. Empty = not declared.

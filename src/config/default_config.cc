@@ -119,6 +119,10 @@ vendors:
     # whose order matters, are still sent one batch at a time.
     # connections: 4
 
+    # TLS to an https:// endpoint is verified against the system's CA store. A PEM file of CA
+    # certificates here is trusted instead (a private CA, a TLS-inspecting egress proxy).
+    # tls_ca_file: /etc/vendorguard/vendor-ca.pem
+
     # What this vendor may receive. Without a `policy` key the strict default applies, which is
     # exactly the policy below. Lists are property-name globs where `*` matches any run of characters
     # and `?` one character. With a `policy` key, a list left out is empty, except `pseudonymize` and

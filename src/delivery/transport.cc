@@ -134,6 +134,9 @@ class HttpTransport final : public Transport {
     curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, CollectHeader);
     curl_easy_setopt(curl, CURLOPT_HEADERDATA, &retry_after);
     curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
+    if (vendor_.tls_ca_file) curl_easy_setopt(curl, CURLOPT_CAINFO, vendor_.tls_ca_file->c_str());
+    error_[0] = '\0';
+    curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, error_);
     curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
     curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, AbortCheck);
     curl_easy_setopt(curl, CURLOPT_XFERINFODATA, const_cast<std::atomic<bool>*>(&abort));
@@ -147,7 +150,9 @@ class HttpTransport final : public Transport {
     SendOutcome out;
     if (rc != CURLE_OK) {
       out.kind = SendOutcome::Kind::kRetry;
-      out.reason = rc == CURLE_ABORTED_BY_CALLBACK ? "aborted by the kill switch" : curl_easy_strerror(rc);
+      out.reason = rc == CURLE_ABORTED_BY_CALLBACK ? "aborted by the kill switch"
+                   : error_[0] != '\0'                ? std::string(error_)
+                                                      : std::string(curl_easy_strerror(rc));
       return out;
     }
     long status = 0;
@@ -178,6 +183,7 @@ class HttpTransport final : public Transport {
   const std::chrono::milliseconds timeout_;
   std::string api_secret_;
   CURL* curl_;
+  char error_[CURL_ERROR_SIZE];  // libcurl's details of a failure, e.g. "SSL certificate problem: self-signed certificate"
 };
 
 }  // namespace

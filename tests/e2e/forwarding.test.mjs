@@ -1,9 +1,11 @@
 // Delivery (src/delivery/delivery.cc, transport.cc) against a vendor that fails, throttles, refuses or is down:
 // retries deliver every event once, Retry-After is honoured, a refused batch is logged and written to the
-// outbox instead of being retried, gzip follows the vendor config. And the client address the gateway
-// geolocates when a trusted proxy sends X-Forwarded-For on several header lines.
+// outbox instead of being retried, gzip follows the vendor config; batch limits, several connections, an
+// interrupted round, TLS verification. And the client address the gateway geolocates when a trusted proxy
+// sends X-Forwarded-For on several header lines.
 
 import assert from 'node:assert/strict';
+import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs/promises';
 import http from 'node:http';
 import { createRequire } from 'node:module';
@@ -714,4 +716,39 @@ test('batches delivered while an earlier one is interrupted (pause, cut) are not
                 () => `three subjects delivered at 'cut': ${JSON.stringify(delivered)}`);
   assert.deepEqual(delivered, { 'fw-ahead-user-1': 10, 'fw-ahead-user-2': 10, 'fw-ahead-user-3': 10 });
   assert.deepEqual(await who('cut'), { 'fw-ahead-user-0': 10 });
+});
+
+test('TLS to the vendor: an https endpoint is verified, against tls_ca_file when set (delivered), else against ' +
+     'the system\'s CA store (a self-signed certificate is refused: nothing sent, retried, libcurl\'s reason ' +
+     'in last_error)', { timeout: 30_000 }, async (t) => {
+  if (spawnSync('sh', ['-c', 'command -v openssl']).status !== 0) return t.skip('openssl is not installed');
+  const h = harness(t);
+  const tmp = await h.tempDir();
+  const cert = path.join(tmp, 'cert.pem');
+  const key = path.join(tmp, 'key.pem');
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
+                           '-days', '2', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1',
+                           '-keyout', key, '-out', cert], { stdio: 'ignore' });
+  const tls = { cert: await fs.readFile(cert), key: await fs.readFile(key) };
+  const [trusted, untrusted] = [await h.sink({ tls }), await h.sink({ tls })];
+  assert.ok(trusted.url.startsWith('https://'));
+  const gw = await h.gateway({
+    vendors: [
+      { ...mixpanelVendor({ name: 'trusted', sink: trusted, policy: TEST_POLICY }), tls_ca_file: cert },
+      mixpanelVendor({ name: 'untrusted', sink: untrusted, policy: TEST_POLICY }),
+    ],
+  });
+  const ids = Array.from({ length: 50 }, (_, i) => `fw-tls-${i}`);
+  await trackInBatchesOf50(client(gw.host), ids);
+  await waitFor(() => trusted.events('/track').length >= ids.length, 15_000,
+                () => `${ids.length} events over TLS:\n${trusted.summary()}\n${gw.logs()}`);
+  assert.deepEqual(trusted.events('/track').map((e) => e.properties.$insert_id).sort(), [...ids].sort());
+
+  const status = async () =>
+    (await adminRequest(gw.dataDir, 'GET', '/v1/vendors')).json.vendors.find((v) => v.name === 'untrusted');
+  let v;
+  await waitFor(async () => (v = await status()).retries >= 1, 15_000, () => `a retry at 'untrusted': ${JSON.stringify(v)}`);
+  assert.match(v.last_error, /SSL certificate problem: self[- ]signed certificate/, JSON.stringify(v));
+  assert.deepEqual([v.delivered, v.pending, v.dead_lettered], [0, ids.length, 0], JSON.stringify(v));
+  assert.equal(untrusted.requests.length, 0, `no HTTP request reached the untrusted endpoint:\n${untrusted.summary()}`);
 });

@@ -13,6 +13,7 @@ import { EventEmitter } from 'node:events';
 import { existsSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import http from 'node:http';
+import https from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -128,11 +129,12 @@ export function base64Json(value) {
 // `answer(record, index)` programs the answers: it returns {status, headers, body} for the request (the
 // index-th the sink received, from 0), or nothing for the default answer.
 // `port` listens on that port instead of a free one (e.g. to bring up a vendor that was down).
-export async function startSink({ delayMs = 0, delayFor, answer: program, port: listenPort = 0 } = {}) {
+// `tls` ({cert, key}, PEM) makes it an HTTPS server.
+export async function startSink({ delayMs = 0, delayFor, answer: program, port: listenPort = 0, tls } = {}) {
   const requests = [];
   const emitter = new EventEmitter();
   emitter.setMaxListeners(0);
-  const server = http.createServer(async (req, res) => {
+  const server = (tls ? https : http).createServer(tls || {}, async (req, res) => {
     const chunks = [];
     for await (const chunk of req) chunks.push(chunk);
     const url = new URL(req.url, 'http://sink');
@@ -197,7 +199,7 @@ export async function startSink({ delayMs = 0, delayFor, answer: program, port: 
   const { port } = server.address();
   return {
     port,
-    url: `http://127.0.0.1:${port}`,
+    url: `${tls ? 'https' : 'http'}://127.0.0.1:${port}`,
     requests,
     emitter,
     // Every event or update the sink received at `path` ("/track", "/engage", ...), in arrival order.

@@ -367,6 +367,34 @@ TEST_F(ConfigTest, MissingGeoipFile) {
             "test.yaml:1:11: 'geoip_db' file '" + dir_.string() + "': not a regular file");
 }
 
+TEST_F(ConfigTest, TlsCaFileIsAReadablePemFileForAnHttpsEndpoint) {
+  const std::string ca = WriteFile("ca.pem", "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n");
+  const std::string vendor = "vendors:\n  - name: x\n    kind: mixpanel\n    endpoint: https://mp.internal\n";
+  StatusOr<Config> parsed = ParseConfig(vendor + "    tls_ca_file: " + ca + "\n", "t.yaml");
+  ASSERT_TRUE(parsed.ok()) << parsed.status().message();
+  EXPECT_EQ(parsed->vendors[0].tls_ca_file, ca);
+  EXPECT_FALSE(ParseConfig(vendor, "t.yaml")->vendors[0].tls_ca_file.has_value());  // the system's store
+
+  const std::string missing = (dir_ / "nope.pem").string();
+  EXPECT_EQ(ErrorOf(vendor + "    tls_ca_file: " + missing + "\n"),
+            "test.yaml:5:18: 'tls_ca_file' '" + missing + "': No such file or directory");
+  const std::string key = WriteFile("key.pem", "-----BEGIN PRIVATE KEY-----\nMIIB\n-----END PRIVATE KEY-----\n");
+  EXPECT_EQ(ErrorOf(vendor + "    tls_ca_file: " + key + "\n"),
+            "test.yaml:5:18: 'tls_ca_file' '" + key +
+                "': no PEM certificate in it (a '-----BEGIN CERTIFICATE-----' block)");
+  EXPECT_EQ(ErrorOf(vendor + "    tls_ca_file: " + dir_.string() + "\n"),
+            "test.yaml:5:18: 'tls_ca_file' '" + dir_.string() + "': not a regular file");
+  const std::string big = WriteFile("big.pem", std::string((1 << 20) + 1, 'x'));
+  EXPECT_EQ(ErrorOf(vendor + "    tls_ca_file: " + big + "\n"),
+            "test.yaml:5:18: 'tls_ca_file' '" + big + "': larger than 1 MiB");
+  // Plain HTTP has no certificate to check; shadow mode has no endpoint at all.
+  EXPECT_EQ(ErrorOf("vendors:\n  - name: x\n    kind: mixpanel\n    endpoint: http://127.0.0.1:9000\n"
+                    "    tls_ca_file: " + ca + "\n"),
+            "test.yaml:5:18: 'tls_ca_file' needs an https:// endpoint (it says whom to trust for TLS)");
+  EXPECT_EQ(ErrorOf("vendors:\n  - name: x\n    kind: mixpanel\n    tls_ca_file: " + ca + "\n"),
+            "test.yaml:4:18: 'tls_ca_file' needs an https:// endpoint (it says whom to trust for TLS)");
+}
+
 TEST_F(ConfigTest, BadKind) {
   EXPECT_EQ(ErrorOf("vendors:\n  - name: x\n    kind: segment\n"),
             "test.yaml:3:11: unknown vendor kind 'segment' (supported: mixpanel)");
