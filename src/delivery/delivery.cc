@@ -245,12 +245,13 @@ class SenderCrew {
 
   std::mutex mu_;
   std::condition_variable start_, done_;
-  uint64_t round_ = 0;  // the rest guarded by mu_, but next_ (claimed without it) and what Run sets
-  size_t jobs_ = 0;     // before a round starts, read by the threads during it
-  std::atomic<size_t> next_{0};
-  size_t busy_ = 0;
+  // A round: Run sets these under mu_; the helpers read them after seeing round_ change under mu_.
+  uint64_t round_ = 0;
+  size_t jobs_ = 0;
   const FunctionRef<void(size_t, size_t)>* fn_ = nullptr;
-  bool stop_ = false;
+  std::atomic<size_t> next_{0};  // the next job to claim, without the lock
+  size_t busy_ = 0;              // helpers not done with the round (mu_)
+  bool stop_ = false;            // (mu_)
   std::vector<std::thread> threads_;
 };
 
