@@ -268,6 +268,8 @@ struct VendorRuntimeState {
   std::atomic<uint64_t> accepted{0}, delivered{0}, retries{0}, splits{0}, dead_lettered{0}, discarded{0};
   std::atomic<uint64_t> dead_letters_in_file{0};  // lines in the dead-letter file now
   std::atomic<uint32_t> in_flight{0};  // requests sent and not yet answered
+  // No request before this steady-clock time (its ticks): the latest Retry-After on any connection.
+  std::atomic<std::chrono::steady_clock::rep> not_before{0};
   RateWindow accepted_rate, delivered_rate;
   mutable std::mutex mu;  // last_error*, and the dead-letter file
   std::string last_error;
@@ -686,6 +688,23 @@ class Delivery::Impl {
     }
   }
 
+  // Sleeps until `until` (or the shutdown deadline), waking early for a state change; the generation moves
+  // on commits too, so it re-checks in a loop. False when it stopped early: the vendor is no longer
+  // active, or the deadline passed.
+  bool SleepWhileActive(VendorRuntimeState& v, std::chrono::steady_clock::time_point until) {
+    until = std::min(until, deadline_.load());
+    while (std::chrono::steady_clock::now() < until) {
+      if (v.state.load() != VendorState::kActive || Stop()) return false;
+      uint64_t g;
+      {
+        std::lock_guard<std::mutex> lock(wake_mu_);
+        g = generation_;
+      }
+      WaitForWork(g, until);
+    }
+    return v.state.load() == VendorState::kActive && !Stop();
+  }
+
   Status FlushAll(VendorRuntimeState& v) {
     for (auto& t : v.transports) {
       if (Status f = t->Flush(); !f.ok()) return f;
@@ -718,6 +737,11 @@ class Delivery::Impl {
       int attempt = 0;
       while (true) {
         if (v.state.load() != VendorState::kActive || Stop()) return settled_to;
+        // A Retry-After the vendor gave on any connection holds them all.
+        if (!SleepWhileActive(v, std::chrono::steady_clock::time_point(
+                                     std::chrono::steady_clock::duration(v.not_before.load())))) {
+          return settled_to;
+        }
         const int64_t attempt_at = Now();  // the disclosure's time: when the accepted attempt began
         ++v.in_flight;
         SendOutcome out = transport.Send(endpoint, views, v.abort);
@@ -772,18 +796,13 @@ class Delivery::Impl {
         auto wait = std::chrono::milliseconds(std::max(jitter(rng), retry_after_ms));
         spdlog::warn("vendor {}: {} failed ({}), retry {} in {} ms", v.name, OutboundPath(endpoint), out.reason,
                      attempt, wait.count());
-        auto until = std::min(std::chrono::steady_clock::now() + wait, deadline_.load());
-        // Sleep, waking early for a state change or the shutdown deadline (the generation moves on
-        // commits too, so re-check in a loop).
-        while (std::chrono::steady_clock::now() < until && v.state.load() == VendorState::kActive && !Stop()) {
-          uint64_t g;
-          {
-            std::lock_guard<std::mutex> lock(wake_mu_);
-            g = generation_;
+        const auto now = std::chrono::steady_clock::now();
+        if (retry_after_ms > 0) {
+          const int64_t until = (now + std::chrono::milliseconds(retry_after_ms)).time_since_epoch().count();
+          for (int64_t seen = v.not_before.load(); seen < until && !v.not_before.compare_exchange_weak(seen, until);) {
           }
-          WaitForWork(g, until);
         }
-        if (stopping_.load() && Stop()) return settled_to;
+        if (!SleepWhileActive(v, now + wait) && stopping_.load() && Stop()) return settled_to;
       }
       // Halves go in order: when one is done, so is everything before it.
       if (!split) settled_to = to;

@@ -12,7 +12,7 @@
 // neither sent again nor recorded as cut.
 //
 // Failures: network errors, 5xx, 408 and 429 are retried with exponential backoff and full jitter,
-// honouring Retry-After (capped); other 4xx go to the vendor's dead-letter file
+// honouring Retry-After (capped; given on one connection, it holds all of the vendor's); other 4xx go to the vendor's dead-letter file
 // (<data_dir>/deadletter/<vendor>.jsonl) with the vendor's reason, to be inspected and re-driven. A
 // vendor's outage holds only its own sender: ingestion goes on into the spool until its quota, then
 // answers 503 with Retry-After.

@@ -186,6 +186,35 @@ test('429 with Retry-After: 1 delays the retry by at least a second', { timeout:
   assert.match(gw.stderr(), /HTTP 429/, 'the 429 is logged');
 });
 
+test('a 429 with Retry-After on one connection holds all the vendor\'s connections until it has passed',
+     { timeout: 30_000 }, async (t) => {
+  const h = harness(t);
+  // Every answer after 100 ms; the first request's is a 429 with Retry-After: 1.
+  const sink = await h.sink({
+    delayMs: 100,
+    answer: (r, i) => (i === 0 ? { status: 429, headers: { 'Retry-After': '1' }, body: '' } : undefined),
+  });
+  const gw = await h.gateway({
+    vendors: [{ ...mixpanelVendor({ name: 'mixpanel', sink, policy: TEST_POLICY }), linger_ms: 1000,
+                batch_max_events: 10, connections: 4 }],
+  });
+  const ids = Array.from({ length: 200 }, (_, i) => `fw-429c-${i}`);
+  await trackInBatchesOf50(client(gw.host), ids);
+  await waitFor(() => sink.events('/track', { status: 200 }).length >= ids.length, 20_000,
+                () => `${ids.length} events answered 200:\n${sink.summary()}\n${gw.logs()}`);
+  const counts = countByInsertId(sink.events('/track', { status: 200 }));
+  assert.ok(ids.every((id) => counts.get(id) === 1), 'every event delivered once');
+  // The three other connections had requests in flight when the 429 came (answered ~100 ms later); after
+  // those answers nothing may arrive until the second has passed.
+  const [first] = sink.requests;
+  assert.equal(first.status, 429);
+  const offsets = sink.requests.slice(1).map((r) => r.at - first.at);
+  assert.deepEqual(offsets.filter((ms) => ms > 300 && ms < 1000), [],
+                   `requests (ms after the 429's request): ${offsets}`);
+  const retry = sink.requests.find((r, i) => i > 0 && r.json[0].properties.$insert_id === first.json[0].properties.$insert_id);
+  assert.ok(retry && retry.at - first.at >= 1000, `the throttled batch again after the second: ${offsets}`);
+});
+
 test('a refusal no smaller batch would change (401) is neither retried nor split: logged with the vendor\'s ' +
      'reason, the whole batch written to the dead-letter file',
      { timeout: 20_000 }, async (t) => {
