@@ -33,12 +33,13 @@ const sizes = opt['batch-max-events'].split(',').map(Number);
 const connectionCounts = opt.connections.split(',').map(Number);
 if (!fs.existsSync(opt.bin) || !(delayMs >= 0) || !(total > 0) || sizes.some((n) => !(n >= 1 && n <= 2000)) ||
     connectionCounts.some((n) => !(Number.isInteger(n) && n >= 1 && n <= 16))) {
-  console.error('usage: node bench/vendor_rtt.mjs [--bin PATH] [--delay-ms N] [--events N] [--batch-max-events 50,2000] ' +
-                '[--connections 1,4]');
+  console.error('usage: node bench/vendor_rtt.mjs [--bin PATH] [--delay-ms N] [--events N] ' +
+                '[--batch-max-events 50,2000] [--connections 1,4]');
   process.exit(2);
 }
 
-console.log(`| batch_max_events | connections | events | seconds from the resume | events/s | requests to the vendor |`);
+console.log('| batch_max_events | connections | events | seconds from the resume | events/s | ' +
+            'requests to the vendor |');
 console.log(`|---:|---:|---:|---:|---:|---:|`);
 for (const max of sizes) for (const connections of connectionCounts) {
   const sink = await startSink({ delayMs });

@@ -55,7 +55,8 @@ constexpr std::string_view kAdminKeys[] = {"socket", "listen", "tls_cert", "tls_
 constexpr std::string_view kLedgerKeys[] = {"retention_days", "retention_check_interval"};
 constexpr std::string_view kVendorKeys[] = {
     "name", "kind", "endpoint", "api", "token", "api_secret_env", "key_epoch", "gzip", "linger_ms",
-    "batch_max_events", "batch_max_bytes", "connections", "tls_ca_file", "policy", "purpose", "legal_basis", "destination_country", "retention_days",
+    "batch_max_events", "batch_max_bytes", "connections", "tls_ca_file", "policy", "purpose", "legal_basis",
+    "destination_country", "retention_days",
 };
 // GDPR Art. 6(1)'s lawful bases.
 constexpr std::string_view kLegalBases[] = {"consent", "contract", "legal_obligation", "vital_interests",
