@@ -797,9 +797,10 @@ class Delivery::Impl {
         spdlog::warn("vendor {}: {} failed ({}), retry {} in {} ms", v.name, OutboundPath(endpoint), out.reason,
                      attempt, wait.count());
         const auto now = std::chrono::steady_clock::now();
-        if (retry_after_ms > 0) {
-          const int64_t until = (now + std::chrono::milliseconds(retry_after_ms)).time_since_epoch().count();
-          for (int64_t seen = v.not_before.load(); seen < until && !v.not_before.compare_exchange_weak(seen, until);) {
+        if (retry_after_ms > 0) {  // move the vendor's not-before time forward, never back
+          const auto until = (now + std::chrono::milliseconds(retry_after_ms)).time_since_epoch().count();
+          auto seen = v.not_before.load();
+          while (seen < until && !v.not_before.compare_exchange_weak(seen, until)) {
           }
         }
         if (!SleepWhileActive(v, now + wait) && stopping_.load() && Stop()) return settled_to;

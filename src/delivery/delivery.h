@@ -12,10 +12,10 @@
 // neither sent again nor recorded as cut.
 //
 // Failures: network errors, 5xx, 408 and 429 are retried with exponential backoff and full jitter,
-// honouring Retry-After (capped; given on one connection, it holds all of the vendor's); other 4xx go to the vendor's dead-letter file
-// (<data_dir>/deadletter/<vendor>.jsonl) with the vendor's reason, to be inspected and re-driven. A
-// vendor's outage holds only its own sender: ingestion goes on into the spool until its quota, then
-// answers 503 with Retry-After.
+// honouring Retry-After (capped; given on one connection, it holds all of the vendor's); other 4xx go to
+// the vendor's dead-letter file (<data_dir>/deadletter/<vendor>.jsonl) with the vendor's reason, to be
+// inspected and re-driven. A vendor's outage holds only its own sender: ingestion goes on into the spool
+// until its quota, then answers 503 with Retry-After.
 //
 // The kill switch: Pause holds a vendor's events in the spool; Resume sends them; Cut stops sending within
 // a second (an in-flight request is aborted), discards the vendor's queued events and stops accepting

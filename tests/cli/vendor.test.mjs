@@ -121,6 +121,7 @@ test('vendor list, pause, resume and cut a running gateway; the state survives a
   assert.equal(r.status, 0, show(r));
   assert.match(r.stdout, /^state:\s+paused$/m);
   assert.match(r.stdout, /^pending:\s+3 event\(s\)/m);
+  assert.match(r.stdout, /^connections:\s+1 \(0 request\(s\) in flight\)$/m, 'shadow mode writes one file');
   r = await vendor(gw, ['resume', 'alpha']);
   assert.equal(r.status, 0, show(r));
   assert.match(r.stdout, /alpha.*resumed/);
@@ -320,6 +321,7 @@ test('dead letters: a vendor\'s 4xx refusals are listed with its reason and re-d
   assert.match(r.stdout, /\/track\s+400\s+\d{4}-\d\d-\d\dT[\d:]+Z\s+.*bad token/);
   const shown = await vendor(gw, ['show', 'refuser']);
   assert.match(shown.stdout, /^dead-lettered:\s+1 /m);
+  assert.match(shown.stdout, /^connections:\s+4 \(0 request\(s\) in flight\)$/m, 'the default for an endpoint');
 
   r = await vendor(gw, ['redrive', 'refuser']);
   assert.equal(r.status, 0, show(r));

@@ -14,8 +14,8 @@ import { test } from 'node:test';
 import zlib from 'node:zlib';
 
 import {
-  GEOIP_DB, PSEUDONYM_RE, TEST_POLICY, adminRequest, base64Json, fetchMetrics, harness, metricValue, mixpanelVendor,
-  runCli, waitFor,
+  GEOIP_DB, PSEUDONYM_RE, TEST_POLICY, adminRequest, base64Json, fetchMetrics, freePort, harness, holdsFor, metricValue,
+  mixpanelVendor, runCli, waitFor,
 } from './helpers.mjs';
 
 const require = createRequire(import.meta.url);
@@ -70,28 +70,6 @@ function trackInBatchesOf50(mp, ids) {
 async function deadLetters(gw, vendor = 'mixpanel') {
   const text = await fs.readFile(path.join(gw.dataDir, 'deadletter', `${vendor}.jsonl`), 'utf8').catch(() => '');
   return text.split('\n').filter(Boolean).map((l) => JSON.parse(l));
-}
-
-// Proves an absence: polls `predicate` for `ms` and fails as soon as it is false. Bounded by design.
-async function holdsFor(predicate, ms, what) {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    assert.ok(await predicate(), typeof what === 'function' ? what() : what);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  assert.ok(await predicate(), typeof what === 'function' ? what() : what);
-}
-
-// A port nothing listens on (it was free a moment ago).
-async function freePort() {
-  const server = http.createServer();
-  await new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', resolve);
-  });
-  const { port } = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 // One POST on a fresh connection. `headers` is an object whose values may be arrays: an array value is
